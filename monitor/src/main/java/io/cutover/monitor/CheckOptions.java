@@ -1,0 +1,183 @@
+package io.cutover.monitor;
+
+import io.cutover.config.ConfigSection;
+import io.cutover.config.Durations;
+import io.vertx.core.json.JsonObject;
+
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * How the monitor checks targets (YAML section {@code checks}). Knobs use HAProxy's words.
+ *
+ * <p>Detection time implied: a target that stops answering is DOWN at most
+ * {@code interval + fall × (timeout + fastinter)} after it stopped (the first failure is noticed at the
+ * next regular check, the other {@code fall - 1} come every {@code fastinter}); with the defaults at most
+ * 1 s + 3 × 1.2 s = 4.6 s for a frozen server, and about 1 s + 2 × 0.2 s = 1.4 s for a crashed one,
+ * whose connections are refused at once.
+ */
+public final class CheckOptions {
+
+  /** Default {@code interval}: 1 s between checks of a steady target. */
+  public static final Duration DEFAULT_INTERVAL = Duration.ofSeconds(1);
+  /** Default {@code fastinter}: 200 ms between checks while a target changes state. */
+  public static final Duration DEFAULT_FASTINTER = Duration.ofMillis(200);
+  /** Default {@code timeout}: 1 s for connect + query of one check. */
+  public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(1);
+  /** Default {@code fall}: 3 consecutive failures take a target DOWN. */
+  public static final int DEFAULT_FALL = 3;
+  /** Default {@code rise}: 2 consecutive successes bring a target UP. */
+  public static final int DEFAULT_RISE = 2;
+  /** Default {@code user}: {@code postgres}. */
+  public static final String DEFAULT_USER = "postgres";
+  /** Default {@code database}: {@code postgres}. */
+  public static final String DEFAULT_DATABASE = "postgres";
+  /** The smallest accepted interval, fastinter or timeout: 10 ms. */
+  public static final Duration MIN_DURATION = Duration.ofMillis(10);
+
+  private Duration interval = DEFAULT_INTERVAL;
+  private Duration fastinter = DEFAULT_FASTINTER;
+  private Duration timeout = DEFAULT_TIMEOUT;
+  private int fall = DEFAULT_FALL;
+  private int rise = DEFAULT_RISE;
+  private String user = DEFAULT_USER;
+  private String password;
+  private String database = DEFAULT_DATABASE;
+
+  public CheckOptions() {
+  }
+
+  /** From the JSON produced by {@link #toJson()}; absent keys keep their defaults. */
+  public CheckOptions(JsonObject json) {
+    setInterval(Durations.parse(json.getString("interval", Durations.format(DEFAULT_INTERVAL))));
+    setFastinter(Durations.parse(json.getString("fastinter", Durations.format(DEFAULT_FASTINTER))));
+    setTimeout(Durations.parse(json.getString("timeout", Durations.format(DEFAULT_TIMEOUT))));
+    setFall(json.getInteger("fall", DEFAULT_FALL));
+    setRise(json.getInteger("rise", DEFAULT_RISE));
+    setUser(json.getString("user", DEFAULT_USER));
+    setPassword(json.getString("password"));
+    setDatabase(json.getString("database", DEFAULT_DATABASE));
+  }
+
+  /** Reads the {@code checks} section, reporting bad values as configuration problems. */
+  public static CheckOptions fromConfig(ConfigSection s) {
+    CheckOptions o = new CheckOptions();
+    o.interval = s.duration("interval", DEFAULT_INTERVAL, MIN_DURATION);
+    o.fastinter = s.duration("fastinter", DEFAULT_FASTINTER, MIN_DURATION);
+    o.timeout = s.duration("timeout", DEFAULT_TIMEOUT, MIN_DURATION);
+    o.fall = s.integer("fall", DEFAULT_FALL, 1, 1000);
+    o.rise = s.integer("rise", DEFAULT_RISE, 1, 1000);
+    o.user = s.string("user", DEFAULT_USER);
+    o.password = s.string("password", null);
+    o.database = s.string("database", DEFAULT_DATABASE);
+    s.rejectUnknown();
+    return o;
+  }
+
+  /** The password is never written out; {@code "password_set": true} says one is configured. */
+  public JsonObject toJson() {
+    JsonObject json = new JsonObject()
+        .put("interval", Durations.format(interval))
+        .put("fastinter", Durations.format(fastinter))
+        .put("timeout", Durations.format(timeout))
+        .put("fall", fall)
+        .put("rise", rise)
+        .put("user", user)
+        .put("database", database);
+    if (password != null) {
+      json.put("password_set", true);
+    }
+    return json;
+  }
+
+  public Duration getInterval() {
+    return interval;
+  }
+
+  /** @throws IllegalArgumentException below {@link #MIN_DURATION} */
+  public CheckOptions setInterval(Duration interval) {
+    this.interval = atLeastMin("interval", interval);
+    return this;
+  }
+
+  public Duration getFastinter() {
+    return fastinter;
+  }
+
+  /** @throws IllegalArgumentException below {@link #MIN_DURATION} */
+  public CheckOptions setFastinter(Duration fastinter) {
+    this.fastinter = atLeastMin("fastinter", fastinter);
+    return this;
+  }
+
+  public Duration getTimeout() {
+    return timeout;
+  }
+
+  /** @throws IllegalArgumentException below {@link #MIN_DURATION} */
+  public CheckOptions setTimeout(Duration timeout) {
+    this.timeout = atLeastMin("timeout", timeout);
+    return this;
+  }
+
+  public int getFall() {
+    return fall;
+  }
+
+  /** @throws IllegalArgumentException if below 1 */
+  public CheckOptions setFall(int fall) {
+    if (fall < 1) {
+      throw new IllegalArgumentException("fall must be >= 1: " + fall);
+    }
+    this.fall = fall;
+    return this;
+  }
+
+  public int getRise() {
+    return rise;
+  }
+
+  /** @throws IllegalArgumentException if below 1 */
+  public CheckOptions setRise(int rise) {
+    if (rise < 1) {
+      throw new IllegalArgumentException("rise must be >= 1: " + rise);
+    }
+    this.rise = rise;
+    return this;
+  }
+
+  public String getUser() {
+    return user;
+  }
+
+  public CheckOptions setUser(String user) {
+    this.user = Objects.requireNonNull(user, "user");
+    return this;
+  }
+
+  public String getPassword() {
+    return password;
+  }
+
+  /** {@code null} for none (trust, peer or a {@code .pgpass}-less setup). */
+  public CheckOptions setPassword(String password) {
+    this.password = password;
+    return this;
+  }
+
+  public String getDatabase() {
+    return database;
+  }
+
+  public CheckOptions setDatabase(String database) {
+    this.database = Objects.requireNonNull(database, "database");
+    return this;
+  }
+
+  private static Duration atLeastMin(String name, Duration d) {
+    if (d == null || d.compareTo(MIN_DURATION) < 0) {
+      throw new IllegalArgumentException(name + " must be at least " + Durations.format(MIN_DURATION) + ": " + d);
+    }
+    return d;
+  }
+}

@@ -1,0 +1,57 @@
+package io.cutover.monitor;
+
+import java.util.Objects;
+
+/**
+ * The result of one role check of one target.
+ *
+ * <p>LSNs are absolute WAL positions in bytes ({@code pg_lsn} {@code X/Y} read as {@code X<<32|Y}),
+ * {@code -1} when not applicable or unknown.
+ *
+ * @param target      the target's name
+ * @param atMillis    when the check completed, epoch milliseconds of the injected clock
+ * @param latencyMillis connect + query time in milliseconds (also for failures)
+ * @param role        the reported role, {@link Role#UNKNOWN} on failure
+ * @param timeline    the server's timeline id (primary: current WAL timeline; replica: received
+ *                    timeline), {@code -1} if unknown
+ * @param currentLsn  primary only: {@code pg_current_wal_lsn()}
+ * @param receiveLsn  replica only: {@code pg_last_wal_receive_lsn()}
+ * @param replayLsn   replica only: {@code pg_last_wal_replay_lsn()}
+ * @param failure     {@code null} on success, else why the check failed
+ * @param error       {@code null} on success, else a one-line message
+ */
+public record Observation(String target, long atMillis, long latencyMillis, Role role, long timeline,
+                          long currentLsn, long receiveLsn, long replayLsn,
+                          FailureKind failure, String error) {
+
+  public Observation {
+    Objects.requireNonNull(target, "target");
+    Objects.requireNonNull(role, "role");
+  }
+
+  public boolean ok() {
+    return failure == null;
+  }
+
+  /** A successful check of a server that reports it is not in recovery. */
+  public static Observation primary(String target, long atMillis, long latencyMillis, long timeline, long currentLsn) {
+    return new Observation(target, atMillis, latencyMillis, Role.PRIMARY, timeline, currentLsn, -1, -1, null, null);
+  }
+
+  /** A successful check of a server in recovery. */
+  public static Observation replica(String target, long atMillis, long latencyMillis, long timeline,
+                                    long receiveLsn, long replayLsn) {
+    return new Observation(target, atMillis, latencyMillis, Role.REPLICA, timeline, -1, receiveLsn, replayLsn, null, null);
+  }
+
+  /** A failed check. */
+  public static Observation failed(String target, long atMillis, long latencyMillis, FailureKind kind, String error) {
+    Objects.requireNonNull(kind, "kind");
+    return new Observation(target, atMillis, latencyMillis, Role.UNKNOWN, -1, -1, -1, -1, kind, error);
+  }
+
+  /** The newest WAL position this server is known to have: current LSN on a primary, replay LSN on a replica. */
+  public long positionLsn() {
+    return role == Role.PRIMARY ? currentLsn : replayLsn;
+  }
+}

@@ -1,0 +1,130 @@
+package io.cutover.monitor;
+
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.pgclient.PgConnectOptions;
+import io.vertx.pgclient.PgConnection;
+import io.vertx.pgclient.PgException;
+import io.vertx.sqlclient.Row;
+
+import java.net.ConnectException;
+import java.time.Clock;
+import java.util.Map;
+
+/**
+ * One role check, done the way a client would reach the server: open a new connection (TCP,
+ * startup, authentication with the configured {@code checks.user}/{@code password}/{@code database},
+ * {@code application_name=cutover-monitor}, no TLS), run one simple query, close. A server that accepts
+ * TCP but cannot start a session or answer a query (starting up, shutting down, out of connection slots,
+ * frozen) fails the check.
+ *
+ * <p>The query reads {@code pg_is_in_recovery()}, the WAL positions needed for lag (primary:
+ * {@code pg_current_wal_lsn()}; replica: {@code pg_last_wal_receive_lsn()} and
+ * {@code pg_last_wal_replay_lsn()}) and the timeline (primary: from the current WAL file name; replica:
+ * {@code pg_stat_wal_receiver.received_tli}, else the last checkpoint's).
+ *
+ * <p>The whole check is bounded by {@code checks.timeout}; a connection that completes after the
+ * deadline is closed at once.
+ */
+public final class RoleCheck {
+
+  /** The check query; one round trip with the simple query protocol. */
+  public static final String QUERY = """
+      select pg_is_in_recovery() as in_recovery,
+             case when pg_is_in_recovery() then null else pg_current_wal_lsn()::text end as current_lsn,
+             pg_last_wal_receive_lsn()::text as receive_lsn,
+             pg_last_wal_replay_lsn()::text as replay_lsn,
+             case when pg_is_in_recovery()
+                  then coalesce((select received_tli from pg_stat_wal_receiver),
+                                (select timeline_id from pg_control_checkpoint()))
+                  else ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int
+             end as timeline""";
+
+  private final Vertx vertx;
+  private final CheckOptions options;
+  private final Clock clock;
+
+  public RoleCheck(Vertx vertx, CheckOptions options, Clock clock) {
+    this.vertx = vertx;
+    this.options = options;
+    this.clock = clock;
+  }
+
+  /**
+   * Checks one target. The returned future always succeeds: a failed check is an {@link Observation}
+   * with a {@link FailureKind}, never a failed future.
+   */
+  public Future<Observation> check(Target target) {
+    long started = System.nanoTime();
+    Promise<Observation> result = Promise.promise();
+    long timer = vertx.setTimer(options.getTimeout().toMillis(), id -> result.tryComplete(
+        failed(target, started, FailureKind.TIMEOUT, "no answer within " + options.getTimeout().toMillis() + " ms")));
+    PgConnectOptions connect = new PgConnectOptions()
+        .setHost(target.host())
+        .setPort(target.port())
+        .setUser(options.getUser())
+        .setDatabase(options.getDatabase())
+        .setCachePreparedStatements(false)
+        .setProperties(Map.of("application_name", "cutover-monitor"));
+    if (options.getPassword() != null) {
+      connect.setPassword(options.getPassword());
+    }
+    PgConnection.connect(vertx, connect).onComplete(ar -> {
+      if (ar.failed()) {
+        vertx.cancelTimer(timer);
+        result.tryComplete(failed(target, started, classify(ar.cause()), message(ar.cause())));
+        return;
+      }
+      PgConnection conn = ar.result();
+      if (result.future().isComplete()) {
+        conn.close();
+        return;
+      }
+      conn.query(QUERY).execute()
+          .map(rows -> observe(target, started, rows.iterator().next()))
+          .otherwise(err -> failed(target, started, classify(err), message(err)))
+          .onComplete(obs -> {
+            vertx.cancelTimer(timer);
+            result.tryComplete(obs.result());
+            conn.close();
+          });
+    });
+    return result.future();
+  }
+
+  private Observation observe(Target target, long started, Row row) {
+    long latency = millisSince(started);
+    long timeline = row.getValue("timeline") == null ? -1 : row.getInteger("timeline");
+    if (Boolean.TRUE.equals(row.getBoolean("in_recovery"))) {
+      return Observation.replica(target.name(), clock.millis(), latency, timeline,
+          Lsn.parse(row.getString("receive_lsn")), Lsn.parse(row.getString("replay_lsn")));
+    }
+    return Observation.primary(target.name(), clock.millis(), latency, timeline, Lsn.parse(row.getString("current_lsn")));
+  }
+
+  private Observation failed(Target target, long started, FailureKind kind, String error) {
+    return Observation.failed(target.name(), clock.millis(), millisSince(started), kind, error);
+  }
+
+  private static long millisSince(long startedNanos) {
+    return (System.nanoTime() - startedNanos) / 1_000_000;
+  }
+
+  static FailureKind classify(Throwable err) {
+    for (Throwable t = err; t != null; t = t.getCause()) {
+      if (t instanceof ConnectException) {
+        return FailureKind.REFUSED;
+      }
+    }
+    return FailureKind.ERROR;
+  }
+
+  static String message(Throwable err) {
+    if (err instanceof PgException pg) {
+      return pg.getSqlState() + " " + pg.getErrorMessage();
+    }
+    String m = err.getMessage();
+    return m == null ? err.getClass().getSimpleName() : m.replace('\n', ' ');
+  }
+}

@@ -1,0 +1,52 @@
+package io.cutover.monitor;
+
+import io.vertx.core.json.JsonObject;
+
+/**
+ * One target as seen in a {@link Topology} snapshot.
+ *
+ * @param target      the configured server
+ * @param state       hysteresis verdict
+ * @param role        role at the last successful check ({@link Role#UNKNOWN} before any)
+ * @param timeline    timeline id at the last successful check, {@code -1} if unknown
+ * @param positionLsn WAL position at the last successful check in bytes (primary: current LSN,
+ *                    replica: replay LSN), {@code -1} if unknown
+ * @param lagBytes    replay lag in bytes of WAL (replica only: primary's current LSN minus this replica's
+ *                    replay LSN, or receive minus replay LSN when no primary is known), {@code 0} for the
+ *                    primary, {@code -1} if unknown
+ * @param readable    whether the read endpoint may route new sessions here
+ * @param lastError   the last failed check's message while the last check failed, else {@code null}
+ */
+public record TargetStatus(Target target, TargetState state, Role role, long timeline, long positionLsn,
+                           long lagBytes, boolean readable, String lastError) {
+
+  public String name() {
+    return target.name();
+  }
+
+  public JsonObject toJson() {
+    JsonObject json = target.toJson()
+        .put("state", state.label())
+        .put("role", role.label())
+        .put("timeline", timeline)
+        .put("lsn", Lsn.format(positionLsn))
+        .put("lag_bytes", lagBytes)
+        .put("readable", readable);
+    if (lastError != null) {
+      json.put("last_error", lastError);
+    }
+    return json;
+  }
+
+  public static TargetStatus fromJson(JsonObject json) {
+    String lsn = json.getString("lsn");
+    return new TargetStatus(Target.fromJson(json),
+        TargetState.valueOf(json.getString("state").toUpperCase(java.util.Locale.ROOT)),
+        Role.fromLabel(json.getString("role")),
+        json.getLong("timeline", -1L),
+        lsn == null ? -1 : Lsn.parse(lsn),
+        json.getLong("lag_bytes", -1L),
+        json.getBoolean("readable", false),
+        json.getString("last_error"));
+  }
+}

@@ -1,0 +1,129 @@
+package io.cutover.monitor;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.stream.Collectors;
+
+/**
+ * The routing rules that turn per-target health and observations into a {@link Topology}. Pure and
+ * I/O-free.
+ *
+ * <p>Rules (each named so tests can cite them):
+ * <ol>
+ *   <li><b>Observed roles only.</b> The primary is a target that is UP and reported
+ *       {@code pg_is_in_recovery() = false} at its last successful check; configuration never says who is
+ *       primary.</li>
+ *   <li><b>Newest timeline wins.</b> If several UP targets report primary, the one on the highest timeline
+ *       is the primary. If the highest timeline is shared, there is no routable primary (writes are
+ *       refused rather than split).</li>
+ *   <li><b>Never read from a DOWN or primary-role target.</b> Readable replicas are UP, report recovery and,
+ *       when {@code read.max_lag} is set, have a known replay lag within it (ProxySQL's
+ *       {@code max_replication_lag}: the replica leaves the pool while over, returns once caught up).</li>
+ *   <li><b>Lag</b> is measured in bytes of WAL: the primary's last {@code pg_current_wal_lsn()} minus the
+ *       replica's {@code pg_last_wal_replay_lsn()} (clamped at 0, because the two checks run at different
+ *       moments); without a known primary, the replica's receive LSN minus its replay LSN.</li>
+ * </ol>
+ */
+public final class TopologyRules {
+
+  /**
+   * One target's inputs.
+   *
+   * @param target the target
+   * @param state  hysteresis verdict
+   * @param lastOk the last successful observation, or {@code null}
+   * @param last   the last observation, or {@code null}
+   */
+  public record Input(Target target, TargetState state, Observation lastOk, Observation last) {
+  }
+
+  private final long maxLagBytes;
+
+  /**
+   * @param maxLagBytes {@code read.max_lag} in bytes of WAL; {@code 0} or negative disables the lag rule
+   */
+  public TopologyRules(long maxLagBytes) {
+    this.maxLagBytes = maxLagBytes;
+  }
+
+  /** Builds the snapshot for the given inputs (configuration order is kept). */
+  public Topology build(long version, long atMillis, List<Input> inputs) {
+    List<Input> primaries = inputs.stream()
+        .filter(i -> i.state() == TargetState.UP && i.lastOk() != null && i.lastOk().role() == Role.PRIMARY)
+        .sorted(Comparator.comparingLong((Input i) -> i.lastOk().timeline()).reversed())
+        .toList();
+    String primary = null;
+    String writeReason = null;
+    if (primaries.isEmpty()) {
+      writeReason = noPrimaryReason(inputs);
+    } else if (primaries.size() > 1 && primaries.get(0).lastOk().timeline() == primaries.get(1).lastOk().timeline()) {
+      long tli = primaries.get(0).lastOk().timeline();
+      writeReason = "several targets report primary on timeline " + tli + ": "
+          + primaries.stream().filter(i -> i.lastOk().timeline() == tli).map(i -> i.target().name())
+          .collect(Collectors.joining(", "));
+    } else {
+      primary = primaries.get(0).target().name();
+    }
+    long primaryLsn = primary == null ? -1 : primaries.get(0).lastOk().currentLsn();
+
+    List<TargetStatus> statuses = new ArrayList<>(inputs.size());
+    List<String> readable = new ArrayList<>();
+    List<String> unreadable = new ArrayList<>();
+    for (Input in : inputs) {
+      Observation ok = in.lastOk();
+      Role role = ok == null ? Role.UNKNOWN : ok.role();
+      long lag = lag(in, primary, primaryLsn);
+      boolean isReadable = false;
+      if (in.state() != TargetState.UP) {
+        unreadable.add(in.target().name() + " is " + in.state().label());
+      } else if (role != Role.REPLICA) {
+        // a primary-role target is not in the read pool; the read endpoint may fall back to the primary
+      } else if (maxLagBytes > 0 && (lag < 0 || lag > maxLagBytes)) {
+        unreadable.add(in.target().name() + " replay lag " + (lag < 0 ? "unknown" : lag + " bytes")
+            + " exceeds read.max_lag " + maxLagBytes + " bytes");
+      } else {
+        isReadable = true;
+        readable.add(in.target().name());
+      }
+      String lastError = in.last() != null && !in.last().ok() ? in.last().error() : null;
+      statuses.add(new TargetStatus(in.target(), in.state(), role, ok == null ? -1 : ok.timeline(),
+          ok == null ? -1 : ok.positionLsn(), lag, isReadable, lastError));
+    }
+    String readReason = readable.isEmpty()
+        ? "no replica is readable" + (unreadable.isEmpty() ? "" : " (" + String.join("; ", unreadable) + ")")
+        : null;
+    return new Topology(version, atMillis, statuses, primary, readable, writeReason, readReason);
+  }
+
+  private static long lag(Input in, String primary, long primaryLsn) {
+    Observation ok = in.lastOk();
+    if (ok == null) {
+      return -1;
+    }
+    if (ok.role() == Role.PRIMARY) {
+      return in.target().name().equals(primary) ? 0 : -1;
+    }
+    if (ok.replayLsn() < 0) {
+      return -1;
+    }
+    if (primaryLsn >= 0) {
+      return Math.max(0, primaryLsn - ok.replayLsn());
+    }
+    return ok.receiveLsn() < 0 ? -1 : Math.max(0, ok.receiveLsn() - ok.replayLsn());
+  }
+
+  private static String noPrimaryReason(List<Input> inputs) {
+    List<String> downPrimaries = inputs.stream()
+        .filter(i -> i.state() != TargetState.UP && i.lastOk() != null && i.lastOk().role() == Role.PRIMARY)
+        .map(i -> i.target().name() + " (last seen primary) is " + i.state().label())
+        .toList();
+    if (!downPrimaries.isEmpty()) {
+      return String.join("; ", downPrimaries);
+    }
+    if (inputs.stream().allMatch(i -> i.state() == TargetState.UNKNOWN)) {
+      return "no check has completed yet";
+    }
+    return "no target reports itself primary";
+  }
+}

@@ -1,0 +1,99 @@
+package io.cutover.monitor;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Feeds check results through per-target {@link Health} and {@link TopologyRules} and hands out a
+ * new {@link Topology} (version + 1) whenever the snapshot's content changes. Plain and I/O-free;
+ * time comes from the injected {@link Clock}. Not thread-safe: driven from the monitor's context.
+ */
+public final class TopologyTracker {
+
+  private static final class Slot {
+    final Target target;
+    final Health health;
+    Observation lastOk;
+    Observation last;
+
+    Slot(Target target, Health health) {
+      this.target = target;
+      this.health = health;
+    }
+  }
+
+  private final Map<String, Slot> slots = new LinkedHashMap<>();
+  private final TopologyRules rules;
+  private final Clock clock;
+  private Topology current;
+
+  /**
+   * @param targets     configured targets (names unique)
+   * @param fall        see {@link Health}
+   * @param rise        see {@link Health}
+   * @param maxLagBytes {@code read.max_lag} in bytes, {@code <= 0} disables it
+   * @param clock       time source for snapshot timestamps
+   * @throws IllegalArgumentException on duplicate target names or an empty list
+   */
+  public TopologyTracker(List<Target> targets, int fall, int rise, long maxLagBytes, Clock clock) {
+    if (targets.isEmpty()) {
+      throw new IllegalArgumentException("no targets");
+    }
+    for (Target t : targets) {
+      if (slots.put(t.name(), new Slot(t, new Health(fall, rise))) != null) {
+        throw new IllegalArgumentException("duplicate target name: " + t.name());
+      }
+    }
+    this.rules = new TopologyRules(maxLagBytes);
+    this.clock = clock;
+    this.current = Topology.initial(targets, clock.millis());
+  }
+
+  /**
+   * Records one observation.
+   *
+   * @return the new snapshot if its content changed, else empty
+   * @throws IllegalArgumentException if the observation names an unknown target
+   */
+  public Optional<Topology> record(Observation observation) {
+    Slot slot = slots.get(observation.target());
+    if (slot == null) {
+      throw new IllegalArgumentException("unknown target: " + observation.target());
+    }
+    slot.last = observation;
+    if (observation.ok()) {
+      slot.lastOk = observation;
+    }
+    slot.health.record(observation.ok());
+    List<TopologyRules.Input> inputs = new ArrayList<>(slots.size());
+    for (Slot s : slots.values()) {
+      inputs.add(new TopologyRules.Input(s.target, s.health.state(), s.lastOk, s.last));
+    }
+    Topology next = rules.build(current.version() + 1, clock.millis(), inputs);
+    if (next.sameContent(current)) {
+      return Optional.empty();
+    }
+    current = next;
+    return Optional.of(next);
+  }
+
+  /** The newest snapshot. */
+  public Topology current() {
+    return current;
+  }
+
+  /** The hysteresis of one target (for diagnostics and tests). */
+  public Health health(String target) {
+    return slots.get(target).health;
+  }
+
+  /** When the given target's next check is due: {@code fastinter} while it changes state, else {@code interval}. */
+  public Duration nextDelay(String target, Duration interval, Duration fastinter) {
+    return slots.get(target).health.nextDelay(interval, fastinter);
+  }
+}

@@ -1,0 +1,13 @@
+package io.cutover.proxy;
+
+/** The two client-facing endpoints. */
+public enum Endpoint {
+  /** Always the current primary. */
+  WRITE,
+  /** Readable replicas, round-robin; the primary as a fallback when configured. */
+  READ;
+
+  public String label() {
+    return name().toLowerCase(java.util.Locale.ROOT);
+  }
+}

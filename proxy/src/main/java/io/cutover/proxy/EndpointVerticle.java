@@ -1,0 +1,64 @@
+package io.cutover.proxy;
+
+import io.cutover.proxy.config.ListenAddress;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.net.NetClient;
+import io.vertx.core.net.NetClientOptions;
+import io.vertx.core.net.NetServer;
+import io.vertx.core.net.NetServerOptions;
+
+import java.time.Duration;
+
+/**
+ * One listener instance of one endpoint. Deployed once per event loop; Vert.x spreads accepted
+ * connections over the instances, and each instance connects backends from its own event loop, so
+ * both sockets of a session share one thread.
+ */
+public final class EndpointVerticle extends VerticleBase {
+
+  private final Endpoint endpoint;
+  private final ListenAddress listen;
+  private final Duration connectTimeout;
+  private final TopologyView view;
+  private final SessionRegistry registry;
+  private final Traffic traffic;
+  private NetServer server;
+  private NetClient backends;
+
+  public EndpointVerticle(Endpoint endpoint, ListenAddress listen, Duration connectTimeout, TopologyView view,
+                          SessionRegistry registry, Traffic traffic) {
+    this.endpoint = endpoint;
+    this.listen = listen;
+    this.connectTimeout = connectTimeout;
+    this.view = view;
+    this.registry = registry;
+    this.traffic = traffic;
+  }
+
+  @Override
+  public Future<?> start() {
+    backends = vertx.createNetClient(new NetClientOptions()
+        .setConnectTimeout((int) Math.min(Integer.MAX_VALUE, connectTimeout.toMillis()))
+        .setTcpNoDelay(true)
+        .setTcpKeepAlive(true));
+    server = vertx.createNetServer(new NetServerOptions()
+        .setHost(listen.host())
+        .setPort(listen.port())
+        .setTcpNoDelay(true)
+        .setTcpKeepAlive(true)
+        .setAcceptBacklog(4096));
+    server.connectHandler(socket -> new ClientSession(endpoint, socket, backends, view, registry, traffic).start());
+    return server.listen();
+  }
+
+  @Override
+  public Future<?> stop() {
+    return Future.join(server.close(), backends.close());
+  }
+
+  /** The bound port (useful with port 0). */
+  public int actualPort() {
+    return server.actualPort();
+  }
+}

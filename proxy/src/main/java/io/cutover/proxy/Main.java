@@ -1,0 +1,123 @@
+package io.cutover.proxy;
+
+import io.cutover.proxy.config.ConfigLoader;
+import io.cutover.proxy.config.CutoverConfig;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+
+/**
+ * Command line: {@code java -jar cutover.jar --config FILE}.
+ *
+ * <p>Exit codes: {@code 0} normal stop, {@code 1} start-up failed at run time (e.g. a listener cannot bind),
+ * {@code 2} bad command line or invalid configuration (one line per problem on standard error).
+ */
+@Command(name = "cutover", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+    description = "Failover proxy and health monitor for PostgreSQL: a write endpoint (the primary) and "
+        + "a read endpoint (healthy replicas).")
+public final class Main implements Callable<Integer> {
+
+  /** Exit code for an invalid configuration or command line. */
+  public static final int EXIT_CONFIG = 2;
+
+  private static final Logger LOG = LoggerFactory.getLogger(Main.class);
+
+  @Option(names = {"-c", "--config"}, required = true, paramLabel = "FILE",
+      description = "YAML configuration file (see cluster-config/cutover.yaml)")
+  Path config;
+
+  @Option(names = "--check", description = "Validate the configuration, print it as JSON and exit")
+  boolean checkOnly;
+
+  private final Map<String, String> env;
+  private final PrintWriter out;
+  private final PrintWriter err;
+
+  Main(Map<String, String> env, PrintWriter out, PrintWriter err) {
+    this.env = env;
+    this.out = out;
+    this.err = err;
+  }
+
+  public static void main(String[] args) {
+    int code = run(args, System.getenv(), new PrintWriter(System.out, true), new PrintWriter(System.err, true));
+    if (code != 0) {
+      System.exit(code);
+    }
+  }
+
+  /**
+   * Runs the command line. Returns the exit code when start-up fails or with {@code --check}; once
+   * Cutover runs, the call returns {@code 0} and the JVM keeps running until stopped (SIGTERM stops it
+   * gracefully).
+   */
+  public static int run(String[] args, Map<String, String> env, PrintWriter out, PrintWriter err) {
+    CommandLine cl = new CommandLine(new Main(env, out, err));
+    cl.setOut(out);
+    cl.setErr(err);
+    cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
+      err.println("cutover: " + ex.getMessage());
+      return 1;
+    });
+    return cl.execute(args);
+  }
+
+  @Override
+  public Integer call() {
+    ConfigLoader.Result result = ConfigLoader.load(config, env);
+    if (!result.ok()) {
+      err.println("cutover: invalid configuration in " + config + ":");
+      result.problems().forEach(p -> err.println("  " + p));
+      err.flush();
+      return EXIT_CONFIG;
+    }
+    CutoverConfig cfg = result.config();
+    if (checkOnly) {
+      out.println(cfg.toJson().encodePrettily());
+      out.flush();
+      return 0;
+    }
+    LOG.info("configuration {}: {}", config, cfg.toJson().encode());
+    CountDownLatch started = new CountDownLatch(1);
+    int[] code = {0};
+    Cutover.start(cfg).onComplete(ar -> {
+      if (ar.failed()) {
+        LOG.error("start-up failed: {}", ar.cause().getMessage());
+        err.println("cutover: " + ar.cause().getMessage());
+        err.flush();
+        code[0] = 1;
+      } else {
+        Cutover c = ar.result();
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+          LOG.info("stopping");
+          c.close().toCompletionStage().toCompletableFuture().join();
+        }, "cutover-shutdown"));
+      }
+      started.countDown();
+    });
+    try {
+      started.await();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return 1;
+    }
+    return code[0];
+  }
+
+  /** Reads the version from the jar manifest. */
+  static final class Version implements CommandLine.IVersionProvider {
+    @Override
+    public String[] getVersion() {
+      String v = Main.class.getPackage().getImplementationVersion();
+      return new String[] {"cutover " + (v == null ? "dev" : v)};
+    }
+  }
+}

@@ -1,0 +1,200 @@
+package io.cutover.proxy.config;
+
+import io.cutover.config.ConfigProblems;
+import io.cutover.config.ConfigSection;
+import io.cutover.monitor.CheckOptions;
+import io.cutover.monitor.Target;
+import org.yaml.snakeyaml.LoaderOptions;
+import org.yaml.snakeyaml.Yaml;
+import org.yaml.snakeyaml.constructor.SafeConstructor;
+import org.yaml.snakeyaml.error.YAMLException;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.regex.Pattern;
+
+/**
+ * Reads Cutover's YAML configuration (SnakeYAML, safe constructor, duplicate keys rejected), applies
+ * environment overrides and validates everything in one pass.
+ *
+ * <p><b>Environment overrides:</b> a variable {@code CUTOVER_<SECTION>__<KEY>} (double underscore between
+ * levels, case-insensitive) replaces {@code section.key}, e.g. {@code CUTOVER_LISTENERS__WRITE=0.0.0.0:6432},
+ * {@code CUTOVER_CHECKS__PASSWORD=secret}, {@code CUTOVER_READ__MAX_LAG=16MB}. Variables without
+ * {@code __} are not configuration overrides. Targets are configured in the file only.
+ *
+ * <p>The result is either a {@link CutoverConfig} or a list of problems, one line each naming the key
+ * and the bad value — never an exception.
+ */
+public final class ConfigLoader {
+
+  /** Prefix of environment overrides. */
+  public static final String ENV_PREFIX = "CUTOVER_";
+  private static final Pattern TARGET_NAME = Pattern.compile("[A-Za-z0-9_.-]{1,63}");
+
+  /** Either a configuration or the problems found. */
+  public record Result(CutoverConfig config, List<String> problems) {
+    public boolean ok() {
+      return config != null;
+    }
+  }
+
+  private ConfigLoader() {
+  }
+
+  /** Loads and validates {@code file} with the given environment (pass {@code System.getenv()}). */
+  public static Result load(Path file, Map<String, String> env) {
+    String text;
+    try {
+      text = Files.readString(file);
+    } catch (IOException | RuntimeException e) {
+      return failure(file + ": cannot read configuration file: " + describe(e));
+    }
+    return parse(file.toString(), text, env);
+  }
+
+  /** Parses and validates YAML text; {@code origin} names the source in messages. */
+  public static Result parse(String origin, String yamlText, Map<String, String> env) {
+    Object doc;
+    try {
+      LoaderOptions options = new LoaderOptions();
+      options.setAllowDuplicateKeys(false);
+      options.setMaxAliasesForCollections(10);
+      doc = new Yaml(new SafeConstructor(options)).load(yamlText);
+    } catch (YAMLException e) {
+      return failure(origin + ": invalid YAML: " + e.getMessage().replaceAll("\\s*\\n\\s*", " ").trim());
+    }
+    if (doc != null && !(doc instanceof Map)) {
+      return failure(origin + ": the top level must be a mapping of keys to values");
+    }
+    Map<String, Object> root = new LinkedHashMap<>();
+    if (doc != null) {
+      ((Map<?, ?>) doc).forEach((k, v) -> root.put(String.valueOf(k), v));
+    }
+    ConfigProblems problems = new ConfigProblems();
+    applyEnv(root, env, problems);
+    CutoverConfig config = validate(new ConfigSection("", root, problems));
+    return problems.isEmpty() ? new Result(config, List.of()) : new Result(null, problems.lines());
+  }
+
+  @SuppressWarnings("unchecked")
+  private static void applyEnv(Map<String, Object> root, Map<String, String> env, ConfigProblems problems) {
+    for (Map.Entry<String, String> e : new TreeMap<>(env).entrySet()) {
+      String name = e.getKey();
+      if (!name.startsWith(ENV_PREFIX) || !name.contains("__")) {
+        continue;
+      }
+      String[] path = name.substring(ENV_PREFIX.length()).toLowerCase(Locale.ROOT).split("__");
+      Map<String, Object> node = root;
+      boolean ok = true;
+      for (int i = 0; i < path.length - 1 && ok; i++) {
+        Object child = node.computeIfAbsent(path[i], k -> new LinkedHashMap<String, Object>());
+        if (child instanceof Map) {
+          node = (Map<String, Object>) child;
+        } else {
+          problems.add("environment " + name + ": " + String.join(".", List.of(path).subList(0, i + 1))
+              + " is not a mapping and cannot be overridden key by key");
+          ok = false;
+        }
+      }
+      if (ok) {
+        node.put(path[path.length - 1], e.getValue());
+      }
+    }
+  }
+
+  private static CutoverConfig validate(ConfigSection root) {
+    ConfigProblems problems = root.problems();
+    ConfigSection listeners = root.section("listeners");
+    ListenAddress write = address(listeners, "write", CutoverConfig.DEFAULT_WRITE);
+    ListenAddress read = address(listeners, "read", CutoverConfig.DEFAULT_READ);
+    listeners.rejectUnknown();
+    if (write.equals(read) && write.port() != 0) {
+      problems.add("listeners.read", read.toString(), "must differ from listeners.write");
+    }
+
+    List<Target> targets = new ArrayList<>();
+    Set<String> names = new HashSet<>();
+    if (!root.has("targets")) {
+      problems.add("targets", null, "at least one target is required (a list of {name, host, port})");
+    }
+    List<ConfigSection> items = root.sections("targets");
+    if (root.has("targets") && items.isEmpty() && problems.isEmpty()) {
+      problems.add("targets", null, "at least one target is required (a list of {name, host, port})");
+    }
+    for (ConfigSection t : items) {
+      String name = t.string("name", null);
+      String host = t.string("host", null);
+      int port = t.integer("port", -1, 1, 65535);
+      if (name == null) {
+        problems.add(t.key("name"), null, "is required");
+      } else if (!TARGET_NAME.matcher(name).matches()) {
+        problems.add(t.key("name"), name, "must be 1-63 letters, digits, '_', '.' or '-'");
+      } else if (!names.add(name)) {
+        problems.add(t.key("name"), name, "duplicate target name");
+      }
+      if (host == null || host.isBlank()) {
+        problems.add(t.key("host"), host, "is required");
+      }
+      if (!t.has("port")) {
+        problems.add(t.key("port"), null, "is required");
+      }
+      t.rejectUnknown();
+      if (name != null && host != null && !host.isBlank() && port > 0) {
+        targets.add(new Target(name, host, port));
+      }
+    }
+
+    CheckOptions checks = CheckOptions.fromConfig(root.section("checks"));
+
+    ConfigSection readSection = root.section("read");
+    long maxLag = readSection.bytesOrOff("max_lag", 0);
+    boolean fallback = readSection.bool("fallback_to_primary", CutoverConfig.DEFAULT_READ_FALLBACK_TO_PRIMARY);
+    readSection.rejectUnknown();
+
+    ConfigSection proxy = root.section("proxy");
+    Duration connectTimeout = proxy.duration("connect_timeout", CutoverConfig.DEFAULT_CONNECT_TIMEOUT, Duration.ofMillis(10));
+    int eventLoops = proxy.integer("event_loops", Runtime.getRuntime().availableProcessors(), 1, 1024);
+    proxy.rejectUnknown();
+
+    root.rejectUnknown();
+    return new CutoverConfig(write, read, targets, checks, maxLag, fallback, connectTimeout, eventLoops);
+  }
+
+  private static ListenAddress address(ConfigSection s, String name, String def) {
+    String text = s.string(name, def);
+    try {
+      return ListenAddress.parse(text);
+    } catch (IllegalArgumentException e) {
+      s.problems().add(s.key(name), text, e.getMessage());
+      return ListenAddress.parse(def);
+    }
+  }
+
+  private static Result failure(String line) {
+    return new Result(null, List.of(line));
+  }
+
+  private static String describe(Exception e) {
+    if (e instanceof java.nio.file.NoSuchFileException) {
+      return "no such file";
+    }
+    if (e instanceof java.nio.file.AccessDeniedException) {
+      return "permission denied";
+    }
+    if (e instanceof java.nio.charset.MalformedInputException) {
+      return "not UTF-8 text";
+    }
+    String m = e.getMessage();
+    return m == null ? e.getClass().getSimpleName() : m;
+  }
+}

@@ -1,0 +1,59 @@
+package io.cutover.proxy.config;
+
+import io.cutover.config.Durations;
+import io.cutover.monitor.CheckOptions;
+import io.cutover.monitor.Target;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * The whole validated configuration (one YAML file, see {@link ConfigLoader}).
+ *
+ * @param write             write endpoint listener ({@code listeners.write})
+ * @param read              read endpoint listener ({@code listeners.read})
+ * @param targets           PostgreSQL servers ({@code targets}), at least one, names unique
+ * @param checks            monitor settings ({@code checks})
+ * @param readMaxLagBytes   {@code read.max_lag}: replay lag in bytes of WAL above which a replica leaves
+ *                          the read pool; {@code 0} = off (default)
+ * @param readFallbackToPrimary {@code read.fallback_to_primary}: route reads to the primary when no
+ *                          replica is readable (default {@code true})
+ * @param connectTimeout    {@code proxy.connect_timeout}: backend TCP connect timeout (default 2 s)
+ * @param eventLoops        {@code proxy.event_loops}: event-loop threads, and listener instances per
+ *                          endpoint (default: the number of CPU cores)
+ */
+public record CutoverConfig(ListenAddress write, ListenAddress read, List<Target> targets, CheckOptions checks,
+                            long readMaxLagBytes, boolean readFallbackToPrimary, Duration connectTimeout,
+                            int eventLoops) {
+
+  public static final String DEFAULT_WRITE = "127.0.0.1:6432";
+  public static final String DEFAULT_READ = "127.0.0.1:6433";
+  public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(2);
+  public static final boolean DEFAULT_READ_FALLBACK_TO_PRIMARY = true;
+
+  public CutoverConfig {
+    targets = List.copyOf(targets);
+  }
+
+  /** The configuration in effect, as logged at start-up (no secrets). */
+  public JsonObject toJson() {
+    JsonArray t = new JsonArray();
+    targets.forEach(x -> t.add(x.toJson()));
+    return new JsonObject()
+        .put("listeners", new JsonObject().put("write", write.toString()).put("read", read.toString()))
+        .put("targets", t)
+        .put("checks", checks.toJson())
+        .put("read", new JsonObject().put("max_lag", readMaxLagBytes == 0 ? "off" : String.valueOf(readMaxLagBytes))
+            .put("fallback_to_primary", readFallbackToPrimary))
+        .put("proxy", new JsonObject().put("connect_timeout", Durations.format(connectTimeout))
+            .put("event_loops", eventLoops));
+  }
+
+  /** A copy with other listeners (tests bind port 0). */
+  public CutoverConfig withListeners(ListenAddress write, ListenAddress read) {
+    return new CutoverConfig(write, read, targets, checks, readMaxLagBytes, readFallbackToPrimary, connectTimeout, eventLoops);
+  }
+
+}
