@@ -1,0 +1,105 @@
+package io.cutover.proxy;
+
+import io.cutover.monitor.PgCluster;
+import io.cutover.monitor.Poll;
+import io.cutover.monitor.Topology;
+import io.cutover.proxy.config.ConfigLoader;
+import io.cutover.proxy.config.CutoverConfig;
+
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+
+/** Starts an in-process Cutover (listeners on port 0) and talks to it with the PostgreSQL JDBC driver. */
+final class Harness implements AutoCloseable {
+
+  /** Fast checks so tests see state changes quickly. */
+  static final String FAST_CHECKS = "checks: {interval: 500ms, fastinter: 100ms, timeout: 500ms, fall: 3, rise: 2}\n";
+
+  final Cutover cutover;
+
+  private Harness(Cutover cutover) {
+    this.cutover = cutover;
+  }
+
+  static String clusterTargets() {
+    StringBuilder sb = new StringBuilder("targets:\n");
+    for (var t : PgCluster.targets()) {
+      sb.append("  - {name: ").append(t.name()).append(", host: 127.0.0.1, port: ").append(t.port()).append("}\n");
+    }
+    return sb.toString();
+  }
+
+  static Harness start(String yaml) throws Exception {
+    ConfigLoader.Result r = ConfigLoader.parse("test", "listeners: {write: '127.0.0.1:0', read: '127.0.0.1:0'}\n" + yaml, Map.of());
+    if (!r.ok()) {
+      throw new IllegalArgumentException(r.problems().toString());
+    }
+    CutoverConfig config = r.config();
+    return new Harness(Cutover.start(config).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS));
+  }
+
+  /** Starts Cutover over the real cluster and waits until pg1 is primary and both replicas are readable. */
+  static Harness startOnCluster(String extraYaml) throws Exception {
+    PgCluster.ensureStarted();
+    Harness h = start(clusterTargets() + FAST_CHECKS + extraYaml);
+    h.await("pg1 primary, pg2 and pg3 readable",
+        t -> "pg1".equals(t.primary()) && t.readable().contains("pg2") && t.readable().contains("pg3"));
+    return h;
+  }
+
+  Topology await(String what, Predicate<Topology> p) {
+    Poll.until(Duration.ofSeconds(30), what + " (last: " + cutover.topology().summary() + ")", () -> p.test(cutover.topology()));
+    return cutover.topology();
+  }
+
+  long awaitMillis(Duration deadline, String what, Predicate<Topology> p) {
+    return Poll.until(deadline, what, () -> p.test(cutover.topology()));
+  }
+
+  Connection write(String... props) throws SQLException {
+    return connect(cutover.writePort(), props);
+  }
+
+  Connection read(String... props) throws SQLException {
+    return connect(cutover.readPort(), props);
+  }
+
+  static Connection connect(int port, String... props) throws SQLException {
+    Properties p = new Properties();
+    p.setProperty("user", "postgres");
+    p.setProperty("connectTimeout", "10");
+    p.setProperty("sslmode", "disable");
+    p.setProperty("gssEncMode", "disable");
+    for (int i = 0; i + 1 < props.length; i += 2) {
+      p.setProperty(props[i], props[i + 1]);
+    }
+    return DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + port + "/postgres", p);
+  }
+
+  static String one(Connection c, String sql) throws SQLException {
+    try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+      rs.next();
+      return rs.getString(1);
+    }
+  }
+
+  /** Runs {@code sql} on a fresh connection to {@code port} and closes it. */
+  static String oneShot(int port, String sql) throws SQLException {
+    try (Connection c = connect(port)) {
+      return one(c, sql);
+    }
+  }
+
+  @Override
+  public void close() throws Exception {
+    cutover.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+  }
+}

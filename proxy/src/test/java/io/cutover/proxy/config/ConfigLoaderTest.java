@@ -1,0 +1,197 @@
+package io.cutover.proxy.config;
+
+import io.cutover.monitor.CheckOptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class ConfigLoaderTest {
+
+  static final String TARGETS = """
+      targets:
+        - {name: pg1, host: 127.0.0.1, port: 15432}
+        - {name: pg2, host: 127.0.0.1, port: 15433}
+      """;
+
+  private static ConfigLoader.Result parse(String yaml) {
+    return ConfigLoader.parse("test.yaml", yaml, Map.of());
+  }
+
+  private static List<String> problems(String yaml) {
+    ConfigLoader.Result r = parse(yaml);
+    assertFalse(r.ok(), "expected problems for:\n" + yaml);
+    return r.problems();
+  }
+
+  @Test
+  void defaultsApplyWhenOnlyTargetsAreGiven() {
+    ConfigLoader.Result r = parse(TARGETS);
+    assertTrue(r.ok(), r.problems().toString());
+    CutoverConfig c = r.config();
+    assertEquals(new ListenAddress("127.0.0.1", 6432), c.write());
+    assertEquals(new ListenAddress("127.0.0.1", 6433), c.read());
+    assertEquals(2, c.targets().size());
+    assertEquals(CheckOptions.DEFAULT_INTERVAL, c.checks().getInterval());
+    assertEquals(Duration.ofMillis(200), c.checks().getFastinter());
+    assertEquals(Duration.ofSeconds(1), c.checks().getTimeout());
+    assertEquals(3, c.checks().getFall());
+    assertEquals(2, c.checks().getRise());
+    assertEquals(0, c.readMaxLagBytes());
+    assertTrue(c.readFallbackToPrimary());
+    assertEquals(Duration.ofSeconds(2), c.connectTimeout());
+  }
+
+  @Test
+  void theShippedExampleIsValid() {
+    Path example = Path.of(System.getProperty("cutover.project.root", "..")).resolve("cluster-config/cutover.yaml");
+    ConfigLoader.Result r = ConfigLoader.load(example, Map.of());
+    assertTrue(r.ok(), r.problems().toString());
+    assertEquals(3, r.config().targets().size());
+  }
+
+  @Test
+  void readsEveryKey() {
+    ConfigLoader.Result r = parse(TARGETS + """
+        listeners: {write: "0.0.0.0:7432", read: "127.0.0.1:7433"}
+        checks: {interval: 2s, fastinter: 100ms, timeout: 500ms, fall: 5, rise: 4, user: mon, password: pw, database: db}
+        read: {max_lag: 16MB, fallback_to_primary: false}
+        proxy: {connect_timeout: 300ms, event_loops: 3}
+        """);
+    assertTrue(r.ok(), r.problems().toString());
+    CutoverConfig c = r.config();
+    assertEquals(new ListenAddress("0.0.0.0", 7432), c.write());
+    assertEquals(Duration.ofSeconds(2), c.checks().getInterval());
+    assertEquals(Duration.ofMillis(100), c.checks().getFastinter());
+    assertEquals(Duration.ofMillis(500), c.checks().getTimeout());
+    assertEquals(5, c.checks().getFall());
+    assertEquals(4, c.checks().getRise());
+    assertEquals("mon", c.checks().getUser());
+    assertEquals("pw", c.checks().getPassword());
+    assertEquals("db", c.checks().getDatabase());
+    assertEquals(16L << 20, c.readMaxLagBytes());
+    assertFalse(c.readFallbackToPrimary());
+    assertEquals(Duration.ofMillis(300), c.connectTimeout());
+    assertEquals(3, c.eventLoops());
+    assertFalse(c.toJson().encode().contains("pw"), "the password is never printed");
+  }
+
+  @Test
+  void environmentOverridesKeys() {
+    ConfigLoader.Result r = ConfigLoader.parse("t", TARGETS, Map.of(
+        "CUTOVER_LISTENERS__WRITE", "127.0.0.1:9999",
+        "CUTOVER_CHECKS__PASSWORD", "secret",
+        "CUTOVER_READ__MAX_LAG", "1kB",
+        "CUTOVER_PG_ROOT", "/ignored/without/double/underscore"));
+    assertTrue(r.ok(), r.problems().toString());
+    assertEquals(9999, r.config().write().port());
+    assertEquals("secret", r.config().checks().getPassword());
+    assertEquals(1024, r.config().readMaxLagBytes());
+    assertEquals(List.of("checks.nope: unknown key"),
+        ConfigLoader.parse("t", TARGETS, Map.of("CUTOVER_CHECKS__NOPE", "1")).problems());
+  }
+
+  @Test
+  void unknownKeysAnywhere() {
+    assertEquals(List.of("targets[0].weight: unknown key", "checks.intervall: unknown key", "frobnicate: unknown key"),
+        problems("""
+            targets:
+              - {name: pg1, host: h, port: 1, weight: 3}
+            checks: {intervall: 1s}
+            frobnicate: true
+            """));
+  }
+
+  @Test
+  void badDurations() {
+    assertEquals(List.of(
+            "checks.interval: not a duration (expected a number with a unit ms, s, m or h, e.g. 200ms or 30s) (got '1 sec')",
+            "checks.fastinter: must be at least 10ms (got '1ms')",
+            "checks.timeout: not a duration (expected a number with a unit ms, s, m or h, e.g. 200ms or 30s) (got 1000)"),
+        problems(TARGETS + "checks: {interval: 1 sec, timeout: 1000, fastinter: 1ms}\n"));
+  }
+
+  @Test
+  void portsOutOfRange() {
+    assertEquals(List.of(
+            "listeners.write: port out of range 0..65535 (got '127.0.0.1:70000')",
+            "listeners.read: must be host:port, e.g. 127.0.0.1:6432 (got 'localhost')",
+            "targets[0].port: must be between 1 and 65535 (got 0)",
+            "targets[1].port: must be an integer (got 'abc')"),
+        problems("""
+            listeners: {write: "127.0.0.1:70000", read: localhost}
+            targets:
+              - {name: a, host: h, port: 0}
+              - {name: b, host: h, port: abc}
+            """));
+  }
+
+  @Test
+  void noTargets() {
+    assertEquals(List.of("targets: at least one target is required (a list of {name, host, port})"), problems("checks: {fall: 3}\n"));
+    assertEquals(List.of("targets: at least one target is required (a list of {name, host, port})"), problems("targets: []\n"));
+    assertEquals(List.of("targets: at least one target is required (a list of {name, host, port})"), problems(""));
+  }
+
+  @Test
+  void duplicateAndMissingTargetFields() {
+    assertEquals(List.of(
+            "targets[1].name: duplicate target name (got 'pg1')",
+            "targets[2].name: is required",
+            "targets[2].host: is required",
+            "targets[2].port: is required",
+            "targets[3].name: must be 1-63 letters, digits, '_', '.' or '-' (got 'bad name')"),
+        problems("""
+            targets:
+              - {name: pg1, host: h, port: 1}
+              - {name: pg1, host: h, port: 2}
+              - {}
+              - {name: bad name, host: h, port: 3}
+            """));
+  }
+
+  @Test
+  void fallAndRiseBelowOne() {
+    assertEquals(List.of("checks.fall: must be between 1 and 1000 (got 0)", "checks.rise: must be between 1 and 1000 (got -1)"),
+        problems(TARGETS + "checks: {fall: 0, rise: -1}\n"));
+  }
+
+  @Test
+  void wrongTypesAndBadSizes() {
+    assertEquals(List.of(
+            "listeners: must be a mapping of keys to values (got '127.0.0.1:6432')",
+            "read.max_lag: not a size in bytes (expected e.g. 1048576, 512kB, 16MB or 1GB) (got 'lots')",
+            "read.fallback_to_primary: must be true or false (got 'maybe')"),
+        problems(TARGETS + "listeners: 127.0.0.1:6432\nread: {max_lag: lots, fallback_to_primary: maybe}\n"));
+  }
+
+  @Test
+  void invalidYamlAndDuplicateKeys() {
+    List<String> p = problems("targets: [\n");
+    assertEquals(1, p.size());
+    assertTrue(p.get(0).startsWith("test.yaml: invalid YAML: "), p.get(0));
+    List<String> dup = problems(TARGETS + "checks: {fall: 1}\nchecks: {fall: 2}\n");
+    assertEquals(1, dup.size());
+    assertTrue(dup.get(0).contains("duplicate key checks"), dup.get(0));
+    assertEquals(List.of("test.yaml: the top level must be a mapping of keys to values"), problems("- a\n- b\n"));
+  }
+
+  @Test
+  void unreadableFile(@TempDir Path dir) throws IOException {
+    assertEquals(List.of(dir.resolve("missing.yaml") + ": cannot read configuration file: no such file"),
+        ConfigLoader.load(dir.resolve("missing.yaml"), Map.of()).problems());
+    Path bin = dir.resolve("bin.yaml");
+    Files.write(bin, new byte[] {(byte) 0xff, (byte) 0xfe, 0, 1});
+    assertEquals(List.of(bin + ": cannot read configuration file: not UTF-8 text"), ConfigLoader.load(bin, Map.of()).problems());
+    assertEquals(1, ConfigLoader.load(dir, Map.of()).problems().size(), "a directory is not a file");
+  }
+}
