@@ -5,7 +5,6 @@ import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.pgclient.PgConnectOptions;
 import io.vertx.pgclient.PgConnection;
-import io.vertx.pgclient.PgException;
 import io.vertx.sqlclient.Row;
 
 import java.net.ConnectException;
@@ -114,17 +113,14 @@ public final class RoleCheck {
   static FailureKind classify(Throwable err) {
     for (Throwable t = err; t != null; t = t.getCause()) {
       if (t instanceof ConnectException) {
-        return FailureKind.REFUSED;
+        String m = String.valueOf(t.getMessage()).toLowerCase(java.util.Locale.ROOT);
+        return m.contains("timed out") ? FailureKind.TIMEOUT : FailureKind.REFUSED;
       }
     }
     return FailureKind.ERROR;
   }
 
   static String message(Throwable err) {
-    if (err instanceof PgException pg) {
-      return pg.getSqlState() + " " + pg.getErrorMessage();
-    }
-    String m = err.getMessage();
-    return m == null ? err.getClass().getSimpleName() : m.replace('\n', ' ');
+    return Errors.describe(err);
   }
 }

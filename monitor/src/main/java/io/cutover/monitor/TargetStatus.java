@@ -7,6 +7,8 @@ import io.vertx.core.json.JsonObject;
  *
  * @param target      the configured server
  * @param state       hysteresis verdict
+ * @param health      the fall/rise counter, {@code 0 .. rise+fall-1} ({@code -1} if not tracked): UP while it is
+ *                    at least {@code rise}; below its maximum while the target is changing state
  * @param role        role at the last successful check ({@link Role#UNKNOWN} before any)
  * @param timeline    timeline id at the last successful check, {@code -1} if unknown
  * @param positionLsn WAL position at the last successful check in bytes (primary: current LSN,
@@ -17,7 +19,7 @@ import io.vertx.core.json.JsonObject;
  * @param readable    whether the read endpoint may route new sessions here
  * @param lastError   the last failed check's message while the last check failed, else {@code null}
  */
-public record TargetStatus(Target target, TargetState state, Role role, long timeline, long positionLsn,
+public record TargetStatus(Target target, TargetState state, int health, Role role, long timeline, long positionLsn,
                            long lagBytes, boolean readable, String lastError) {
 
   public String name() {
@@ -27,6 +29,7 @@ public record TargetStatus(Target target, TargetState state, Role role, long tim
   public JsonObject toJson() {
     JsonObject json = target.toJson()
         .put("state", state.label())
+        .put("health", health)
         .put("role", role.label())
         .put("timeline", timeline)
         .put("lsn", Lsn.format(positionLsn))
@@ -42,6 +45,7 @@ public record TargetStatus(Target target, TargetState state, Role role, long tim
     String lsn = json.getString("lsn");
     return new TargetStatus(Target.fromJson(json),
         TargetState.valueOf(json.getString("state").toUpperCase(java.util.Locale.ROOT)),
+        json.getInteger("health", -1),
         Role.fromLabel(json.getString("role")),
         json.getLong("timeline", -1L),
         lsn == null ? -1 : Lsn.parse(lsn),

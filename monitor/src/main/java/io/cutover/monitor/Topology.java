@@ -16,7 +16,7 @@ import java.util.Optional;
  * {"version": 7, "at": 1732350000000, "primary": "pg1", "readable": ["pg2","pg3"],
  *  "write_reason": null, "read_reason": null,
  *  "targets": [{"name":"pg1","host":"127.0.0.1","port":15432,"state":"up","role":"primary",
- *               "timeline":1,"lsn":"0/3000060","lag_bytes":0,"readable":false}, ...]}
+ *               "health":4,"timeline":1,"lsn":"0/3000060","lag_bytes":0,"readable":false}, ...]}
  * }</pre>
  *
  * @param version     monotonically increasing snapshot number (the fencing token in later rules)
@@ -43,7 +43,7 @@ public record Topology(long version, long atMillis, List<TargetStatus> targets, 
   /** The snapshot before any check completed: nothing routable. */
   public static Topology initial(List<Target> targets, long atMillis) {
     List<TargetStatus> statuses = targets.stream()
-        .map(t -> new TargetStatus(t, TargetState.UNKNOWN, Role.UNKNOWN, -1, -1, -1, false, null))
+        .map(t -> new TargetStatus(t, TargetState.UNKNOWN, -1, Role.UNKNOWN, -1, -1, -1, false, null))
         .toList();
     return new Topology(0, atMillis, statuses, null, List.of(), "no check has completed yet",
         "no check has completed yet");

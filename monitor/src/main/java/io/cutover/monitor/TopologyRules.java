@@ -32,10 +32,15 @@ public final class TopologyRules {
    *
    * @param target the target
    * @param state  hysteresis verdict
+   * @param health the hysteresis counter ({@link Health#health()}), {@code -1} if not tracked
    * @param lastOk the last successful observation, or {@code null}
    * @param last   the last observation, or {@code null}
    */
-  public record Input(Target target, TargetState state, Observation lastOk, Observation last) {
+  public record Input(Target target, TargetState state, int health, Observation lastOk, Observation last) {
+    /** Inputs without a hysteresis counter (health {@code -1}). */
+    public Input(Target target, TargetState state, Observation lastOk, Observation last) {
+      this(target, state, -1, lastOk, last);
+    }
   }
 
   private final long maxLagBytes;
@@ -87,7 +92,7 @@ public final class TopologyRules {
         readable.add(in.target().name());
       }
       String lastError = in.last() != null && !in.last().ok() ? in.last().error() : null;
-      statuses.add(new TargetStatus(in.target(), in.state(), role, ok == null ? -1 : ok.timeline(),
+      statuses.add(new TargetStatus(in.target(), in.state(), in.health(), role, ok == null ? -1 : ok.timeline(),
           ok == null ? -1 : ok.positionLsn(), lag, isReadable, lastError));
     }
     String readReason = readable.isEmpty()

@@ -72,7 +72,7 @@ public final class TopologyTracker {
     slot.health.record(observation.ok());
     List<TopologyRules.Input> inputs = new ArrayList<>(slots.size());
     for (Slot s : slots.values()) {
-      inputs.add(new TopologyRules.Input(s.target, s.health.state(), s.lastOk, s.last));
+      inputs.add(new TopologyRules.Input(s.target, s.health.state(), s.health.health(), s.lastOk, s.last));
     }
     Topology next = rules.build(current.version() + 1, clock.millis(), inputs);
     if (next.sameContent(current)) {

@@ -18,10 +18,17 @@ public final class PgCluster {
   private PgCluster() {
   }
 
+  /** The project's top directory: the nearest directory at or above the working directory with {@code scripts/pg-cluster}. */
   public static Path projectRoot() {
-    String root = System.getProperty("cutover.project.root");
-    Path p = root != null ? Path.of(root) : Path.of("").toAbsolutePath().getParent();
-    return p.toAbsolutePath().normalize();
+    String hint = System.getProperty("cutover.project.root");
+    for (Path start : new Path[] {hint == null ? null : Path.of(hint), Path.of("")}) {
+      for (Path p = start == null ? null : start.toAbsolutePath().normalize(); p != null; p = p.getParent()) {
+        if (java.nio.file.Files.isRegularFile(p.resolve("scripts/pg-cluster")) && java.nio.file.Files.isDirectory(p.resolve("monitor"))) {
+          return p;
+        }
+      }
+    }
+    throw new IllegalStateException("cannot find the project root (a directory with scripts/pg-cluster) above " + Path.of("").toAbsolutePath());
   }
 
   public static int port(String name) {

@@ -1,5 +1,6 @@
 package io.cutover.proxy;
 
+import io.cutover.monitor.Errors;
 import io.cutover.monitor.Target;
 import io.cutover.monitor.TargetStatus;
 import io.vertx.core.buffer.Buffer;
@@ -106,7 +107,7 @@ final class ClientSession {
     Target target = candidates.get(index);
     backends.connect(target.port(), target.host()).onComplete(ar -> {
       if (ar.failed()) {
-        failures.add(target.name() + " (" + target.address() + "): " + ar.cause().getMessage());
+        failures.add(target.name() + " (" + target.address() + "): " + Errors.describe(ar.cause()));
         tryConnect(candidates, index + 1, failures, packet, encryptionRequest);
         return;
       }

@@ -6,6 +6,8 @@ import org.junit.jupiter.api.Test;
 
 import java.sql.Connection;
 import java.time.Duration;
+import java.util.Set;
+import java.util.TreeSet;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -17,14 +19,24 @@ class ReadPoolIntegrationTest {
   @Test
   void aStoppedReplicaLeavesThePoolAndReturnsAfterRestart() throws Exception {
     try (Harness h = Harness.startOnCluster("")) {
-      // interval + fall x fastinter + timeout with Harness.FAST_CHECKS
+      // interval + fall x fastinter + timeout with Harness.FAST_CHECKS (fall 3, rise 2: full health 4)
       long boundMs = 500 + 3 * 100 + 500;
+      h.await("pg3 at full health", t -> t.target("pg3").orElseThrow().health() == 4);
+      Set<Integer> healthWhileUp = new TreeSet<>();
       try {
         PgCluster.stop("pg3");
-        long tookMs = h.awaitMillis(Duration.ofMillis(boundMs + 2000), "pg3 leaves the read pool",
-            t -> !t.readable().contains("pg3"));
+        long tookMs = h.awaitMillis(Duration.ofMillis(boundMs + 2000), "pg3 leaves the read pool", t -> {
+          var pg3 = t.target("pg3").orElseThrow();
+          if (pg3.state() == TargetState.UP) {
+            healthWhileUp.add(pg3.health());
+          }
+          return !t.readable().contains("pg3");
+        });
         assertEquals(TargetState.DOWN, h.cutover.topology().target("pg3").orElseThrow().state());
+        assertEquals(0, h.cutover.topology().target("pg3").orElseThrow().health());
         assertTrue(tookMs <= boundMs + 2000, "took " + tookMs + " ms");
+        assertTrue(healthWhileUp.contains(3) && healthWhileUp.contains(2),
+            "fall: pg3 stayed UP through its first failed checks (health seen while UP: " + healthWhileUp + ")");
         for (int i = 0; i < 4; i++) {
           assertEquals(String.valueOf(PgCluster.port("pg2")), Harness.oneShot(h.cutover.readPort(), "select inet_server_port()"),
               "reads go to the remaining replica");
@@ -34,6 +46,7 @@ class ReadPoolIntegrationTest {
       }
       h.await("pg3 back in the read pool", t -> t.readable().contains("pg3"));
       assertEquals(TargetState.UP, h.cutover.topology().target("pg3").orElseThrow().state());
+      assertEquals(4, h.cutover.topology().target("pg3").orElseThrow().health(), "rise successes restore full health");
     }
   }
 

@@ -53,7 +53,7 @@ class ConfigLoaderTest {
 
   @Test
   void theShippedExampleIsValid() {
-    Path example = Path.of(System.getProperty("cutover.project.root", "..")).resolve("cluster-config/cutover.yaml");
+    Path example = io.cutover.monitor.PgCluster.projectRoot().resolve("cluster-config/cutover.yaml");
     ConfigLoader.Result r = ConfigLoader.load(example, Map.of());
     assertTrue(r.ok(), r.problems().toString());
     assertEquals(3, r.config().targets().size());

@@ -1,0 +1,39 @@
+package io.cutover.monitor;
+
+import io.vertx.pgclient.PgException;
+
+import java.net.ConnectException;
+import java.net.NoRouteToHostException;
+import java.net.UnknownHostException;
+
+/** Short, human-readable descriptions of network and PostgreSQL errors, for logs and client messages. */
+public final class Errors {
+
+  private Errors() {
+  }
+
+  /** E.g. {@code connection refused}, {@code 57P03 the database system is starting up}. */
+  public static String describe(Throwable err) {
+    for (Throwable t = err; t != null; t = t.getCause()) {
+      if (t instanceof PgException pg) {
+        return pg.getSqlState() + " " + pg.getErrorMessage();
+      }
+      if (t instanceof ConnectException) {
+        String m = String.valueOf(t.getMessage()).toLowerCase(java.util.Locale.ROOT);
+        return m.contains("refused") ? "connection refused" : m.contains("timed out") ? "connect timed out" : oneLine(t);
+      }
+      if (t instanceof NoRouteToHostException) {
+        return "no route to host";
+      }
+      if (t instanceof UnknownHostException) {
+        return "unknown host " + t.getMessage();
+      }
+    }
+    return oneLine(err);
+  }
+
+  private static String oneLine(Throwable t) {
+    String m = t.getMessage();
+    return m == null ? t.getClass().getSimpleName() : m.replace('\n', ' ');
+  }
+}
