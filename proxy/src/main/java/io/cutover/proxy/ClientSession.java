@@ -3,7 +3,12 @@ package io.cutover.proxy;
 import io.cutover.monitor.Errors;
 import io.cutover.monitor.Target;
 import io.cutover.monitor.TargetStatus;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelPipeline;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.internal.net.NetSocketInternal;
 import io.vertx.core.net.NetClient;
 import io.vertx.core.net.NetSocket;
 import org.slf4j.Logger;
@@ -25,15 +30,22 @@ import java.util.List;
  *       ignores a key it does not know), then the client connection is closed, as PostgreSQL does.</li>
  *   <li>Anything else: {@code FATAL} {@code 08P01} and close.</li>
  * </ul>
- * Runs on the listener instance's event loop; the backend is connected from the same loop.
+ * Runs on the listener instance's event loop; the backend is connected from the same loop
+ * ({@link BackendConnector}) and the pair then becomes a {@link Relay}.
  */
 final class ClientSession {
 
   private static final Logger LOG = LoggerFactory.getLogger(ClientSession.class);
+  /** Name of Vert.x's NetSocket handler in an accepted channel's pipeline. */
+  private static final String VERTX_HANDLER = "handler";
+  /** Bytes a client may send beyond its first packet before the backend is connected. */
+  static final int MAX_EARLY_BYTES = 64 * 1024;
 
   private final Endpoint endpoint;
   private final NetSocket client;
   private final NetClient backends;
+  private final BackendConnector connector;
+  private final Channel channel;
   private final TopologyView view;
   private final SessionRegistry registry;
   private final Traffic traffic;
@@ -41,11 +53,13 @@ final class ClientSession {
   private boolean dispatched;
   private boolean clientClosed;
 
-  ClientSession(Endpoint endpoint, NetSocket client, NetClient backends, TopologyView view,
+  ClientSession(Endpoint endpoint, NetSocket client, NetClient backends, BackendConnector connector, TopologyView view,
                 SessionRegistry registry, Traffic traffic) {
     this.endpoint = endpoint;
     this.client = client;
     this.backends = backends;
+    this.connector = connector;
+    this.channel = ((NetSocketInternal) client).channelHandlerContext().channel();
     this.view = view;
     this.registry = registry;
     this.traffic = traffic;
@@ -58,7 +72,17 @@ final class ClientSession {
   }
 
   private void onData(Buffer data) {
+    if (pending == null) {
+      return;
+    }
     pending.appendBuffer(data);
+    if (pending.length() > MAX_EARLY_BYTES) {
+      // A client that sends this much before the server has answered its startup is not a PostgreSQL client.
+      pending = Buffer.buffer();
+      channel.config().setAutoRead(true);
+      refuse(PgWire.PROTOCOL_VIOLATION, "too much data before the server's answer to the startup packet");
+      return;
+    }
     while (!dispatched) {
       int len = StartupPacket.length(pending);
       if (len == -1 || (len > 0 && pending.length() < len)) {
@@ -91,7 +115,9 @@ final class ClientSession {
       return;
     }
     dispatched = true;
-    client.pause();
+    // Stop reading from the client until the backend is up. Not NetSocket.pause(): bytes of the current
+    // read batch must keep arriving in this session's own buffer, which is handed to the relay.
+    channel.config().setAutoRead(false);
     tryConnect(route.candidates(), 0, new ArrayList<>(), packet, encryptionRequest);
   }
 
@@ -100,27 +126,44 @@ final class ClientSession {
       String what = endpoint == Endpoint.WRITE ? "no primary reachable for the write endpoint"
           : "no replica reachable for the read endpoint";
       dispatched = false;
-      client.resume();
+      channel.config().setAutoRead(true);
       unavailable(encryptionRequest, what + " (" + String.join("; ", failures) + ")");
       return;
     }
     Target target = candidates.get(index);
-    backends.connect(target.port(), target.host()).onComplete(ar -> {
-      if (ar.failed()) {
-        failures.add(target.name() + " (" + target.address() + "): " + Errors.describe(ar.cause()));
+    connector.connect(channel, target).addListener((ChannelFuture f) -> {
+      if (!f.isSuccess()) {
+        failures.add(target.name() + " (" + target.address() + "): " + Errors.describe(f.cause()));
         tryConnect(candidates, index + 1, failures, packet, encryptionRequest);
         return;
       }
-      NetSocket backend = ar.result();
-      if (clientClosed) {
+      Channel backend = f.channel();
+      if (clientClosed || pending == null || !channel.isActive()) {
         backend.close();
         return;
       }
-      Buffer initial = packet.appendBuffer(pending);
-      pending = Buffer.buffer();
       LOG.debug("{} session {} -> {}", endpoint.label(), client.remoteAddress(), target.name());
-      new Relay(endpoint, target, client, backend, registry, traffic).start(initial);
+      handOff(target, backend, packet.appendBuffer(pending));
     });
+  }
+
+  /**
+   * From here on the session is a plain Netty relay on this event loop: Vert.x's NetSocket handler leaves
+   * the client's pipeline (it would copy every read into a heap buffer and queue every write), and the
+   * relay handlers move bytes between the two channels directly.
+   */
+  private void handOff(Target target, Channel backend, Buffer initial) {
+    pending = null;
+    Relay relay = new Relay(endpoint, target, channel, backend, registry, traffic);
+    backend.pipeline().addLast("cutover-relay", relay.backendHandler());
+    ChannelPipeline pipeline = channel.pipeline();
+    pipeline.addLast("cutover-relay", relay.clientHandler());
+    if (pipeline.get(VERTX_HANDLER) != null) {
+      pipeline.remove(VERTX_HANDLER);
+    }
+    relay.start(Unpooled.wrappedBuffer(initial.getBytes()));
+    channel.config().setAutoRead(true);
+    backend.config().setAutoRead(true);
   }
 
   private void unavailable(boolean encryptionRequest, String reason) {
@@ -134,6 +177,7 @@ final class ClientSession {
 
   private void refuse(String sqlState, String reason) {
     dispatched = true;
+    pending = null;
     LOG.debug("{} session {} refused: {} {}", endpoint.label(), client.remoteAddress(), sqlState, reason);
     client.pause();
     client.end(PgWire.fatal(sqlState, "cutover: " + reason)).onComplete(v -> client.close());

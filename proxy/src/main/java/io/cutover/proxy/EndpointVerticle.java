@@ -12,8 +12,8 @@ import java.time.Duration;
 
 /**
  * One listener instance of one endpoint. Deployed once per event loop; Vert.x spreads accepted
- * connections over the instances, and each instance connects backends from its own event loop, so
- * both sockets of a session share one thread.
+ * connections over the instances, and each session's backend is connected from the client's own event
+ * loop, so both sockets of a session share one thread. The NetClient serves cancel requests.
  */
 public final class EndpointVerticle extends VerticleBase {
 
@@ -48,7 +48,8 @@ public final class EndpointVerticle extends VerticleBase {
         .setTcpNoDelay(true)
         .setTcpKeepAlive(true)
         .setAcceptBacklog(4096));
-    server.connectHandler(socket -> new ClientSession(endpoint, socket, backends, view, registry, traffic).start());
+    BackendConnector connector = new BackendConnector(connectTimeout);
+    server.connectHandler(socket -> new ClientSession(endpoint, socket, backends, connector, view, registry, traffic).start());
     return server.listen();
   }
 

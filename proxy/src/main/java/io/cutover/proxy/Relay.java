@@ -1,8 +1,12 @@
 package io.cutover.proxy;
 
 import io.cutover.monitor.Target;
-import io.vertx.core.buffer.Buffer;
-import io.vertx.core.net.NetSocket;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -10,10 +14,14 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
- * One relayed session: a client socket paired with a backend socket, bytes copied both ways with
- * backpressure. When the destination's write queue is full the source is paused and resumed on drain,
- * so at most one write queue's worth ({@code writeQueueMaxSize}) is held in memory per direction. A close
- * or error on either side closes the other. Both sockets live on the same event loop.
+ * One relayed session: the client's channel paired with the backend's, bytes copied both ways on the
+ * one event loop both channels share, following Netty's proxy example ({@code HexDumpProxyFrontendHandler}):
+ * each read is written to the other side without copying and flushed when the read batch completes.
+ *
+ * <p><b>Backpressure:</b> when the destination's outbound buffer passes its high water mark (Netty's
+ * {@code WRITE_BUFFER_WATER_MARK}, 64 KiB by default) the source stops reading (auto-read off) until the
+ * destination drains below the low mark, so at most about one water mark per direction is held in memory.
+ * A close or error on either side closes the other after flushing what was already read.
  */
 public final class Relay {
 
@@ -21,13 +29,13 @@ public final class Relay {
 
   private final Endpoint endpoint;
   private final Target target;
-  private final NetSocket client;
-  private final NetSocket backend;
+  private final Channel client;
+  private final Channel backend;
   private final SessionRegistry registry;
   private final Traffic traffic;
   private final AtomicBoolean closed = new AtomicBoolean();
 
-  Relay(Endpoint endpoint, Target target, NetSocket client, NetSocket backend, SessionRegistry registry, Traffic traffic) {
+  Relay(Endpoint endpoint, Target target, Channel client, Channel backend, SessionRegistry registry, Traffic traffic) {
     this.endpoint = endpoint;
     this.target = target;
     this.client = client;
@@ -44,47 +52,93 @@ public final class Relay {
     return target;
   }
 
-  /**
-   * Starts relaying: writes {@code initial} (the bytes already read from the client) to the backend, wires
-   * both directions and resumes the (paused) client.
-   */
-  void start(Buffer initial) {
+  /** Handler for the client channel: forwards to the backend. */
+  ChannelInboundHandlerAdapter clientHandler() {
+    return new Pump(backend, traffic.upstream(endpoint), "client");
+  }
+
+  /** Handler for the backend channel: forwards to the client. */
+  ChannelInboundHandlerAdapter backendHandler() {
+    return new Pump(client, traffic.downstream(endpoint), "backend " + target.name());
+  }
+
+  /** Registers the session and writes the bytes already read from the client ({@code initial}) to the backend. */
+  void start(ByteBuf initial) {
     registry.add(this);
-    pump(client, backend, traffic.upstream(endpoint));
-    pump(backend, client, traffic.downstream(endpoint));
-    client.closeHandler(v -> close());
-    backend.closeHandler(v -> close());
-    client.exceptionHandler(err -> failed("client", err));
-    backend.exceptionHandler(err -> failed("backend " + target.name(), err));
-    if (initial != null && initial.length() > 0) {
-      traffic.upstream(endpoint).add(initial.length());
-      backend.write(initial);
+    if (initial.isReadable()) {
+      traffic.upstream(endpoint).add(initial.readableBytes());
+      backend.writeAndFlush(initial);
+    } else {
+      initial.release();
     }
-    client.resume();
+    if (!client.isActive() || !backend.isActive()) {
+      close();
+    }
   }
 
-  private static void pump(NetSocket from, NetSocket to, LongAdder bytes) {
-    from.handler(buf -> {
-      bytes.add(buf.length());
-      to.write(buf);
-      if (to.writeQueueFull()) {
-        from.pause();
-        to.drainHandler(v -> from.resume());
-      }
-    });
-  }
-
-  private void failed(String side, Throwable err) {
-    LOG.debug("{} session to {}: {} error: {}", endpoint.label(), target.name(), side, err.toString());
-    close();
-  }
-
-  /** Closes both sockets (idempotent). */
+  /** Closes both channels (idempotent, any thread). */
   public void close() {
     if (closed.compareAndSet(false, true)) {
       registry.remove(this);
-      client.close();
-      backend.close();
+      closeAfterFlush(client);
+      closeAfterFlush(backend);
+    }
+  }
+
+  private static void closeAfterFlush(Channel ch) {
+    if (ch.isActive()) {
+      ch.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+    } else {
+      ch.close();
+    }
+  }
+
+  private final class Pump extends ChannelInboundHandlerAdapter {
+    private final Channel to;
+    private final LongAdder bytes;
+    private final String side;
+
+    Pump(Channel to, LongAdder bytes, String side) {
+      this.to = to;
+      this.bytes = bytes;
+      this.side = side;
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      if (msg instanceof ByteBuf buf) {
+        bytes.add(buf.readableBytes());
+      }
+      to.write(msg, to.voidPromise());
+      if (!to.isWritable()) {
+        ctx.channel().config().setAutoRead(false);
+      }
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+      to.flush();
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+      // this channel (the destination of the other pump) drained: let the other side read again
+      Channel from = ctx.channel() == client ? backend : client;
+      if (ctx.channel().isWritable()) {
+        from.config().setAutoRead(true);
+      }
+      ctx.fireChannelWritabilityChanged();
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+      close();
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+      LOG.debug("{} session to {}: {} error: {}", endpoint.label(), target.name(), side, cause.toString());
+      close();
     }
   }
 }

@@ -1,0 +1,51 @@
+package io.cutover.proxy;
+
+import io.cutover.monitor.Target;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOption;
+
+import java.time.Duration;
+
+/**
+ * Opens backend connections on the client channel's own event loop and transport (epoll or NIO, the
+ * class of the accepted channel), so both halves of a session share one thread and never need locking.
+ * The new channel does not read until the relay is installed.
+ */
+final class BackendConnector {
+
+  /** Placeholder pipeline entry until the relay handler is added. */
+  @ChannelHandler.Sharable
+  private static final class Idle extends ChannelInboundHandlerAdapter {
+  }
+
+  private static final Idle IDLE = new Idle();
+
+  private final int connectTimeoutMillis;
+
+  /** @param connectTimeout backend TCP connect timeout ({@code proxy.connect_timeout}) */
+  BackendConnector(Duration connectTimeout) {
+    this.connectTimeoutMillis = (int) Math.min(Integer.MAX_VALUE, connectTimeout.toMillis());
+  }
+
+  /**
+   * Connects to {@code target} from {@code client}'s event loop.
+   *
+   * @return the connect future; failed with a {@link java.net.ConnectException} (refused, or timed out after
+   *         the connect timeout) when the target cannot be reached
+   */
+  ChannelFuture connect(Channel client, Target target) {
+    return new Bootstrap()
+        .group(client.eventLoop())
+        .channel(client.getClass())
+        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectTimeoutMillis)
+        .option(ChannelOption.TCP_NODELAY, true)
+        .option(ChannelOption.SO_KEEPALIVE, true)
+        .option(ChannelOption.AUTO_READ, false)
+        .handler(IDLE)
+        .connect(target.host(), target.port());
+  }
+}
