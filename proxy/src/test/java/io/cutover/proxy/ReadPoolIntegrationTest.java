@@ -61,12 +61,13 @@ class ReadPoolIntegrationTest {
             st.execute("drop table if exists cutover_lag_test");
             st.execute("create table cutover_lag_test as select repeat('x', 1000) as x from generate_series(1, 2000)");
           }
-          h.await("pg3 over max_lag leaves the pool", t -> !t.readable().contains("pg3"));
+          // pg2 replays the same burst and may briefly lag too; it catches up while pg3's replay stays paused
+          h.await("pg3 over max_lag out of the pool, pg2 in it",
+              t -> !t.readable().contains("pg3") && t.readable().contains("pg2"));
           var status = h.cutover.topology().target("pg3").orElseThrow();
           assertTrue(status.lagBytes() > 64 * 1024, "lag " + status.lagBytes());
           assertEquals(TargetState.UP, status.state(), "lagging is not down");
           assertFalse(status.readable());
-          assertTrue(h.cutover.topology().readable().contains("pg2"));
           for (int i = 0; i < 4; i++) {
             assertEquals(String.valueOf(PgCluster.port("pg2")), Harness.oneShot(h.cutover.readPort(), "select inet_server_port()"));
           }
