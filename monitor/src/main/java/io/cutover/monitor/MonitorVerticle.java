@@ -2,55 +2,102 @@ package io.cutover.monitor;
 
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Clock;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.function.BiFunction;
 
 /**
  * The control plane's thin shell: schedules a {@link RoleCheck} per target (every {@code interval},
  * every {@code fastinter} while the target changes state), feeds results into a {@link TopologyTracker}
- * and publishes each new {@link Topology} as JSON on {@value Topology#ADDRESS}. Requests on
- * {@value Topology#CURRENT_ADDRESS} are answered with the current snapshot.
+ * (hysteresis, topology rules, {@link FailoverMachine}), carries out the machine's actions with a
+ * {@link FailoverExecutor} and publishes each new {@link Topology} as JSON on {@value Topology#ADDRESS}.
  *
- * <p>Runs on one event loop; checks never block it.
+ * <p>Event bus: {@value Topology#CURRENT_ADDRESS} answers with the current snapshot; {@value #HINT_ADDRESS}
+ * (a target name) asks for an immediate re-check (the data plane sends it when a backend connect fails);
+ * {@value #INCIDENTS_ADDRESS} answers with the incidents (open one last) as a JSON array;
+ * {@value #SWITCHOVER_ADDRESS} ({@code {"candidate": "pg2"}}) starts a planned switchover and answers
+ * {@code {"incident": id}}, or fails with code 409 and the reason.
  */
 public final class MonitorVerticle extends VerticleBase {
 
+  /** Re-check request from the data plane: body is the target name. */
+  public static final String HINT_ADDRESS = "cutover.hint";
+  /** Request/reply: the incident records. */
+  public static final String INCIDENTS_ADDRESS = "cutover.incidents";
+  /** Request/reply: start a switchover. */
+  public static final String SWITCHOVER_ADDRESS = "cutover.switchover";
+
   private static final Logger LOG = LoggerFactory.getLogger(MonitorVerticle.class);
+  private static final Logger INCIDENTS = LoggerFactory.getLogger("io.cutover.incident");
 
   private final List<Target> targets;
+  private final Map<String, Target> byName = new HashMap<>();
   private final CheckOptions options;
+  private final FailoverOptions failover;
   private final long maxLagBytes;
   private final Clock clock;
+  private final String probeHost;
+  private final int probePort;
   private final Map<String, Long> timers = new HashMap<>();
+  private final Set<String> inFlight = new HashSet<>();
+  private final Set<String> recheckRequested = new HashSet<>();
   private TopologyTracker tracker;
   private RoleCheck check;
+  private FailoverExecutor executor;
   private volatile boolean stopped;
 
   /**
    * @param targets     the configured targets
    * @param options     check settings
+   * @param failover    failover settings
    * @param maxLagBytes {@code read.max_lag} in bytes of WAL, {@code <= 0} disables the lag rule
-   * @param clock       time source for observations and snapshots
+   * @param clock       time source for observations, snapshots and incidents
+   * @param probeHost   host of the write endpoint, for the write probe after a cutover
+   * @param probePort   port of the write endpoint
    */
-  public MonitorVerticle(List<Target> targets, CheckOptions options, long maxLagBytes, Clock clock) {
+  public MonitorVerticle(List<Target> targets, CheckOptions options, FailoverOptions failover, long maxLagBytes,
+                         Clock clock, String probeHost, int probePort) {
     this.targets = List.copyOf(targets);
+    targets.forEach(t -> byName.put(t.name(), t));
     this.options = options;
+    this.failover = failover;
     this.maxLagBytes = maxLagBytes;
     this.clock = clock;
+    this.probeHost = probeHost;
+    this.probePort = probePort;
   }
 
   @Override
   public Future<?> start() {
-    tracker = new TopologyTracker(targets, options.getFall(), options.getRise(), maxLagBytes, clock);
+    tracker = new TopologyTracker(targets, options.getFall(), options.getRise(), maxLagBytes, clock,
+        new FailoverMachine(failover, targets));
     check = new RoleCheck(vertx, options, clock);
-    vertx.eventBus().<Object>consumer(Topology.CURRENT_ADDRESS, msg -> msg.reply(tracker.current().toJson()));
-    LOG.info("monitor started: targets={} checks={}", targets.stream().map(Target::name).toList(), options.toJson().encode());
+    executor = new FailoverExecutor(vertx, options, failover);
+    var bus = vertx.eventBus();
+    bus.<Object>consumer(Topology.CURRENT_ADDRESS, msg -> msg.reply(tracker.current().toJson()));
+    bus.<String>consumer(HINT_ADDRESS, msg -> checkNow(msg.body()));
+    bus.<Object>consumer(INCIDENTS_ADDRESS, msg -> msg.reply(incidents()));
+    bus.<JsonObject>consumer(SWITCHOVER_ADDRESS, msg -> {
+      String candidate = msg.body() == null ? null : msg.body().getString("candidate");
+      try {
+        feed((m, now) -> m.requestSwitchover(candidate, now));
+        msg.reply(new JsonObject().put("incident", tracker.machine().openIncident().id()));
+      } catch (IllegalStateException | IllegalArgumentException e) {
+        msg.fail(409, e.getMessage());
+      }
+    });
+    vertx.setPeriodic(100, id -> feed(FailoverMachine::onTick));
+    LOG.info("monitor started: targets={} checks={} failover={}", targets.stream().map(Target::name).toList(),
+        options.toJson().encode(), failover.toJson().encode());
     targets.forEach(this::runCheck);
     return Future.succeededFuture();
   }
@@ -62,37 +109,146 @@ public final class MonitorVerticle extends VerticleBase {
     return Future.succeededFuture();
   }
 
+  private JsonArray incidents() {
+    JsonArray out = new JsonArray();
+    tracker.machine().closedIncidents().forEach(i -> out.add(i.toJson()));
+    Incident open = tracker.machine().openIncident();
+    if (open != null) {
+      out.add(open.toJson());
+    }
+    return out;
+  }
+
+  /** Checks {@code target} as soon as possible (after the check in flight, if any). */
+  private void checkNow(String target) {
+    Target t = byName.get(target);
+    if (t == null || stopped) {
+      return;
+    }
+    if (inFlight.contains(target)) {
+      recheckRequested.add(target);
+      return;
+    }
+    Long timer = timers.remove(target);
+    if (timer != null) {
+      vertx.cancelTimer(timer);
+    }
+    runCheck(t);
+  }
+
   private void runCheck(Target target) {
     long started = System.nanoTime();
+    inFlight.add(target.name());
     check.check(target).onSuccess(obs -> {
+      inFlight.remove(target.name());
       if (stopped) {
         return;
       }
       Topology before = tracker.current();
-      tracker.record(obs).ifPresent(next -> publish(before, next, obs));
+      tracker.record(obs).ifPresent(next -> publish(before, next));
+      run(tracker.drainActions());
+      if (recheckRequested.remove(target.name())) {
+        runCheck(target);
+        return;
+      }
       long dueIn = tracker.nextDelay(target.name(), options.getInterval(), options.getFastinter()).toMillis()
           - (System.nanoTime() - started) / 1_000_000;
-      timers.put(target.name(), vertx.setTimer(Math.max(1, dueIn), id -> runCheck(target)));
+      timers.put(target.name(), vertx.setTimer(Math.max(1, dueIn), id -> {
+        timers.remove(target.name());
+        runCheck(target);
+      }));
     });
   }
 
-  private void publish(Topology before, Topology next, Observation obs) {
+  private void feed(BiFunction<FailoverMachine, Long, List<FailoverMachine.Action>> input) {
+    if (stopped) {
+      return;
+    }
+    Topology before = tracker.current();
+    tracker.apply(input).ifPresent(next -> publish(before, next));
+    run(tracker.drainActions());
+  }
+
+  private void run(List<FailoverMachine.Action> actions) {
+    for (FailoverMachine.Action a : actions) {
+      if (a instanceof FailoverMachine.Promote p) {
+        String name = p.candidate().name();
+        executor.promote(p.candidate()).onComplete(ar -> feed((m, now) ->
+            m.onPromoted(name, ar.succeeded(), ar.failed() ? Errors.describe(ar.cause()) : null, now)));
+      } else if (a instanceof FailoverMachine.Repoint r) {
+        executor.repoint(r.replica(), r.primary()).onComplete(ar -> {
+          if (ar.succeeded()) {
+            LOG.info("{} re-pointed to the new primary {}", r.replica().name(), r.primary().name());
+          } else {
+            LOG.error("{} cannot follow the new primary {}: {}", r.replica().name(), r.primary().name(),
+                Errors.describe(ar.cause()));
+          }
+        });
+      } else if (a instanceof FailoverMachine.Recheck r) {
+        checkNow(r.target());
+      } else if (a instanceof FailoverMachine.ProbeWrite) {
+        executor.probeWrite(probeHost, probePort, clock.millis() + 60_000).onComplete(ar -> {
+          if (ar.succeeded()) {
+            feed(FailoverMachine::onWriteAccepted);
+          } else {
+            LOG.error("write probe through {}:{} failed: {}", probeHost, probePort, Errors.describe(ar.cause()));
+          }
+        });
+      } else if (a instanceof FailoverMachine.Hook h) {
+        runHook(h);
+      } else if (a instanceof FailoverMachine.Alert al) {
+        switch (al.level()) {
+          case "error" -> LOG.error(al.message());
+          case "warn" -> LOG.warn(al.message());
+          default -> LOG.info(al.message());
+        }
+      } else if (a instanceof FailoverMachine.IncidentClosed ic) {
+        INCIDENTS.info(ic.incident().toJson().encode());
+      } else if (a instanceof FailoverMachine.Switchover s) {
+        LOG.warn("switchover: {} -> {}", s.from().name(), s.to().name());
+        executor.switchover(s.from(), s.to()).onComplete(ar -> feed((m, now) -> ar.succeeded()
+            ? m.onSwitchoverResult(ar.result().ok(), ar.result().error(), ar.result().oldLsn(), ar.result().candidateLsn(), now)
+            : m.onSwitchoverResult(false, Errors.describe(ar.cause()), -1, -1, now)));
+      }
+    }
+  }
+
+  private void runHook(FailoverMachine.Hook h) {
+    String command = switch (h.event()) {
+      case "on_failover" -> failover.getOnFailover();
+      case "on_fence" -> failover.getOnFence();
+      case "on_switchover" -> failover.getOnSwitchover();
+      default -> null;
+    };
+    if (command == null) {
+      return;
+    }
+    executor.runHook(h.event(), command, h.oldPrimary(), h.newPrimary()).onComplete(ar -> {
+      if (ar.succeeded()) {
+        LOG.info("hook {} exited with {}", h.event(), ar.result());
+      } else {
+        LOG.error("hook {} failed: {}", h.event(), Errors.describe(ar.cause()));
+      }
+    });
+  }
+
+  private void publish(Topology before, Topology next) {
     if (!next.sameRouting(before)) {
       for (TargetStatus t : next.targets()) {
         TargetStatus old = before.target(t.name()).orElse(null);
-        if (old == null || old.state() != t.state() || old.role() != t.role()) {
-          LOG.info("target {} {} -> {}/{} (health {}/{}{}) topology v{}", t.name(),
-              old == null ? "new" : old.state().label() + "/" + old.role().label(), t.state().label(), t.role().label(),
-              tracker.health(t.name()).health(), options.getRise() + options.getFall() - 1,
+        if (old == null || old.state() != t.state() || old.role() != t.role() || old.fenced() != t.fenced()) {
+          LOG.info("target {} {} -> {}/{}{} (health {}/{}{}) topology v{}", t.name(),
+              old == null ? "new" : old.state().label() + "/" + old.role().label() + (old.fenced() ? "/fenced" : ""),
+              t.state().label(), t.role().label(), t.fenced() ? "/fenced" : "",
+              t.health(), options.getRise() + options.getFall() - 1,
               t.lastError() == null ? "" : ", last error: " + t.lastError(), next.version());
         }
       }
       LOG.info("topology {}", next.summary());
     } else if (LOG.isDebugEnabled()) {
-      LOG.debug("topology {} after {}", next.summary(), obs);
+      LOG.debug("topology {}", next.summary());
     }
-    JsonObject json = next.toJson();
-    vertx.eventBus().publish(Topology.ADDRESS, json);
+    vertx.eventBus().publish(Topology.ADDRESS, next.toJson());
   }
 
   /** The newest snapshot (call on this verticle's context). */

@@ -18,9 +18,11 @@ import io.vertx.core.json.JsonObject;
  *                    primary, {@code -1} if unknown
  * @param readable    whether the read endpoint may route new sessions here
  * @param lastError   the last failed check's message while the last check failed, else {@code null}
+ * @param fenced      never routed: an old primary after a cutover, or a second node claiming primary
+ * @param hold        why this UP replica is kept out of the read pool (failback delay), else {@code null}
  */
 public record TargetStatus(Target target, TargetState state, int health, Role role, long timeline, long positionLsn,
-                           long lagBytes, boolean readable, String lastError) {
+                           long lagBytes, boolean readable, String lastError, boolean fenced, String hold) {
 
   public String name() {
     return target.name();
@@ -38,6 +40,10 @@ public record TargetStatus(Target target, TargetState state, int health, Role ro
     if (lastError != null) {
       json.put("last_error", lastError);
     }
+    json.put("fenced", fenced);
+    if (hold != null) {
+      json.put("hold", hold);
+    }
     return json;
   }
 
@@ -51,6 +57,8 @@ public record TargetStatus(Target target, TargetState state, int health, Role ro
         lsn == null ? -1 : Lsn.parse(lsn),
         json.getLong("lag_bytes", -1L),
         json.getBoolean("readable", false),
-        json.getString("last_error"));
+        json.getString("last_error"),
+        json.getBoolean("fenced", false),
+        json.getString("hold"));
   }
 }

@@ -26,9 +26,11 @@ import java.util.Optional;
  * @param readable    names of replicas the read endpoint may use, in configuration order
  * @param writeReason why there is no routable primary ({@code null} when there is one)
  * @param readReason  why no replica is readable ({@code null} when one is)
+ * @param cutover     non-null while a failover or switchover is in flight (new write sessions wait for the
+ *                    new primary); says what is happening
  */
 public record Topology(long version, long atMillis, List<TargetStatus> targets, String primary,
-                       List<String> readable, String writeReason, String readReason) {
+                       List<String> readable, String writeReason, String readReason, String cutover) {
 
   /** Event bus address on which every new snapshot is published as JSON. */
   public static final String ADDRESS = "cutover.topology";
@@ -43,10 +45,10 @@ public record Topology(long version, long atMillis, List<TargetStatus> targets, 
   /** The snapshot before any check completed: nothing routable. */
   public static Topology initial(List<Target> targets, long atMillis) {
     List<TargetStatus> statuses = targets.stream()
-        .map(t -> new TargetStatus(t, TargetState.UNKNOWN, -1, Role.UNKNOWN, -1, -1, -1, false, null))
+        .map(t -> new TargetStatus(t, TargetState.UNKNOWN, -1, Role.UNKNOWN, -1, -1, -1, false, null, false, null))
         .toList();
     return new Topology(0, atMillis, statuses, null, List.of(), "no check has completed yet",
-        "no check has completed yet");
+        "no check has completed yet", null);
   }
 
   public Optional<TargetStatus> target(String name) {
@@ -62,19 +64,19 @@ public record Topology(long version, long atMillis, List<TargetStatus> targets, 
   public boolean sameContent(Topology other) {
     return other != null && targets.equals(other.targets) && Objects.equals(primary, other.primary)
         && readable.equals(other.readable) && Objects.equals(writeReason, other.writeReason)
-        && Objects.equals(readReason, other.readReason);
+        && Objects.equals(readReason, other.readReason) && Objects.equals(cutover, other.cutover);
   }
 
   /** Same routing (states, roles, primary, readable set) — what is worth a log line. */
   public boolean sameRouting(Topology other) {
     if (other == null || !Objects.equals(primary, other.primary) || !readable.equals(other.readable)
-        || targets.size() != other.targets.size()) {
+        || !Objects.equals(cutover, other.cutover) || targets.size() != other.targets.size()) {
       return false;
     }
     for (int i = 0; i < targets.size(); i++) {
       TargetStatus a = targets.get(i);
       TargetStatus b = other.targets.get(i);
-      if (!a.target().equals(b.target()) || a.state() != b.state() || a.role() != b.role()) {
+      if (!a.target().equals(b.target()) || a.state() != b.state() || a.role() != b.role() || a.fenced() != b.fenced()) {
         return false;
       }
     }
@@ -91,6 +93,7 @@ public record Topology(long version, long atMillis, List<TargetStatus> targets, 
         .put("readable", new JsonArray(readable))
         .put("write_reason", writeReason)
         .put("read_reason", readReason)
+        .put("cutover", cutover)
         .put("targets", list);
   }
 
@@ -99,7 +102,7 @@ public record Topology(long version, long atMillis, List<TargetStatus> targets, 
         .map(o -> TargetStatus.fromJson((JsonObject) o)).toList();
     List<String> readable = json.getJsonArray("readable").stream().map(String.class::cast).toList();
     return new Topology(json.getLong("version"), json.getLong("at"), statuses, json.getString("primary"),
-        readable, json.getString("write_reason"), json.getString("read_reason"));
+        readable, json.getString("write_reason"), json.getString("read_reason"), json.getString("cutover"));
   }
 
   /** One-line summary for logs: {@code v7 primary=pg1 readable=[pg2, pg3] pg1=up/primary ...}. */
@@ -109,6 +112,12 @@ public record Topology(long version, long atMillis, List<TargetStatus> targets, 
         .append(" readable=").append(readable);
     for (TargetStatus t : targets) {
       sb.append(' ').append(t.name()).append('=').append(t.state().label()).append('/').append(t.role().label());
+      if (t.fenced()) {
+        sb.append("/fenced");
+      }
+    }
+    if (cutover != null) {
+      sb.append(" cutover=\"").append(cutover).append('"');
     }
     if (writeReason != null) {
       sb.append(" write_reason=\"").append(writeReason).append('"');

@@ -52,9 +52,18 @@ public final class TopologyRules {
     this.maxLagBytes = maxLagBytes;
   }
 
-  /** Builds the snapshot for the given inputs (configuration order is kept). */
+  /** Builds the snapshot for the given inputs (configuration order is kept), without an overlay. */
   public Topology build(long version, long atMillis, List<Input> inputs) {
+    return build(version, atMillis, inputs, Overlay.NONE);
+  }
+
+  /**
+   * Builds the snapshot, applying the failover state machine's overlay: fenced targets are never primary
+   * nor readable; held targets are not readable; while a cutover is in flight no primary is routed.
+   */
+  public Topology build(long version, long atMillis, List<Input> inputs, Overlay overlay) {
     List<Input> primaries = inputs.stream()
+        .filter(i -> !overlay.fenced().contains(i.target().name()))
         .filter(i -> i.state() == TargetState.UP && i.lastOk() != null && i.lastOk().role() == Role.PRIMARY)
         .sorted(Comparator.comparingLong((Input i) -> i.lastOk().timeline()).reversed())
         .toList();
@@ -71,6 +80,10 @@ public final class TopologyRules {
       primary = primaries.get(0).target().name();
     }
     long primaryLsn = primary == null ? -1 : primaries.get(0).lastOk().currentLsn();
+    if (overlay.cutover() != null) {
+      primary = null;
+      writeReason = overlay.cutover();
+    }
 
     List<TargetStatus> statuses = new ArrayList<>(inputs.size());
     List<String> readable = new ArrayList<>();
@@ -80,25 +93,32 @@ public final class TopologyRules {
       Role role = ok == null ? Role.UNKNOWN : ok.role();
       long lag = lag(in, primary, primaryLsn);
       boolean isReadable = false;
+      String name = in.target().name();
+      boolean fenced = overlay.fenced().contains(name);
+      String hold = overlay.held().get(name);
       if (in.state() != TargetState.UP) {
-        unreadable.add(in.target().name() + " is " + in.state().label());
+        unreadable.add(name + " is " + in.state().label());
+      } else if (fenced) {
+        unreadable.add(name + " is fenced");
       } else if (role != Role.REPLICA) {
         // a primary-role target is not in the read pool; the read endpoint may fall back to the primary
       } else if (maxLagBytes > 0 && (lag < 0 || lag > maxLagBytes)) {
         unreadable.add(in.target().name() + " replay lag " + (lag < 0 ? "unknown" : lag + " bytes")
             + " exceeds read.max_lag " + maxLagBytes + " bytes");
+      } else if (hold != null) {
+        unreadable.add(name + " " + hold);
       } else {
         isReadable = true;
-        readable.add(in.target().name());
+        readable.add(name);
       }
       String lastError = in.last() != null && !in.last().ok() ? in.last().error() : null;
       statuses.add(new TargetStatus(in.target(), in.state(), in.health(), role, ok == null ? -1 : ok.timeline(),
-          ok == null ? -1 : ok.positionLsn(), lag, isReadable, lastError));
+          ok == null ? -1 : ok.positionLsn(), lag, isReadable, lastError, fenced, hold));
     }
     String readReason = readable.isEmpty()
         ? "no replica is readable" + (unreadable.isEmpty() ? "" : " (" + String.join("; ", unreadable) + ")")
         : null;
-    return new Topology(version, atMillis, statuses, primary, readable, writeReason, readReason);
+    return new Topology(version, atMillis, statuses, primary, readable, writeReason, readReason, overlay.cutover());
   }
 
   private static long lag(Input in, String primary, long primaryLsn) {

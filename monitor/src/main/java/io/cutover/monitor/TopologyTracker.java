@@ -30,6 +30,8 @@ public final class TopologyTracker {
   private final Map<String, Slot> slots = new LinkedHashMap<>();
   private final TopologyRules rules;
   private final Clock clock;
+  private final FailoverMachine machine;
+  private final List<FailoverMachine.Action> actions = new ArrayList<>();
   private Topology current;
 
   /**
@@ -41,6 +43,14 @@ public final class TopologyTracker {
    * @throws IllegalArgumentException on duplicate target names or an empty list
    */
   public TopologyTracker(List<Target> targets, int fall, int rise, long maxLagBytes, Clock clock) {
+    this(targets, fall, rise, maxLagBytes, clock, null);
+  }
+
+  /**
+   * @param machine the failover state machine whose overlay routing applies and which sees every
+   *                observation, or {@code null} for none (routing follows observed roles only)
+   */
+  public TopologyTracker(List<Target> targets, int fall, int rise, long maxLagBytes, Clock clock, FailoverMachine machine) {
     if (targets.isEmpty()) {
       throw new IllegalArgumentException("no targets");
     }
@@ -51,6 +61,7 @@ public final class TopologyTracker {
     }
     this.rules = new TopologyRules(maxLagBytes);
     this.clock = clock;
+    this.machine = machine;
     this.current = Topology.initial(targets, clock.millis());
   }
 
@@ -70,11 +81,53 @@ public final class TopologyTracker {
       slot.lastOk = observation;
     }
     slot.health.record(observation.ok());
+    long now = clock.millis();
+    if (machine == null) {
+      return publishIfChanged(build(Overlay.NONE, now));
+    }
+    Overlay before = machine.overlay(now);
+    Topology next = build(before, now);
+    actions.addAll(machine.onObservation(observation, next, now));
+    Overlay after = machine.overlay(now);
+    return publishIfChanged(after.equals(before) ? next : build(after, now));
+  }
+
+  /**
+   * Feeds an input to the failover state machine (a promotion result, a write probe, a tick, ...) and
+   * rebuilds the snapshot with its overlay.
+   *
+   * @return the new snapshot if its content changed, else empty
+   */
+  public Optional<Topology> apply(java.util.function.BiFunction<FailoverMachine, Long, List<FailoverMachine.Action>> input) {
+    if (machine == null) {
+      return Optional.empty();
+    }
+    long now = clock.millis();
+    actions.addAll(input.apply(machine, now));
+    return publishIfChanged(build(machine.overlay(now), now));
+  }
+
+  /** Actions produced by the state machine since the last call, in order. */
+  public List<FailoverMachine.Action> drainActions() {
+    List<FailoverMachine.Action> out = List.copyOf(actions);
+    actions.clear();
+    return out;
+  }
+
+  /** The failover state machine, or {@code null}. */
+  public FailoverMachine machine() {
+    return machine;
+  }
+
+  private Topology build(Overlay overlay, long now) {
     List<TopologyRules.Input> inputs = new ArrayList<>(slots.size());
     for (Slot s : slots.values()) {
       inputs.add(new TopologyRules.Input(s.target, s.health.state(), s.health.health(), s.lastOk, s.last));
     }
-    Topology next = rules.build(current.version() + 1, clock.millis(), inputs);
+    return rules.build(current.version() + 1, now, inputs, overlay);
+  }
+
+  private Optional<Topology> publishIfChanged(Topology next) {
     if (next.sameContent(current)) {
       return Optional.empty();
     }

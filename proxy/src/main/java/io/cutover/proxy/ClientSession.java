@@ -1,12 +1,15 @@
 package io.cutover.proxy;
 
 import io.cutover.monitor.Errors;
+import io.cutover.monitor.MonitorVerticle;
+import io.cutover.monitor.Role;
 import io.cutover.monitor.Target;
 import io.cutover.monitor.TargetStatus;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelPipeline;
+import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.internal.net.NetSocketInternal;
 import io.vertx.core.net.NetClient;
@@ -49,12 +52,17 @@ final class ClientSession {
   private final TopologyView view;
   private final SessionRegistry registry;
   private final Traffic traffic;
+  private final Vertx vertx;
+  private final long connectWaitMillis;
+  private long holdUntil;
   private Buffer pending = Buffer.buffer();
   private boolean dispatched;
   private boolean clientClosed;
 
-  ClientSession(Endpoint endpoint, NetSocket client, NetClient backends, BackendConnector connector, TopologyView view,
-                SessionRegistry registry, Traffic traffic) {
+  ClientSession(Vertx vertx, Endpoint endpoint, NetSocket client, NetClient backends, BackendConnector connector,
+                TopologyView view, SessionRegistry registry, Traffic traffic, long connectWaitMillis) {
+    this.vertx = vertx;
+    this.connectWaitMillis = connectWaitMillis;
     this.endpoint = endpoint;
     this.client = client;
     this.backends = backends;
@@ -109,31 +117,69 @@ final class ClientSession {
   }
 
   private void connect(Buffer packet, boolean encryptionRequest) {
-    Route route = view.route(endpoint);
-    if (!route.routable()) {
-      unavailable(encryptionRequest, route.reason());
-      return;
-    }
     dispatched = true;
     // Stop reading from the client until the backend is up. Not NetSocket.pause(): bytes of the current
     // read batch must keep arriving in this session's own buffer, which is handed to the relay.
     channel.config().setAutoRead(false);
+    attempt(packet, encryptionRequest);
+  }
+
+  private void attempt(Buffer packet, boolean encryptionRequest) {
+    if (clientClosed || pending == null) {
+      return;
+    }
+    Route route = view.route(endpoint);
+    if (!route.routable()) {
+      holdOrFail(packet, encryptionRequest, route.reason());
+      return;
+    }
     tryConnect(route.candidates(), 0, new ArrayList<>(), packet, encryptionRequest);
+  }
+
+  /**
+   * Connection hold: a new write session waits up to {@code proxy.connect_wait} for a primary while a cutover
+   * is in flight or the primary that was routed has become unreachable, re-trying every 25 ms; past that it
+   * gets the 57P03 ErrorResponse. Without any primary ever seen (or on the read endpoint) it fails at once.
+   */
+  private void holdOrFail(Buffer packet, boolean encryptionRequest, String reason) {
+    if (endpoint == Endpoint.WRITE && connectWaitMillis > 0 && holdable()) {
+      long now = System.currentTimeMillis();
+      if (holdUntil == 0) {
+        holdUntil = now + connectWaitMillis;
+      }
+      if (now < holdUntil) {
+        vertx.setTimer(25, id -> attempt(packet, encryptionRequest));
+        return;
+      }
+      reason += "; waited " + connectWaitMillis + " ms (proxy.connect_wait)";
+    }
+    dispatched = false;
+    channel.config().setAutoRead(true);
+    unavailable(encryptionRequest, reason);
+    if (encryptionRequest) {
+      // continue with whatever the client already sent after its SSLRequest
+      channel.eventLoop().execute(() -> onData(Buffer.buffer()));
+    }
+  }
+
+  private boolean holdable() {
+    var t = view.current();
+    return t.cutover() != null || t.targets().stream().anyMatch(s -> s.role() == Role.PRIMARY);
   }
 
   private void tryConnect(List<Target> candidates, int index, List<String> failures, Buffer packet, boolean encryptionRequest) {
     if (index == candidates.size()) {
       String what = endpoint == Endpoint.WRITE ? "no primary reachable for the write endpoint"
           : "no replica reachable for the read endpoint";
-      dispatched = false;
-      channel.config().setAutoRead(true);
-      unavailable(encryptionRequest, what + " (" + String.join("; ", failures) + ")");
+      holdOrFail(packet, encryptionRequest, what + " (" + String.join("; ", failures) + ")");
       return;
     }
     Target target = candidates.get(index);
     connector.connect(channel, target).addListener((ChannelFuture f) -> {
       if (!f.isSuccess()) {
         failures.add(target.name() + " (" + target.address() + "): " + Errors.describe(f.cause()));
+        // a failed connect is a hint, never a verdict: the monitor re-checks the target at once
+        vertx.eventBus().send(MonitorVerticle.HINT_ADDRESS, target.name());
         tryConnect(candidates, index + 1, failures, packet, encryptionRequest);
         return;
       }

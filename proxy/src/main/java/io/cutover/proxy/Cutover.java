@@ -1,6 +1,7 @@
 package io.cutover.proxy;
 
 import io.cutover.monitor.MonitorVerticle;
+import io.cutover.monitor.TargetStatus;
 import io.cutover.monitor.Topology;
 import io.cutover.proxy.config.CutoverConfig;
 import io.cutover.proxy.config.ListenAddress;
@@ -62,12 +63,15 @@ public final class Cutover {
   }
 
   private Future<Cutover> deploy() {
-    vertx.eventBus().<JsonObject>consumer(Topology.ADDRESS, msg -> view.update(Topology.fromJson(msg.body())));
-    MonitorVerticle monitor = new MonitorVerticle(config.targets(), config.checks(), config.readMaxLagBytes(),
-        Clock.systemUTC());
-    return vertx.deployVerticle(monitor)
-        .compose(id -> listen(Endpoint.WRITE, config.write()).onSuccess(p -> writePort = p))
+    vertx.eventBus().<JsonObject>consumer(Topology.ADDRESS, msg -> onTopology(Topology.fromJson(msg.body())));
+    return listen(Endpoint.WRITE, config.write()).onSuccess(p -> writePort = p)
         .compose(p -> listen(Endpoint.READ, config.read()).onSuccess(p2 -> readPort = p2))
+        .compose(p -> {
+          String probeHost = config.write().host().equals("0.0.0.0") || config.write().host().equals("::")
+              ? "127.0.0.1" : config.write().host();
+          return vertx.deployVerticle(new MonitorVerticle(config.targets(), config.checks(), config.failover(),
+              config.readMaxLagBytes(), Clock.systemUTC(), probeHost, writePort));
+        })
         .map(p -> {
           LOG.info("cutover started: write endpoint {}:{}, read endpoint {}:{}, {} listener instance(s) each",
               config.write().host(), writePort, config.read().host(), readPort, config.eventLoops());
@@ -75,10 +79,29 @@ public final class Cutover {
         });
   }
 
+  /**
+   * A newer snapshot replaces the held one; sessions relayed to a target the snapshot fences are closed
+   * at once (no write reaches an old primary after a cutover).
+   */
+  private void onTopology(Topology next) {
+    if (!view.update(next)) {
+      return;
+    }
+    for (TargetStatus t : next.targets()) {
+      if (t.fenced()) {
+        int closed = registry.closeAll(t.name());
+        if (closed > 0) {
+          LOG.warn("fenced {}: closed {} relayed session(s) (topology v{})", t.name(), closed, next.version());
+        }
+      }
+    }
+  }
+
   private Future<Integer> listen(Endpoint endpoint, ListenAddress address) {
     AtomicReference<EndpointVerticle> first = new AtomicReference<>();
     return vertx.deployVerticle(() -> {
-          EndpointVerticle v = new EndpointVerticle(endpoint, address, config.connectTimeout(), view, registry, traffic);
+          EndpointVerticle v = new EndpointVerticle(endpoint, address, config.connectTimeout(), config.connectWait(), view,
+              registry, traffic);
           first.compareAndSet(null, v);
           return v;
         }, new DeploymentOptions().setInstances(config.eventLoops()))

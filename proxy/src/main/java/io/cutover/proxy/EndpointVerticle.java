@@ -20,14 +20,16 @@ public final class EndpointVerticle extends VerticleBase {
   private final Endpoint endpoint;
   private final ListenAddress listen;
   private final Duration connectTimeout;
+  private final Duration connectWait;
   private final TopologyView view;
   private final SessionRegistry registry;
   private final Traffic traffic;
   private NetServer server;
   private NetClient backends;
 
-  public EndpointVerticle(Endpoint endpoint, ListenAddress listen, Duration connectTimeout, TopologyView view,
-                          SessionRegistry registry, Traffic traffic) {
+  public EndpointVerticle(Endpoint endpoint, ListenAddress listen, Duration connectTimeout, Duration connectWait,
+                          TopologyView view, SessionRegistry registry, Traffic traffic) {
+    this.connectWait = connectWait;
     this.endpoint = endpoint;
     this.listen = listen;
     this.connectTimeout = connectTimeout;
@@ -49,7 +51,8 @@ public final class EndpointVerticle extends VerticleBase {
         .setTcpKeepAlive(true)
         .setAcceptBacklog(4096));
     BackendConnector connector = new BackendConnector(connectTimeout);
-    server.connectHandler(socket -> new ClientSession(endpoint, socket, backends, connector, view, registry, traffic).start());
+    server.connectHandler(socket -> new ClientSession(vertx, endpoint, socket, backends, connector, view, registry, traffic,
+        connectWait.toMillis()).start());
     return server.listen();
   }
 

@@ -49,7 +49,8 @@ final class Harness implements AutoCloseable {
   /** Starts Cutover over the real cluster and waits until pg1 is primary and both replicas are readable. */
   static Harness startOnCluster(String extraYaml) throws Exception {
     PgCluster.ensureStarted();
-    Harness h = start(clusterTargets() + FAST_CHECKS + extraYaml);
+    String failover = extraYaml.contains("failover:") ? "" : "failover: {failback_delay: 1s}\n";
+    Harness h = start(clusterTargets() + FAST_CHECKS + failover + extraYaml);
     h.await("pg1 primary, pg2 and pg3 readable",
         t -> "pg1".equals(t.primary()) && t.readable().contains("pg2") && t.readable().contains("pg3"));
     return h;

@@ -3,6 +3,7 @@ package io.cutover.proxy.config;
 import io.cutover.config.ConfigProblems;
 import io.cutover.config.ConfigSection;
 import io.cutover.monitor.CheckOptions;
+import io.cutover.monitor.FailoverOptions;
 import io.cutover.monitor.Target;
 import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.Yaml;
@@ -164,10 +165,17 @@ public final class ConfigLoader {
     ConfigSection proxy = root.section("proxy");
     Duration connectTimeout = proxy.duration("connect_timeout", CutoverConfig.DEFAULT_CONNECT_TIMEOUT, Duration.ofMillis(10));
     int eventLoops = proxy.integer("event_loops", Runtime.getRuntime().availableProcessors(), 1, 1024);
+    Duration connectWait = proxy.duration("connect_wait", CutoverConfig.DEFAULT_CONNECT_WAIT, Duration.ZERO);
     proxy.rejectUnknown();
 
+    ConfigSection failoverSection = root.section("failover");
+    FailoverOptions failover = FailoverOptions.fromConfig(failoverSection);
+    if (failover.getPreferred() != null && !names.contains(failover.getPreferred())) {
+      problems.add("failover.preferred", failover.getPreferred(), "must name a target");
+    }
+
     root.rejectUnknown();
-    return new CutoverConfig(write, read, targets, checks, maxLag, fallback, connectTimeout, eventLoops);
+    return new CutoverConfig(write, read, targets, checks, maxLag, fallback, connectTimeout, eventLoops, connectWait, failover);
   }
 
   private static ListenAddress address(ConfigSection s, String name, String def) {

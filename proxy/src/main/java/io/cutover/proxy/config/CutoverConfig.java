@@ -2,6 +2,7 @@ package io.cutover.proxy.config;
 
 import io.cutover.config.Durations;
 import io.cutover.monitor.CheckOptions;
+import io.cutover.monitor.FailoverOptions;
 import io.cutover.monitor.Target;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -23,15 +24,19 @@ import java.util.List;
  * @param connectTimeout    {@code proxy.connect_timeout}: backend TCP connect timeout (default 2 s)
  * @param eventLoops        {@code proxy.event_loops}: event-loop threads, and listener instances per
  *                          endpoint (default: the number of CPU cores)
+ * @param connectWait       {@code proxy.connect_wait}: how long a new write session waits for a primary
+ *                          while a cutover is in flight or the primary is unreachable (default 5 s)
+ * @param failover          failover settings ({@code failover})
  */
 public record CutoverConfig(ListenAddress write, ListenAddress read, List<Target> targets, CheckOptions checks,
                             long readMaxLagBytes, boolean readFallbackToPrimary, Duration connectTimeout,
-                            int eventLoops) {
+                            int eventLoops, Duration connectWait, FailoverOptions failover) {
 
   public static final String DEFAULT_WRITE = "127.0.0.1:6432";
   public static final String DEFAULT_READ = "127.0.0.1:6433";
   public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(2);
   public static final boolean DEFAULT_READ_FALLBACK_TO_PRIMARY = true;
+  public static final Duration DEFAULT_CONNECT_WAIT = Duration.ofSeconds(5);
 
   public CutoverConfig {
     targets = List.copyOf(targets);
@@ -48,12 +53,14 @@ public record CutoverConfig(ListenAddress write, ListenAddress read, List<Target
         .put("read", new JsonObject().put("max_lag", readMaxLagBytes == 0 ? "off" : String.valueOf(readMaxLagBytes))
             .put("fallback_to_primary", readFallbackToPrimary))
         .put("proxy", new JsonObject().put("connect_timeout", Durations.format(connectTimeout))
-            .put("event_loops", eventLoops));
+            .put("event_loops", eventLoops).put("connect_wait", Durations.format(connectWait)))
+        .put("failover", failover.toJson());
   }
 
   /** A copy with other listeners (tests bind port 0). */
   public CutoverConfig withListeners(ListenAddress write, ListenAddress read) {
-    return new CutoverConfig(write, read, targets, checks, readMaxLagBytes, readFallbackToPrimary, connectTimeout, eventLoops);
+    return new CutoverConfig(write, read, targets, checks, readMaxLagBytes, readFallbackToPrimary, connectTimeout,
+        eventLoops, connectWait, failover);
   }
 
 }

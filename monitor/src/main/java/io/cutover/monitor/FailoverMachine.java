@@ -1,0 +1,486 @@
+package io.cutover.monitor;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The failover state machine: a pure function of (state, input, now) that returns the actions a thin
+ * executor carries out (promote, re-point replicas, probe a write, run hooks) and the {@link Overlay}
+ * routing must respect (fenced targets, the failback delay, writes held during a cutover). It never does
+ * I/O; time comes in as arguments.
+ *
+ * <p>Safety rules, each tested:
+ * <ul>
+ *   <li><b>Never promote without a qualified candidate:</b> an UP replica, not fenced, whose replayed LSN
+ *       is within {@code max_lag_on_failover} bytes of the old primary's last known LSN (Patroni's
+ *       {@code maximum_lag_on_failover}); the highest replayed LSN wins, then {@code preferred}, then
+ *       configuration order. Otherwise the failover is refused, with the reason, and re-evaluated at every
+ *       check.</li>
+ *   <li><b>Fence at decision time:</b> the old primary is fenced the moment the candidate is chosen, before
+ *       the promotion, so no new session reaches it and the proxies close the ones it has. A fenced node is
+ *       unfenced only when it is observed as a replica (rejoined).</li>
+ *   <li><b>One primary:</b> an UP node that reports primary while another is the routed primary (split
+ *       brain, or an older timeline) is fenced.</li>
+ *   <li><b>Failback needs rise + delay:</b> a node that was DOWN or fenced re-enters the read pool only after
+ *       being UP for {@code failback_delay}.</li>
+ * </ul>
+ * Not thread-safe: driven from the monitor's context.
+ */
+public final class FailoverMachine {
+
+  /** What the executor must do. */
+  public sealed interface Action permits Promote, Repoint, Recheck, ProbeWrite, Hook, Alert, IncidentClosed, Switchover {
+  }
+
+  /** Promote {@code candidate} with {@code pg_promote()}; report with {@link #onPromoted}. */
+  public record Promote(Target candidate) implements Action {
+  }
+
+  /** Make {@code replica} stream from {@code primary} ({@code primary_conninfo}, reload). */
+  public record Repoint(Target replica, Target primary) implements Action {
+  }
+
+  /** Check {@code target} now instead of waiting for its interval. */
+  public record Recheck(String target) implements Action {
+  }
+
+  /** Run a write through the write endpoint; report with {@link #onWriteAccepted}. */
+  public record ProbeWrite() implements Action {
+  }
+
+  /** Run the configured hook for {@code event} ({@code on_failover}, {@code on_fence}, {@code on_switchover}). */
+  public record Hook(String event, Target oldPrimary, Target newPrimary) implements Action {
+  }
+
+  /** Log for operators at {@code level} ({@code info}, {@code warn}, {@code error}). */
+  public record Alert(String level, String message) implements Action {
+  }
+
+  /** An incident ended; log it as one JSON line and keep it. */
+  public record IncidentClosed(Incident incident) implements Action {
+  }
+
+  /** Carry out a planned switchover; report with {@link #onSwitchoverResult}. */
+  public record Switchover(Target from, Target to) implements Action {
+  }
+
+  private enum Phase { IDLE, PROMOTING, AWAIT_PRIMARY, PROBING, SWITCHOVER }
+
+  private final FailoverOptions options;
+  private final Map<String, Target> targets = new LinkedHashMap<>();
+  private final Set<String> fenced = new HashSet<>();
+  private final Map<String, Long> upSince = new HashMap<>();
+  private final Set<String> recovering = new HashSet<>();
+  private final Map<String, TargetState> lastState = new HashMap<>();
+  private final Deque<Incident> closed = new ArrayDeque<>();
+  private Phase phase = Phase.IDLE;
+  private String knownPrimary;
+  private long lastHealthyAt = -1;
+  private long lastPrimaryLsn = -1;
+  private long firstFailedAt = -1;
+  private String candidate;
+  private Incident incident;
+  private long nextIncidentId = 1;
+  private String lastRefusal;
+  private long preferredReadySince = -1;
+
+  public FailoverMachine(FailoverOptions options, List<Target> targets) {
+    this.options = options;
+    targets.forEach(t -> this.targets.put(t.name(), t));
+  }
+
+  /** The overlay routing must apply now (the failback delay depends on {@code now}). */
+  public Overlay overlay(long now) {
+    Map<String, String> held = new LinkedHashMap<>();
+    long delay = options.getFailbackDelay().toMillis();
+    for (String name : recovering) {
+      Long since = upSince.get(name);
+      if (since != null && now < since + delay) {
+        held.put(name, "is back since " + (now - since) / 1000 + " s; held out of the read pool until failback_delay "
+            + delay / 1000 + " s");
+      }
+    }
+    return new Overlay(fenced, held, cutoverText());
+  }
+
+  private String cutoverText() {
+    return switch (phase) {
+      case PROMOTING, AWAIT_PRIMARY -> (incident != null && incident.kind == Incident.Kind.SWITCHOVER ? "switchover" : "failover")
+          + " in flight: promoting " + candidate + (knownPrimary == null ? "" : " (was " + knownPrimary + ")");
+      case SWITCHOVER -> "switchover in flight: " + knownPrimary + " -> " + candidate;
+      default -> null;
+    };
+  }
+
+  /** The open incident, if any. */
+  public Incident openIncident() {
+    return incident;
+  }
+
+  /** Closed incidents, newest last (at most {@code incidents_kept}). */
+  public List<Incident> closedIncidents() {
+    return List.copyOf(closed);
+  }
+
+  /** The primary the machine last saw routed (or promoted). */
+  public String knownPrimary() {
+    return knownPrimary;
+  }
+
+  /**
+   * Feeds one check result and the snapshot built from it (with the current overlay).
+   *
+   * @return actions to carry out, in order
+   */
+  public List<Action> onObservation(Observation obs, Topology t, long now) {
+    List<Action> out = new ArrayList<>();
+    trackStates(t, now, out);
+    if (phase == Phase.IDLE && t.primary() != null && !t.primary().equals(knownPrimary)) {
+      if (incident != null && !t.primary().equals(incident.oldPrimary)) {
+        // another node became primary without us (follow mode, or an operator): measure it like ours
+        candidate = t.primary();
+        incident.candidate = candidate;
+        incident.promotedAt = now;
+        incident.candidateLsn = t.target(candidate).map(TargetStatus::positionLsn).orElse(-1L);
+        phase = Phase.PROBING;
+        out.add(new ProbeWrite());
+      }
+      knownPrimary = t.primary();
+      lastHealthyAt = -1;
+    }
+    if (obs.target().equals(knownPrimary) && !fenced.contains(knownPrimary)) {
+      if (obs.ok() && obs.role() == Role.PRIMARY) {
+        lastHealthyAt = obs.atMillis();
+        lastPrimaryLsn = obs.currentLsn();
+        firstFailedAt = -1;
+      } else if (!obs.ok() && firstFailedAt < 0) {
+        firstFailedAt = obs.atMillis();
+      }
+    }
+    fenceExtraPrimaries(t, out);
+    switch (phase) {
+      case IDLE -> idle(t, now, out);
+      case AWAIT_PRIMARY -> {
+        if (obs.target().equals(candidate) && obs.ok() && obs.role() == Role.PRIMARY) {
+          phase = Phase.PROBING;
+          knownPrimary = candidate;
+          out.add(new Alert("info", candidate + " reports primary (timeline " + obs.timeline() + "); routing writes to it"));
+          out.add(new ProbeWrite());
+          for (Target r : targets.values()) {
+            TargetStatus s = t.target(r.name()).orElse(null);
+            if (!r.name().equals(candidate) && s != null && s.state() == TargetState.UP && s.role() == Role.REPLICA) {
+              out.add(new Repoint(r, targets.get(candidate)));
+            }
+          }
+        }
+      }
+      default -> {
+      }
+    }
+    return out;
+  }
+
+  private void trackStates(Topology t, long now, List<Action> out) {
+    for (TargetStatus s : t.targets()) {
+      String name = s.name();
+      TargetState before = lastState.put(name, s.state());
+      if (s.state() == TargetState.UP && before != TargetState.UP) {
+        upSince.put(name, now);
+        if (before == TargetState.DOWN) {
+          recovering.add(name);
+        }
+      } else if (s.state() != TargetState.UP) {
+        upSince.remove(name);
+      }
+      if (fenced.contains(name) && s.state() == TargetState.UP && s.role() == Role.REPLICA) {
+        fenced.remove(name);
+        recovering.add(name);
+        upSince.put(name, now);
+        out.add(new Alert("info", name + " rejoined as a replica: unfenced, back in the read pool after failback_delay"));
+      }
+    }
+  }
+
+  private void fenceExtraPrimaries(Topology t, List<Action> out) {
+    String routed = t.primary() != null ? t.primary() : (phase == Phase.IDLE ? null : candidate);
+    if (routed == null) {
+      return;
+    }
+    long routedTli = t.target(routed).map(TargetStatus::timeline).orElse(-1L);
+    for (TargetStatus s : t.targets()) {
+      if (!s.name().equals(routed) && !s.fenced() && !fenced.contains(s.name()) && s.state() == TargetState.UP
+          && s.role() == Role.PRIMARY) {
+        fenced.add(s.name());
+        out.add(new Alert("error", "split brain: " + s.name() + " reports primary (timeline " + s.timeline() + ") while "
+            + routed + " is primary (timeline " + routedTli + "); " + s.name() + " fenced"));
+        out.add(new Hook("on_fence", s.target(), targets.get(routed)));
+      }
+    }
+  }
+
+  private void idle(Topology t, long now, List<Action> out) {
+    TargetStatus primary = knownPrimary == null ? null : t.target(knownPrimary).orElse(null);
+    boolean primaryLost = primary != null && (primary.state() == TargetState.DOWN || fenced.contains(knownPrimary))
+        && t.primary() == null;
+    if (incident == null && primaryLost && primary.state() == TargetState.DOWN) {
+      incident = new Incident(nextIncidentId++, Incident.Kind.FAILOVER, knownPrimary, options.getRto().toMillis());
+      incident.lastHealthyAt = lastHealthyAt;
+      incident.firstFailedAt = firstFailedAt;
+      incident.downAt = now;
+      incident.oldPrimaryLsn = lastPrimaryLsn;
+      lastRefusal = null;
+      out.add(new Alert("error", "primary " + knownPrimary + " is DOWN (" + primary.lastError() + "); mode "
+          + options.getMode().label()));
+    }
+    if (incident != null && incident.kind == Incident.Kind.FAILOVER && primary != null
+        && primary.state() == TargetState.UP && !fenced.contains(knownPrimary) && knownPrimary.equals(t.primary())) {
+      incident.outcome = "recovered";
+      incident.notes.add(knownPrimary + " came back before a new primary took over");
+      close(now, out);
+      return;
+    }
+    if (incident == null || !primaryLost) {
+      autoFailback(t, now, out);
+      return;
+    }
+    switch (options.getMode()) {
+      case MANUAL -> refuse("mode manual: no automatic failover; an operator must act", out);
+      case FOLLOW -> refuse("mode follow: waiting for another node to report itself primary", out);
+      case AUTO -> {
+        String why = chooseCandidate(t);
+        if (candidate == null) {
+          refuse("no replica qualifies for promotion: " + why, out);
+          return;
+        }
+        incident.decidedAt = now;
+        incident.candidate = candidate;
+        incident.candidateLsn = t.target(candidate).map(TargetStatus::positionLsn).orElse(-1L);
+        incident.notes.add("candidate " + candidate + ": " + why);
+        fenced.add(knownPrimary);
+        phase = Phase.PROMOTING;
+        Target old = targets.get(knownPrimary);
+        out.add(new Alert("warn", "failover: fencing " + knownPrimary + ", promoting " + candidate + " (" + why + ")"));
+        out.add(new Hook("on_fence", old, targets.get(candidate)));
+        out.add(new Promote(targets.get(candidate)));
+      }
+    }
+  }
+
+  private void refuse(String reason, List<Action> out) {
+    if (!reason.equals(lastRefusal)) {
+      lastRefusal = reason;
+      incident.notes.add(reason);
+      out.add(new Alert("error", "failover of " + knownPrimary + " refused: " + reason));
+    }
+  }
+
+  /** Sets {@link #candidate} (or null) and returns the reason for the choice or the refusal. */
+  private String chooseCandidate(Topology t) {
+    candidate = null;
+    List<String> rejected = new ArrayList<>();
+    List<TargetStatus> ok = new ArrayList<>();
+    for (TargetStatus s : t.targets()) {
+      if (s.name().equals(knownPrimary)) {
+        continue;
+      }
+      if (s.state() != TargetState.UP) {
+        rejected.add(s.name() + " is " + s.state().label());
+      } else if (fenced.contains(s.name())) {
+        rejected.add(s.name() + " is fenced");
+      } else if (s.role() != Role.REPLICA || s.positionLsn() < 0) {
+        rejected.add(s.name() + " is not a replica with a known replay LSN");
+      } else {
+        long lag = lastPrimaryLsn < 0 ? s.lagBytes() : Math.max(0, lastPrimaryLsn - s.positionLsn());
+        long max = options.getMaxLagOnFailoverBytes();
+        if (max > 0 && (lag < 0 || lag > max)) {
+          rejected.add(s.name() + " replay lag " + (lag < 0 ? "unknown" : lag + " bytes") + " exceeds max_lag_on_failover "
+              + max + " bytes");
+        } else {
+          ok.add(s);
+        }
+      }
+    }
+    if (ok.isEmpty()) {
+      return rejected.isEmpty() ? "no replicas" : String.join("; ", rejected);
+    }
+    List<String> order = new ArrayList<>(targets.keySet());
+    ok.sort(Comparator.comparingLong(TargetStatus::positionLsn).reversed()
+        .thenComparing(s -> s.name().equals(options.getPreferred()) ? 0 : 1)
+        .thenComparing(s -> order.indexOf(s.name())));
+    TargetStatus best = ok.get(0);
+    candidate = best.name();
+    long lag = lastPrimaryLsn < 0 ? best.lagBytes() : Math.max(0, lastPrimaryLsn - best.positionLsn());
+    return "highest replayed LSN " + Lsn.format(best.positionLsn()) + ", " + lag + " bytes behind the old primary's last known LSN";
+  }
+
+  private void autoFailback(Topology t, long now, List<Action> out) {
+    String preferred = options.getPreferred();
+    if (!options.isAutoFailback() || preferred == null || incident != null || preferred.equals(knownPrimary)
+        || t.primary() == null) {
+      preferredReadySince = -1;
+      return;
+    }
+    TargetStatus p = t.target(preferred).orElse(null);
+    boolean ready = p != null && p.state() == TargetState.UP && p.role() == Role.REPLICA && !p.fenced()
+        && p.hold() == null && p.lagBytes() == 0;
+    if (!ready) {
+      preferredReadySince = -1;
+      return;
+    }
+    if (preferredReadySince < 0) {
+      preferredReadySince = now;
+    }
+    if (now - preferredReadySince >= options.getFailbackDelay().toMillis()) {
+      out.add(new Alert("info", "auto_failback: " + preferred + " has been a healthy replica with zero lag for "
+          + options.getFailbackDelay().toSeconds() + " s; switching over from " + knownPrimary));
+      out.addAll(requestSwitchover(preferred, now));
+    }
+  }
+
+  /**
+   * Starts a planned switchover to {@code to}.
+   *
+   * @throws IllegalStateException when a cutover is already in flight or there is no routed primary
+   * @throws IllegalArgumentException when {@code to} is unknown or not the kind of target that can be promoted
+   */
+  public List<Action> requestSwitchover(String to, long now) {
+    if (phase != Phase.IDLE || incident != null) {
+      throw new IllegalStateException("a cutover is already in flight");
+    }
+    if (knownPrimary == null) {
+      throw new IllegalStateException("there is no primary to switch over from");
+    }
+    if (!targets.containsKey(to)) {
+      throw new IllegalArgumentException("unknown target " + to);
+    }
+    if (to.equals(knownPrimary)) {
+      throw new IllegalArgumentException(to + " is already the primary");
+    }
+    incident = new Incident(nextIncidentId++, Incident.Kind.SWITCHOVER, knownPrimary, options.getRto().toMillis());
+    incident.lastHealthyAt = now;
+    incident.decidedAt = now;
+    incident.candidate = to;
+    candidate = to;
+    phase = Phase.SWITCHOVER;
+    preferredReadySince = -1;
+    return List.of(new Switchover(targets.get(knownPrimary), targets.get(to)));
+  }
+
+  /**
+   * The executor's report on a switchover: {@code ok} once the candidate caught up and was promoted (the
+   * old primary, now read-only, is fenced); otherwise the switchover was aborted and the old primary
+   * restored to read-write.
+   *
+   * @param oldLsn        the old primary's last LSN in bytes (what the candidate replayed before promotion)
+   * @param candidateLsn  the candidate's replayed LSN at promotion
+   */
+  public List<Action> onSwitchoverResult(boolean ok, String error, long oldLsn, long candidateLsn, long now) {
+    List<Action> out = new ArrayList<>();
+    if (phase != Phase.SWITCHOVER || incident == null) {
+      return out;
+    }
+    incident.oldPrimaryLsn = oldLsn;
+    incident.candidateLsn = candidateLsn;
+    if (!ok) {
+      incident.outcome = "aborted";
+      incident.notes.add(error);
+      out.add(new Alert("error", "switchover to " + candidate + " aborted: " + error));
+      phase = Phase.IDLE;
+      candidate = null;
+      close(now, out);
+      return out;
+    }
+    fenced.add(incident.oldPrimary);
+    incident.promotedAt = now;
+    phase = Phase.AWAIT_PRIMARY;
+    out.add(new Hook("on_fence", targets.get(incident.oldPrimary), targets.get(candidate)));
+    out.add(new Hook("on_switchover", targets.get(incident.oldPrimary), targets.get(candidate)));
+    out.add(new Recheck(candidate));
+    return out;
+  }
+
+  /** The executor's report on {@link Promote}. */
+  public List<Action> onPromoted(String target, boolean ok, String error, long now) {
+    List<Action> out = new ArrayList<>();
+    if (phase != Phase.PROMOTING || !target.equals(candidate)) {
+      return out;
+    }
+    if (ok) {
+      incident.promotedAt = now;
+      phase = Phase.AWAIT_PRIMARY;
+      out.add(new Alert("info", target + " promoted"));
+      out.add(new Hook("on_failover", targets.get(incident.oldPrimary), targets.get(target)));
+      out.add(new Recheck(target));
+    } else {
+      incident.notes.add("promotion of " + target + " failed: " + error);
+      out.add(new Alert("error", "promotion of " + target + " failed: " + error + "; will choose again"));
+      phase = Phase.IDLE;
+      candidate = null;
+    }
+    return out;
+  }
+
+  /** The executor's report: a write went through the write endpoint to the new primary. */
+  public List<Action> onWriteAccepted(long now) {
+    List<Action> out = new ArrayList<>();
+    if (phase != Phase.PROBING || incident == null) {
+      return out;
+    }
+    incident.firstWriteAt = now;
+    incident.outcome = "completed";
+    knownPrimary = candidate;
+    phase = Phase.IDLE;
+    candidate = null;
+    close(now, out);
+    return out;
+  }
+
+  /**
+   * Time passes: RTO warnings (75% and 100% of {@code rto} since the old primary's last healthy check) and
+   * the end of failback delays.
+   *
+   * @return alerts to log; the caller rebuilds the topology when {@link #overlay(long)} changed
+   */
+  public List<Action> onTick(long now) {
+    List<Action> out = new ArrayList<>();
+    if (incident != null && incident.lastHealthyAt >= 0) {
+      long elapsed = now - incident.lastHealthyAt;
+      long rto = incident.rtoMillis;
+      if (!incident.breachLogged && elapsed >= rto) {
+        incident.breachLogged = true;
+        incident.warned = true;
+        out.add(new Alert("error", "RTO breached: " + incident.kind.name().toLowerCase(java.util.Locale.ROOT) + " of "
+            + incident.oldPrimary + " open for " + elapsed + " ms, rto " + rto + " ms"));
+      } else if (!incident.warned && elapsed * 4 >= rto * 3) {
+        incident.warned = true;
+        out.add(new Alert("warn", "RTO at 75%: " + incident.kind.name().toLowerCase(java.util.Locale.ROOT) + " of "
+            + incident.oldPrimary + " open for " + elapsed + " ms, rto " + rto + " ms"));
+      }
+    }
+    long delay = options.getFailbackDelay().toMillis();
+    recovering.removeIf(name -> {
+      Long since = upSince.get(name);
+      return since != null && now >= since + delay;
+    });
+    return out;
+  }
+
+  private void close(long now, List<Action> out) {
+    incident.closedAt = now;
+    closed.addLast(incident);
+    while (closed.size() > options.getIncidentsKept()) {
+      closed.removeFirst();
+    }
+    out.add(new IncidentClosed(incident));
+    incident = null;
+    lastRefusal = null;
+  }
+}

@@ -1,0 +1,24 @@
+package io.cutover.monitor;
+
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * What the failover state machine adds on top of the observed roles before the data plane routes.
+ *
+ * @param fenced  targets that must never be routed (an old primary after a cutover, or a second node
+ *                claiming primary): not primary, not readable, their sessions closed
+ * @param held    targets kept out of the read pool, with the reason (the failback delay)
+ * @param cutover non-null while a failover or switchover is in flight: no primary is routed and new write
+ *                sessions wait (up to {@code connect_wait}) for the new one; the text says what is happening
+ */
+public record Overlay(Set<String> fenced, Map<String, String> held, String cutover) {
+
+  /** Nothing added. */
+  public static final Overlay NONE = new Overlay(Set.of(), Map.of(), null);
+
+  public Overlay {
+    fenced = Set.copyOf(fenced);
+    held = Map.copyOf(held);
+  }
+}
