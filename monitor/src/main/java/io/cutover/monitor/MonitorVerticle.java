@@ -50,6 +50,7 @@ public final class MonitorVerticle extends VerticleBase {
   private final Map<String, Long> timers = new HashMap<>();
   private final Set<String> inFlight = new HashSet<>();
   private final Set<String> recheckRequested = new HashSet<>();
+  private final Map<String, Long> lastStart = new HashMap<>();
   private TopologyTracker tracker;
   private RoleCheck check;
   private FailoverExecutor executor;
@@ -84,7 +85,7 @@ public final class MonitorVerticle extends VerticleBase {
     executor = new FailoverExecutor(vertx, options, failover);
     var bus = vertx.eventBus();
     bus.<Object>consumer(Topology.CURRENT_ADDRESS, msg -> msg.reply(tracker.current().toJson()));
-    bus.<String>consumer(HINT_ADDRESS, msg -> checkNow(msg.body()));
+    bus.<String>consumer(HINT_ADDRESS, msg -> hint(msg.body()));
     bus.<Object>consumer(INCIDENTS_ADDRESS, msg -> msg.reply(incidents()));
     bus.<JsonObject>consumer(SWITCHOVER_ADDRESS, msg -> {
       String candidate = msg.body() == null ? null : msg.body().getString("candidate");
@@ -119,6 +120,26 @@ public final class MonitorVerticle extends VerticleBase {
     return out;
   }
 
+  /**
+   * A hint from the data plane (a backend connect failed): check the target soon, but never sooner than
+   * {@code fastinter} after its previous check started, so hints speed detection up to the fastinter pace
+   * and are never a verdict by themselves.
+   */
+  private void hint(String target) {
+    Long last = lastStart.get(target);
+    long since = last == null ? Long.MAX_VALUE : (System.nanoTime() - last) / 1_000_000;
+    long wait = options.getFastinter().toMillis() - since;
+    if (wait <= 0) {
+      checkNow(target);
+    } else if (!inFlight.contains(target) && timers.containsKey(target)) {
+      vertx.cancelTimer(timers.remove(target));
+      timers.put(target, vertx.setTimer(wait, id -> {
+        timers.remove(target);
+        runCheck(byName.get(target));
+      }));
+    }
+  }
+
   /** Checks {@code target} as soon as possible (after the check in flight, if any). */
   private void checkNow(String target) {
     Target t = byName.get(target);
@@ -138,6 +159,7 @@ public final class MonitorVerticle extends VerticleBase {
 
   private void runCheck(Target target) {
     long started = System.nanoTime();
+    lastStart.put(target.name(), started);
     inFlight.add(target.name());
     check.check(target).onSuccess(obs -> {
       inFlight.remove(target.name());

@@ -1,0 +1,357 @@
+package io.cutover.monitor;
+
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Every transition of the failover state machine, driven through the tracker with a fake clock. */
+class FailoverMachineTest {
+
+  static final Target PG1 = TopologyRulesTest.PG1;
+  static final Target PG2 = TopologyRulesTest.PG2;
+  static final Target PG3 = TopologyRulesTest.PG3;
+
+  /** A cluster simulation: fall 3, rise 2, checks fed by hand. */
+  static final class Sim {
+    final MutableClock clock = new MutableClock(1_000_000);
+    final TopologyTracker tracker;
+    final FailoverMachine machine;
+    final List<FailoverMachine.Action> log = new ArrayList<>();
+
+    Sim(FailoverOptions options) {
+      machine = new FailoverMachine(options, List.of(PG1, PG2, PG3));
+      tracker = new TopologyTracker(List.of(PG1, PG2, PG3), 3, 2, 0, clock, machine);
+    }
+
+    Sim step(long millis) {
+      clock.advance(Duration.ofMillis(millis));
+      tracker.apply(FailoverMachine::onTick);
+      log.addAll(tracker.drainActions());
+      return this;
+    }
+
+    Sim primary(Target t, long tli, long lsn) {
+      tracker.record(Observation.primary(t.name(), clock.millis(), 1, tli, lsn));
+      log.addAll(tracker.drainActions());
+      return this;
+    }
+
+    Sim replica(Target t, long lsn) {
+      tracker.record(Observation.replica(t.name(), clock.millis(), 1, 1, lsn, lsn));
+      log.addAll(tracker.drainActions());
+      return this;
+    }
+
+    Sim down(Target t) {
+      tracker.record(Observation.failed(t.name(), clock.millis(), 1, FailureKind.REFUSED, "connection refused"));
+      log.addAll(tracker.drainActions());
+      return this;
+    }
+
+    Sim apply(java.util.function.BiFunction<FailoverMachine, Long, List<FailoverMachine.Action>> in) {
+      tracker.apply(in);
+      log.addAll(tracker.drainActions());
+      return this;
+    }
+
+    /** A healthy cluster: pg1 primary at {@code lsn}, replicas at the given LSNs, everyone at full health. */
+    Sim healthy(long lsn, long pg2, long pg3) {
+      for (int i = 0; i < 3; i++) {
+        primary(PG1, 1, lsn).replica(PG2, pg2).replica(PG3, pg3);
+        step(100);
+      }
+      return this;
+    }
+
+    Topology topo() {
+      return tracker.current();
+    }
+
+    <A extends FailoverMachine.Action> List<A> all(Class<A> type) {
+      return log.stream().filter(type::isInstance).map(type::cast).toList();
+    }
+
+    void clear() {
+      log.clear();
+    }
+  }
+
+  private static FailoverOptions opts() {
+    return new FailoverOptions().setFailbackDelay(Duration.ofSeconds(60)).setRto(Duration.ofSeconds(10));
+  }
+
+  @Test
+  void autoFailoverPromotesTheMostAdvancedReplicaFencesTheOldPrimaryAndMeasuresTheCutover() {
+    Sim s = new Sim(opts()).healthy(1000, 900, 1000);
+    assertEquals("pg1", s.topo().primary());
+    long lastHealthy = s.clock.millis() - 100;
+    s.clear();
+
+    s.down(PG1).step(200).down(PG1).step(200);
+    assertTrue(s.all(FailoverMachine.Promote.class).isEmpty(), "two failures: no decision yet");
+    assertEquals("pg1", s.topo().primary(), "still routed while UP by hysteresis");
+    s.down(PG1);
+    assertEquals(List.of(new FailoverMachine.Promote(PG3)), s.all(FailoverMachine.Promote.class),
+        "pg3 has the highest replayed LSN");
+    Topology during = s.topo();
+    assertNull(during.primary(), "writes held during the cutover");
+    assertEquals("failover in flight: promoting pg3 (was pg1)", during.cutover());
+    assertTrue(during.target("pg1").orElseThrow().fenced(), "the old primary is fenced at decision time");
+    assertTrue(s.all(FailoverMachine.Hook.class).stream().anyMatch(h -> h.event().equals("on_fence")));
+
+    s.step(150).apply((m, now) -> m.onPromoted("pg3", true, null, now));
+    assertEquals(List.of(new FailoverMachine.Recheck("pg3")), s.all(FailoverMachine.Recheck.class));
+    assertTrue(s.all(FailoverMachine.Hook.class).stream().anyMatch(h -> h.event().equals("on_failover")
+        && h.oldPrimary().equals(PG1) && h.newPrimary().equals(PG3)));
+    assertNull(s.topo().primary(), "not routed before pg3 itself reports primary");
+
+    s.primary(PG3, 2, 1000);
+    assertEquals("pg3", s.topo().primary());
+    assertNull(s.topo().cutover());
+    assertEquals(1, s.all(FailoverMachine.ProbeWrite.class).size());
+    assertEquals(List.of(new FailoverMachine.Repoint(PG2, PG3)), s.all(FailoverMachine.Repoint.class));
+
+    s.step(30).apply(FailoverMachine::onWriteAccepted);
+    List<FailoverMachine.IncidentClosed> closed = s.all(FailoverMachine.IncidentClosed.class);
+    assertEquals(1, closed.size());
+    Incident i = closed.get(0).incident();
+    assertEquals("completed", i.outcome());
+    assertEquals("pg3", i.candidate());
+    assertEquals(s.clock.millis() - lastHealthy, i.durationMillis());
+    assertEquals("met", i.verdict());
+    assertEquals(0, i.rpoBytes());
+    assertNull(s.machine.openIncident());
+    assertEquals("pg3", s.machine.knownPrimary());
+  }
+
+  @Test
+  void rpoExposureIsTheOldPrimarysLastLsnMinusThePromotedReplay() {
+    Sim s = new Sim(opts()).healthy(5000, 4000, 4500);
+    s.down(PG1).down(PG1).down(PG1);
+    assertEquals(List.of(new FailoverMachine.Promote(PG3)), s.all(FailoverMachine.Promote.class));
+    s.apply((m, now) -> m.onPromoted("pg3", true, null, now)).primary(PG3, 2, 4500).apply(FailoverMachine::onWriteAccepted);
+    assertEquals(500, s.all(FailoverMachine.IncidentClosed.class).get(0).incident().rpoBytes());
+  }
+
+  @Test
+  void lagGuardRefusesAStaleCandidateAndReEvaluates() {
+    Sim s = new Sim(opts().setMaxLagOnFailoverBytes(100)).healthy(10_000, 5_000, 9_000);
+    s.down(PG1).down(PG1).down(PG1);
+    assertTrue(s.all(FailoverMachine.Promote.class).isEmpty(), "never promote a stale replica");
+    List<FailoverMachine.Alert> refusals = s.all(FailoverMachine.Alert.class).stream()
+        .filter(a -> a.message().contains("refused:")).toList();
+    assertEquals(1, refusals.size());
+    assertTrue(refusals.get(0).message().contains("pg2 replay lag 5000 bytes exceeds max_lag_on_failover 100 bytes"),
+        refusals.get(0).message());
+    assertTrue(refusals.get(0).message().contains("pg3 replay lag 1000 bytes"), refusals.get(0).message());
+    s.replica(PG2, 5_000).replica(PG3, 9_000);
+    s.all(FailoverMachine.Alert.class).forEach(a -> System.err.println("ALERT " + a));
+    assertEquals(1, s.all(FailoverMachine.Alert.class).stream().filter(a -> a.message().contains("refused:")).count(),
+        "the same refusal is logged once");
+    assertNotNull(s.machine.openIncident());
+    assertNull(s.topo().primary());
+    // pg3 replays the WAL it had received: now within the limit
+    s.replica(PG3, 9_950);
+    assertEquals(List.of(new FailoverMachine.Promote(PG3)), s.all(FailoverMachine.Promote.class));
+  }
+
+  @Test
+  void manualModeDetectsRecordsAndWaits() {
+    Sim s = new Sim(opts().setMode(FailoverOptions.Mode.MANUAL)).healthy(100, 100, 100);
+    s.down(PG1).down(PG1).down(PG1);
+    assertTrue(s.all(FailoverMachine.Promote.class).isEmpty());
+    assertTrue(s.all(FailoverMachine.Alert.class).stream().anyMatch(a -> a.message().contains("mode manual")));
+    assertNotNull(s.machine.openIncident());
+    assertFalse(s.topo().target("pg1").orElseThrow().fenced(), "manual mode fences nothing by itself");
+    s.primary(PG1, 1, 100).primary(PG1, 1, 100);
+    assertEquals("pg1", s.topo().primary());
+    Incident i = s.all(FailoverMachine.IncidentClosed.class).get(0).incident();
+    assertEquals("recovered", i.outcome());
+  }
+
+  @Test
+  void followModeNeverPromotesButMeasuresAnExternalPromotion() {
+    Sim s = new Sim(opts().setMode(FailoverOptions.Mode.FOLLOW)).healthy(100, 100, 100);
+    s.down(PG1).down(PG1).down(PG1);
+    assertTrue(s.all(FailoverMachine.Promote.class).isEmpty());
+    s.primary(PG2, 2, 100);
+    assertEquals("pg2", s.topo().primary());
+    assertEquals(1, s.all(FailoverMachine.ProbeWrite.class).size());
+    s.apply(FailoverMachine::onWriteAccepted);
+    assertEquals("completed", s.all(FailoverMachine.IncidentClosed.class).get(0).incident().outcome());
+  }
+
+  @Test
+  void splitBrainTheOldPrimaryStaysFencedAndTheNewTimelineWins() {
+    Sim s = new Sim(opts()).healthy(100, 100, 100);
+    s.down(PG1).down(PG1).down(PG1).apply((m, now) -> m.onPromoted("pg2", true, null, now)).primary(PG2, 2, 100)
+        .apply(FailoverMachine::onWriteAccepted);
+    // pg1 restarts, still claiming to be primary on the old timeline
+    s.primary(PG1, 1, 100).primary(PG1, 1, 100);
+    Topology t = s.topo();
+    assertEquals("pg2", t.primary());
+    assertTrue(t.target("pg1").orElseThrow().fenced());
+    assertFalse(t.target("pg1").orElseThrow().readable());
+    assertEquals(TargetState.UP, t.target("pg1").orElseThrow().state());
+  }
+
+  @Test
+  void aSecondPrimaryAppearingOutOfTheBlueIsFenced() {
+    Sim s = new Sim(opts()).healthy(100, 100, 100);
+    s.clear();
+    s.primary(PG3, 1, 100).primary(PG3, 1, 100);
+    assertNull(s.topo().primary(), "same timeline: writes refused rather than split");
+    s.primary(PG3, 2, 100);
+    assertEquals("pg3", s.topo().primary(), "newest timeline wins");
+    assertTrue(s.topo().target("pg1").orElseThrow().fenced(), "the older-timeline primary is fenced");
+    assertTrue(s.all(FailoverMachine.Alert.class).stream().anyMatch(a -> a.message().startsWith("split brain: pg1")));
+  }
+
+  @Test
+  void aRejoinedOldPrimaryIsUnfencedAndWaitsTheFailbackDelay() {
+    Sim s = new Sim(opts()).healthy(100, 100, 100);
+    s.down(PG1).down(PG1).down(PG1).apply((m, now) -> m.onPromoted("pg2", true, null, now)).primary(PG2, 2, 100)
+        .apply(FailoverMachine::onWriteAccepted);
+    s.replica(PG1, 100).replica(PG1, 100);
+    TargetStatus pg1 = s.topo().target("pg1").orElseThrow();
+    assertFalse(pg1.fenced(), "observed as a replica: unfenced");
+    assertFalse(pg1.readable());
+    assertTrue(pg1.hold().contains("failback_delay 60 s"), pg1.hold());
+    s.step(59_000);
+    assertFalse(s.topo().target("pg1").orElseThrow().readable());
+    s.step(1_000);
+    assertTrue(s.topo().target("pg1").orElseThrow().readable(), "back after failback_delay");
+  }
+
+  @Test
+  void aReplicaBackFromDownWaitsTheFailbackDelayButStartUpDoesNot() {
+    Sim s = new Sim(opts()).healthy(100, 100, 100);
+    assertTrue(s.topo().readable().contains("pg3"), "no delay at start-up");
+    s.down(PG3).down(PG3).down(PG3);
+    assertFalse(s.topo().readable().contains("pg3"));
+    s.replica(PG3, 100).replica(PG3, 100);
+    assertEquals(TargetState.UP, s.topo().target("pg3").orElseThrow().state());
+    assertFalse(s.topo().readable().contains("pg3"), "UP but held");
+    s.step(30_000).down(PG3).down(PG3).down(PG3).replica(PG3, 100).replica(PG3, 100);
+    s.step(59_999);
+    assertFalse(s.topo().readable().contains("pg3"), "the delay restarts: UP continuously for failback_delay");
+    s.step(1);
+    assertTrue(s.topo().readable().contains("pg3"));
+  }
+
+  @Test
+  void aFlappingPrimaryCausesNoFailover() {
+    Sim s = new Sim(opts()).healthy(100, 100, 100);
+    for (int i = 0; i < 10; i++) {
+      s.down(PG1).down(PG1).primary(PG1, 1, 100).primary(PG1, 1, 100).primary(PG1, 1, 100);
+    }
+    assertTrue(s.all(FailoverMachine.Promote.class).isEmpty());
+    assertNull(s.machine.openIncident());
+    assertEquals("pg1", s.topo().primary());
+  }
+
+  @Test
+  void aFailedPromotionChoosesAgain() {
+    Sim s = new Sim(opts()).healthy(100, 100, 90);
+    s.down(PG1).down(PG1).down(PG1);
+    s.apply((m, now) -> m.onPromoted("pg2", false, "57P01 terminating connection", now));
+    assertNull(s.topo().cutover(), "not holding writes for a promotion that failed");
+    s.replica(PG2, 100);
+    assertEquals(2, s.all(FailoverMachine.Promote.class).size(), "decided again at the next check");
+    assertTrue(s.machine.openIncident().notes().stream().anyMatch(n -> n.contains("promotion of pg2 failed")));
+  }
+
+  @Test
+  void rtoWarningsAt75PercentAndAtBreach() {
+    Sim s = new Sim(opts().setRto(Duration.ofSeconds(4)).setMode(FailoverOptions.Mode.MANUAL)).healthy(100, 100, 100);
+    long lastHealthy = s.clock.millis() - 100;
+    s.down(PG1).down(PG1).down(PG1);
+    s.clear();
+    s.clock.advance(Duration.ofMillis(lastHealthy + 2_999 - s.clock.millis()));
+    s.step(0);
+    assertTrue(s.all(FailoverMachine.Alert.class).isEmpty());
+    s.step(1);
+    assertEquals("warn", s.all(FailoverMachine.Alert.class).get(0).level());
+    assertTrue(s.all(FailoverMachine.Alert.class).get(0).message().startsWith("RTO at 75%"));
+    s.step(999);
+    assertEquals(1, s.all(FailoverMachine.Alert.class).size());
+    s.step(1);
+    assertEquals("error", s.all(FailoverMachine.Alert.class).get(1).level());
+    assertTrue(s.all(FailoverMachine.Alert.class).get(1).message().startsWith("RTO breached"));
+    s.step(5_000);
+    assertEquals(2, s.all(FailoverMachine.Alert.class).size(), "each is logged once");
+  }
+
+  @Test
+  void switchoverHoldsWritesFencesTheOldPrimaryAndCompletes() {
+    Sim s = new Sim(opts()).healthy(100, 100, 100);
+    s.apply((m, now) -> m.requestSwitchover("pg2", now));
+    assertEquals(List.of(new FailoverMachine.Switchover(PG1, PG2)), s.all(FailoverMachine.Switchover.class));
+    assertEquals("switchover in flight: pg1 -> pg2", s.topo().cutover());
+    assertNull(s.topo().primary());
+    assertThrows(IllegalStateException.class, () -> s.machine.requestSwitchover("pg3", s.clock.millis()));
+    s.step(300).apply((m, now) -> m.onSwitchoverResult(true, null, 200, 200, now));
+    assertTrue(s.topo().target("pg1").orElseThrow().fenced());
+    assertTrue(s.all(FailoverMachine.Hook.class).stream().anyMatch(h -> h.event().equals("on_switchover")));
+    s.primary(PG2, 2, 200).step(20).apply(FailoverMachine::onWriteAccepted);
+    Incident i = s.all(FailoverMachine.IncidentClosed.class).get(0).incident();
+    assertEquals(Incident.Kind.SWITCHOVER, i.kind());
+    assertEquals("completed", i.outcome());
+    assertEquals(0, i.rpoBytes());
+    assertEquals("pg2", s.topo().primary());
+  }
+
+  @Test
+  void anAbortedSwitchoverRestoresRouting() {
+    Sim s = new Sim(opts()).healthy(100, 100, 100);
+    s.apply((m, now) -> m.requestSwitchover("pg2", now));
+    s.apply((m, now) -> m.onSwitchoverResult(false, "pg2 did not replay 0/C8 within switchover_timeout", 200, -1, now));
+    assertEquals("pg1", s.topo().primary());
+    assertNull(s.topo().cutover());
+    assertFalse(s.topo().target("pg1").orElseThrow().fenced());
+    assertEquals("aborted", s.all(FailoverMachine.IncidentClosed.class).get(0).incident().outcome());
+  }
+
+  @Test
+  void switchoverRequestsAreValidated() {
+    Sim s = new Sim(opts());
+    assertThrows(IllegalStateException.class, () -> s.machine.requestSwitchover("pg2", 0), "no primary yet");
+    s.healthy(100, 100, 100);
+    assertThrows(IllegalArgumentException.class, () -> s.machine.requestSwitchover("pg9", 0));
+    assertThrows(IllegalArgumentException.class, () -> s.machine.requestSwitchover("pg1", 0));
+  }
+
+  @Test
+  void autoFailbackSwitchesBackToThePreferredPrimaryAfterTheDelay() {
+    Sim s = new Sim(opts().setAutoFailback(true).setPreferred("pg1").setFailbackDelay(Duration.ofSeconds(10)))
+        .healthy(100, 100, 100);
+    s.down(PG1).down(PG1).down(PG1).apply((m, now) -> m.onPromoted("pg2", true, null, now)).primary(PG2, 2, 100)
+        .apply(FailoverMachine::onWriteAccepted);
+    s.clear();
+    s.replica(PG1, 100).replica(PG1, 100);
+    s.step(9_000).primary(PG2, 2, 100).replica(PG1, 100);
+    assertTrue(s.all(FailoverMachine.Switchover.class).isEmpty(), "held by the failback delay");
+    s.step(1_000).primary(PG2, 2, 100).replica(PG1, 100).step(10_000).primary(PG2, 2, 100).replica(PG1, 100);
+    assertEquals(List.of(new FailoverMachine.Switchover(PG2, PG1)), s.all(FailoverMachine.Switchover.class));
+  }
+
+  @Test
+  void keepsTheLastNIncidents() {
+    FailoverOptions o = opts().setMode(FailoverOptions.Mode.MANUAL);
+    Sim s = new Sim(o).healthy(100, 100, 100);
+    for (int i = 0; i < 3; i++) {
+      s.down(PG1).down(PG1).down(PG1).primary(PG1, 1, 100).primary(PG1, 1, 100).primary(PG1, 1, 100);
+    }
+    assertEquals(3, s.machine.closedIncidents().size());
+    assertEquals(List.of(1L, 2L, 3L), s.machine.closedIncidents().stream().map(Incident::id).toList());
+  }
+}
