@@ -71,6 +71,15 @@ public final class PgCluster {
     }
   }
 
+  /**
+   * Starts the cluster if needed and makes sure pg1 is the primary with pg2 and pg3 streaming from it
+   * ({@code scripts/pg-cluster reset}: cheap when it already is, a rebuild after a failover test).
+   */
+  public static synchronized void ensureCanonical() {
+    ensureStarted();
+    run("reset");
+  }
+
   public static synchronized void stop(String node) {
     run("stop", node);
   }

@@ -23,7 +23,7 @@ class RoleCheckIntegrationTest {
 
   @BeforeAll
   static void setUp() {
-    PgCluster.ensureStarted();
+    PgCluster.ensureCanonical();
     vertx = Vertx.vertx();
     check = new RoleCheck(vertx, new CheckOptions().setTimeout(Duration.ofMillis(500)), Clock.systemUTC());
   }

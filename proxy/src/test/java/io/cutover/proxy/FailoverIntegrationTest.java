@@ -39,8 +39,7 @@ class FailoverIntegrationTest {
 
   @BeforeEach
   void canonicalCluster() {
-    PgCluster.ensureStarted();
-    PgCluster.run("reset");
+    PgCluster.ensureCanonical();
   }
 
   @AfterEach
@@ -152,7 +151,7 @@ class FailoverIntegrationTest {
 
   @Test
   void sessionsToTheOldPrimaryAreClosedWhenItIsFenced() throws Exception {
-    h = Harness.startOnCluster("failover: {failback_delay: 1s}\nchecks: {interval: 500ms, fastinter: 100ms, timeout: 300ms}\n");
+    h = Harness.startOnCluster("failover: {failback_delay: 1s}\n");
     try (Connection c = h.write()) {
       Harness.one(c, "select 1");
       assertEquals(1, h.cutover.sessions().sessions("pg1"));

@@ -48,7 +48,7 @@ final class Harness implements AutoCloseable {
 
   /** Starts Cutover over the real cluster and waits until pg1 is primary and both replicas are readable. */
   static Harness startOnCluster(String extraYaml) throws Exception {
-    PgCluster.ensureStarted();
+    PgCluster.ensureCanonical();
     String failover = extraYaml.contains("failover:") ? "" : "failover: {failback_delay: 1s}\n";
     Harness h = start(clusterTargets() + FAST_CHECKS + failover + extraYaml);
     h.await("pg1 primary, pg2 and pg3 readable",
