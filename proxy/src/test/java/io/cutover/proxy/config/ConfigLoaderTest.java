@@ -86,6 +86,52 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void failoverSection() {
+    ConfigLoader.Result r = parse(TARGETS + """
+        proxy: {connect_wait: 2s}
+        failover:
+          mode: manual
+          rto: 3s
+          max_lag_on_failover: 64kB
+          failback_delay: 5s
+          auto_failback: true
+          preferred: pg2
+          switchover_timeout: 4s
+          incidents_kept: 7
+          hooks: {on_failover: "echo {new_name}", on_fence: "echo f", on_switchover: "echo s", timeout: 2s}
+        """);
+    assertTrue(r.ok(), r.problems().toString());
+    var f = r.config().failover();
+    assertEquals(io.cutover.monitor.FailoverOptions.Mode.MANUAL, f.getMode());
+    assertEquals(Duration.ofSeconds(3), f.getRto());
+    assertEquals(64 * 1024, f.getMaxLagOnFailoverBytes());
+    assertEquals(Duration.ofSeconds(5), f.getFailbackDelay());
+    assertTrue(f.isAutoFailback());
+    assertEquals("pg2", f.getPreferred());
+    assertEquals(Duration.ofSeconds(4), f.getSwitchoverTimeout());
+    assertEquals(7, f.getIncidentsKept());
+    assertEquals("echo {new_name}", f.getOnFailover());
+    assertEquals(Duration.ofSeconds(2), f.getHookTimeout());
+    assertEquals(Duration.ofSeconds(2), r.config().connectWait());
+    ConfigLoader.Result defaults = parse(TARGETS);
+    assertEquals(io.cutover.monitor.FailoverOptions.Mode.AUTO, defaults.config().failover().getMode());
+    assertEquals(1L << 20, defaults.config().failover().getMaxLagOnFailoverBytes());
+    assertEquals(Duration.ofSeconds(60), defaults.config().failover().getFailbackDelay());
+    assertEquals(Duration.ofSeconds(5), defaults.config().connectWait());
+  }
+
+  @Test
+  void badFailoverSettings() {
+    assertEquals(List.of(
+            "failover.mode: must be auto, manual or follow (got 'yolo')",
+            "failover.hooks.on_crash: unknown key",
+            "failover.auto_failback: needs failover.preferred, the target to fail back to (got true)"),
+        problems(TARGETS + "failover: {mode: yolo, auto_failback: true, hooks: {on_crash: x}}\n"));
+    assertEquals(List.of("failover.preferred: must name a target (got 'pg9')"),
+        problems(TARGETS + "failover: {preferred: pg9}\n"));
+  }
+
+  @Test
   void environmentOverridesKeys() {
     ConfigLoader.Result r = ConfigLoader.parse("t", TARGETS, Map.of(
         "CUTOVER_LISTENERS__WRITE", "127.0.0.1:9999",
