@@ -174,6 +174,24 @@ public final class CheckOptions {
     return this;
   }
 
+  /**
+   * How the monitor connects to {@code host:port}: the check credentials, no TLS, no statement cache, and
+   * {@code application_name} so its sessions are recognisable in {@code pg_stat_activity}.
+   */
+  public io.vertx.pgclient.PgConnectOptions connectOptions(String host, int port, String applicationName) {
+    io.vertx.pgclient.PgConnectOptions o = new io.vertx.pgclient.PgConnectOptions()
+        .setHost(host)
+        .setPort(port)
+        .setUser(user)
+        .setDatabase(database)
+        .setCachePreparedStatements(false)
+        .setProperties(java.util.Map.of("application_name", applicationName));
+    if (password != null) {
+      o.setPassword(password);
+    }
+    return o;
+  }
+
   private static Duration atLeastMin(String name, Duration d) {
     if (d == null || d.compareTo(MIN_DURATION) < 0) {
       throw new IllegalArgumentException(name + " must be at least " + Durations.format(MIN_DURATION) + ": " + d);

@@ -3,7 +3,6 @@ package io.cutover.monitor;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
-import io.vertx.pgclient.PgConnectOptions;
 import io.vertx.pgclient.PgConnection;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.RowSet;
@@ -35,23 +34,13 @@ public final class FailoverExecutor {
     this.options = options;
   }
 
-  PgConnectOptions connectOptions(String host, int port) {
-    PgConnectOptions o = new PgConnectOptions().setHost(host).setPort(port).setUser(checks.getUser())
-        .setDatabase(checks.getDatabase()).setCachePreparedStatements(false)
-        .setProperties(Map.of("application_name", "cutover-failover"));
-    if (checks.getPassword() != null) {
-      o.setPassword(checks.getPassword());
-    }
-    return o;
-  }
-
   /** Runs {@code work} on a new connection to {@code target} and closes it. */
   <T> Future<T> withConnection(Target target, Function<PgConnection, Future<T>> work) {
     return withConnection(target.host(), target.port(), work);
   }
 
   <T> Future<T> withConnection(String host, int port, Function<PgConnection, Future<T>> work) {
-    return PgConnection.connect(vertx, connectOptions(host, port))
+    return PgConnection.connect(vertx, checks.connectOptions(host, port, "cutover-failover"))
         .timeout(Math.max(1000, checks.getTimeout().toMillis() * 3), TimeUnit.MILLISECONDS)
         .compose(conn -> work.apply(conn).eventually(conn::close));
   }

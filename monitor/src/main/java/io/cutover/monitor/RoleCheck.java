@@ -9,7 +9,6 @@ import io.vertx.sqlclient.Row;
 
 import java.net.ConnectException;
 import java.time.Clock;
-import java.util.Map;
 
 /**
  * One role check, done the way a client would reach the server: open a new connection (TCP,
@@ -59,16 +58,7 @@ public final class RoleCheck {
     Promise<Observation> result = Promise.promise();
     long timer = vertx.setTimer(options.getTimeout().toMillis(), id -> result.tryComplete(
         failed(target, started, FailureKind.TIMEOUT, "no answer within " + options.getTimeout().toMillis() + " ms")));
-    PgConnectOptions connect = new PgConnectOptions()
-        .setHost(target.host())
-        .setPort(target.port())
-        .setUser(options.getUser())
-        .setDatabase(options.getDatabase())
-        .setCachePreparedStatements(false)
-        .setProperties(Map.of("application_name", "cutover-monitor"));
-    if (options.getPassword() != null) {
-      connect.setPassword(options.getPassword());
-    }
+    PgConnectOptions connect = options.connectOptions(target.host(), target.port(), "cutover-monitor");
     PgConnection.connect(vertx, connect).onComplete(ar -> {
       if (ar.failed()) {
         vertx.cancelTimer(timer);

@@ -33,6 +33,18 @@ class CancelAndSslIntegrationTest {
     h.close();
   }
 
+  /** Runs {@code select pg_sleep(30)} on another thread; completes with its exception (null if it ran to the end). */
+  private static CompletableFuture<SQLException> sleepAsync(Statement st) {
+    return CompletableFuture.supplyAsync(() -> {
+      try {
+        st.execute("select pg_sleep(30)");
+        return null;
+      } catch (SQLException e) {
+        return e;
+      }
+    });
+  }
+
   private static int running(int port) throws SQLException {
     return Integer.parseInt(Harness.oneShot(port,
         "select count(*) from pg_stat_activity where state = 'active' and query = 'select pg_sleep(30)'"));
@@ -44,14 +56,7 @@ class CancelAndSslIntegrationTest {
     for (int i = 0; i < 2; i++) {
       try (Connection c = h.read(); Statement st = c.createStatement()) {
         String port = Harness.one(c, "select inet_server_port()");
-        CompletableFuture<SQLException> result = CompletableFuture.supplyAsync(() -> {
-          try {
-            st.execute("select pg_sleep(30)");
-            return null;
-          } catch (SQLException e) {
-            return e;
-          }
-        });
+        CompletableFuture<SQLException> result = sleepAsync(st);
         Poll.until(Duration.ofSeconds(10), "pg_sleep running on " + port, () -> {
           try {
             return running(Integer.parseInt(port)) == 1;
@@ -76,14 +81,7 @@ class CancelAndSslIntegrationTest {
   @Test
   void cancelThroughTheWriteEndpoint() throws Exception {
     try (Connection c = h.write(); Statement st = c.createStatement()) {
-      CompletableFuture<SQLException> result = CompletableFuture.supplyAsync(() -> {
-        try {
-          st.execute("select pg_sleep(30)");
-          return null;
-        } catch (SQLException e) {
-          return e;
-        }
-      });
+      CompletableFuture<SQLException> result = sleepAsync(st);
       Poll.until(Duration.ofSeconds(10), "pg_sleep running on pg1", () -> {
         try {
           return running(PgCluster.port("pg1")) == 1;
