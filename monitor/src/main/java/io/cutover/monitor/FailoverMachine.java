@@ -37,7 +37,16 @@ import java.util.Set;
 public final class FailoverMachine {
 
   /** What the executor must do. */
-  public sealed interface Action permits Promote, Repoint, Recheck, ProbeWrite, Hook, Alert, IncidentClosed, Switchover {
+  public sealed interface Action permits Promote, Repoint, Recheck, ProbeWrite, Hook, Alert, IncidentOpened,
+      IncidentClosed, Switchover, Refused {
+  }
+
+  /** An automatic or requested failover was refused (counted by metrics); {@link Alert} carries the text. */
+  public record Refused(String reason) implements Action {
+  }
+
+  /** An incident started (metrics time it until it closes). */
+  public record IncidentOpened(Incident incident) implements Action {
   }
 
   /** Promote {@code candidate} with {@code pg_promote()}; report with {@link #onPromoted}. */
@@ -91,6 +100,10 @@ public final class FailoverMachine {
   private long nextIncidentId = 1;
   private String lastRefusal;
   private long preferredReadySince = -1;
+  private boolean maintenance;
+  private String maintenanceReason;
+  private final Map<String, Long> drained = new LinkedHashMap<>();
+  private Topology lastTopology;
 
   public FailoverMachine(FailoverOptions options, List<Target> targets) {
     this.options = options;
@@ -108,7 +121,114 @@ public final class FailoverMachine {
             + delay / 1000 + " s");
       }
     }
-    return new Overlay(fenced, held, cutoverText());
+    return new Overlay(fenced, held, cutoverText(), drained);
+  }
+
+  /** Whether automatic failover is paused (checks and routing go on). */
+  public boolean maintenance() {
+    return maintenance;
+  }
+
+  public String maintenanceReason() {
+    return maintenanceReason;
+  }
+
+  /** Pauses or resumes automatic failover; returns an alert for the log. */
+  public List<Action> setMaintenance(boolean enabled, String reason, long now) {
+    maintenance = enabled;
+    maintenanceReason = enabled ? reason : null;
+    lastRefusal = null;
+    return List.of(new Alert("warn", enabled ? "maintenance mode on: automatic failover paused"
+        + (reason == null || reason.isBlank() ? "" : " (" + reason + ")") : "maintenance mode off: automatic failover resumed"));
+  }
+
+  /**
+   * Stops routing new sessions to {@code target}; with {@code closeAfterMillis >= 0} the proxies close its
+   * remaining sessions that long from {@code now}.
+   *
+   * @throws IllegalArgumentException for an unknown target
+   */
+  public List<Action> drain(String target, long closeAfterMillis, long now) {
+    requireTarget(target);
+    drained.put(target, closeAfterMillis < 0 ? -1L : now + closeAfterMillis);
+    return List.of(new Alert("warn", target + " drained: no new sessions"
+        + (closeAfterMillis < 0 ? "" : "; remaining sessions closed in " + closeAfterMillis + " ms")));
+  }
+
+  /** Routes new sessions to {@code target} again. @throws IllegalArgumentException for an unknown target */
+  public List<Action> enable(String target, long now) {
+    requireTarget(target);
+    return drained.remove(target) == null ? List.of() : List.of(new Alert("info", target + " enabled: routed again"));
+  }
+
+  private void requireTarget(String target) {
+    if (target == null || !targets.containsKey(target)) {
+      throw new IllegalArgumentException("unknown target " + target);
+    }
+  }
+
+  /**
+   * An operator's immediate failover: fence the current primary and promote {@code candidate}, or the best
+   * qualified replica when {@code null}.
+   *
+   * @throws IllegalArgumentException for an unknown candidate
+   * @throws IllegalStateException when a cutover is in flight, nothing is known yet, or the candidate does
+   *                               not qualify (down, fenced, not a replica, beyond max_lag_on_failover)
+   */
+  public List<Action> requestFailover(String requested, long now) {
+    if (requested != null) {
+      requireTarget(requested);
+    }
+    if (phase != Phase.IDLE) {
+      throw new IllegalStateException("a cutover is already in flight: " + cutoverText());
+    }
+    if (lastTopology == null || knownPrimary == null) {
+      throw new IllegalStateException("no primary known yet to fail over from");
+    }
+    String why = chooseCandidate(lastTopology);
+    if (requested != null && !requested.equals(candidate)) {
+      String rejected = rejection(lastTopology, requested);
+      if (rejected != null) {
+        candidate = null;
+        throw new IllegalStateException("candidate " + rejected);
+      }
+      candidate = requested;
+      why = "requested by an operator";
+    }
+    if (candidate == null) {
+      throw new IllegalStateException("no replica qualifies for promotion: " + why);
+    }
+    List<Action> out = new ArrayList<>();
+    if (incident == null) {
+      incident = new Incident(nextIncidentId++, Incident.Kind.FAILOVER, knownPrimary, options.getRto().toMillis());
+      incident.lastHealthyAt = lastHealthyAt >= 0 ? lastHealthyAt : now;
+      incident.firstFailedAt = firstFailedAt;
+      incident.oldPrimaryLsn = lastPrimaryLsn;
+      out.add(new IncidentOpened(incident));
+    }
+    incident.notes.add("failover requested by an operator");
+    decide(lastTopology, now, why, out);
+    return out;
+  }
+
+  /** Why {@code name} cannot be promoted now, or {@code null} if it can. */
+  private String rejection(Topology t, String name) {
+    TargetStatus s = t.target(name).orElse(null);
+    if (s == null || s.state() != TargetState.UP) {
+      return name + " is " + (s == null ? "unknown" : s.state().label());
+    }
+    if (fenced.contains(name)) {
+      return name + " is fenced";
+    }
+    if (name.equals(knownPrimary) || s.role() != Role.REPLICA || s.positionLsn() < 0) {
+      return name + " is not a replica with a known replay LSN";
+    }
+    long lag = lastPrimaryLsn < 0 ? s.lagBytes() : Math.max(0, lastPrimaryLsn - s.positionLsn());
+    long max = options.getMaxLagOnFailoverBytes();
+    if (max > 0 && (lag < 0 || lag > max)) {
+      return name + " replay lag " + (lag < 0 ? "unknown" : lag + " bytes") + " exceeds max_lag_on_failover " + max + " bytes";
+    }
+    return null;
   }
 
   private String cutoverText() {
@@ -142,6 +262,7 @@ public final class FailoverMachine {
    */
   public List<Action> onObservation(Observation obs, Topology t, long now) {
     List<Action> out = new ArrayList<>();
+    lastTopology = t;
     trackStates(t, now, out);
     if (phase == Phase.IDLE && t.primary() != null && !t.primary().equals(knownPrimary)) {
       if (incident != null && !t.primary().equals(incident.oldPrimary)) {
@@ -237,8 +358,9 @@ public final class FailoverMachine {
       incident.downAt = now;
       incident.oldPrimaryLsn = lastPrimaryLsn;
       lastRefusal = null;
+      out.add(new IncidentOpened(incident));
       out.add(new Alert("error", "primary " + knownPrimary + " is DOWN (" + primary.lastError() + "); mode "
-          + options.getMode().label()));
+          + options.getMode().label() + (maintenance ? ", maintenance mode" : "")));
     }
     if (incident != null && incident.kind == Incident.Kind.FAILOVER && primary != null
         && primary.state() == TargetState.UP && !fenced.contains(knownPrimary) && knownPrimary.equals(t.primary())) {
@@ -251,6 +373,10 @@ public final class FailoverMachine {
       autoFailback(t, now, out);
       return;
     }
+    if (maintenance) {
+      refuse("maintenance mode: automatic failover paused" + (maintenanceReason == null ? "" : " (" + maintenanceReason + ")"), out);
+      return;
+    }
     switch (options.getMode()) {
       case MANUAL -> refuse("mode manual: no automatic failover; an operator must act", out);
       case FOLLOW -> refuse("mode follow: waiting for another node to report itself primary", out);
@@ -260,24 +386,30 @@ public final class FailoverMachine {
           refuse("no replica qualifies for promotion: " + why, out);
           return;
         }
-        incident.decidedAt = now;
-        incident.candidate = candidate;
-        incident.candidateLsn = t.target(candidate).map(TargetStatus::positionLsn).orElse(-1L);
-        incident.notes.add("candidate " + candidate + ": " + why);
-        fenced.add(knownPrimary);
-        phase = Phase.PROMOTING;
-        Target old = targets.get(knownPrimary);
-        out.add(new Alert("warn", "failover: fencing " + knownPrimary + ", promoting " + candidate + " (" + why + ")"));
-        out.add(new Hook("on_fence", old, targets.get(candidate)));
-        out.add(new Promote(targets.get(candidate)));
+        decide(t, now, why, out);
       }
     }
+  }
+
+  /** Fences the old primary and promotes {@link #candidate}. */
+  private void decide(Topology t, long now, String why, List<Action> out) {
+    incident.decidedAt = now;
+    incident.candidate = candidate;
+    incident.candidateLsn = t.target(candidate).map(TargetStatus::positionLsn).orElse(-1L);
+    incident.notes.add("candidate " + candidate + ": " + why);
+    fenced.add(knownPrimary);
+    phase = Phase.PROMOTING;
+    Target old = targets.get(knownPrimary);
+    out.add(new Alert("warn", "failover: fencing " + knownPrimary + ", promoting " + candidate + " (" + why + ")"));
+    out.add(new Hook("on_fence", old, targets.get(candidate)));
+    out.add(new Promote(targets.get(candidate)));
   }
 
   private void refuse(String reason, List<Action> out) {
     if (!reason.equals(lastRefusal)) {
       lastRefusal = reason;
       incident.notes.add(reason);
+      out.add(new Refused(reason));
       out.add(new Alert("error", "failover of " + knownPrimary + " refused: " + reason));
     }
   }
@@ -362,7 +494,11 @@ public final class FailoverMachine {
       throw new IllegalArgumentException("unknown target " + to);
     }
     if (to.equals(knownPrimary)) {
-      throw new IllegalArgumentException(to + " is already the primary");
+      throw new IllegalStateException(to + " is already the primary");
+    }
+    TargetStatus st = lastTopology == null ? null : lastTopology.target(to).orElse(null);
+    if (st == null || st.state() != TargetState.UP || st.role() != Role.REPLICA || fenced.contains(to)) {
+      throw new IllegalStateException("candidate " + to + " is not an UP, unfenced replica");
     }
     incident = new Incident(nextIncidentId++, Incident.Kind.SWITCHOVER, knownPrimary, options.getRto().toMillis());
     incident.lastHealthyAt = now;
@@ -371,7 +507,7 @@ public final class FailoverMachine {
     candidate = to;
     phase = Phase.SWITCHOVER;
     preferredReadySince = -1;
-    return List.of(new Switchover(targets.get(knownPrimary), targets.get(to)));
+    return List.of(new IncidentOpened(incident), new Switchover(targets.get(knownPrimary), targets.get(to)));
   }
 
   /**

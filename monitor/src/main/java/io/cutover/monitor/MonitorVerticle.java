@@ -35,6 +35,24 @@ public final class MonitorVerticle extends VerticleBase {
   public static final String INCIDENTS_ADDRESS = "cutover.incidents";
   /** Request/reply: start a switchover. */
   public static final String SWITCHOVER_ADDRESS = "cutover.switchover";
+  /** Request/reply: immediate failover, body {@code {"candidate": "pg2"}} (candidate optional). */
+  public static final String FAILOVER_ADDRESS = "cutover.failover";
+  /** Request/reply: body {@code {"enabled": true, "reason": "..."}}. */
+  public static final String MAINTENANCE_ADDRESS = "cutover.maintenance";
+  /** Request/reply: body {@code {"target": "pg3", "close_after_ms": 30000}} (close_after_ms optional). */
+  public static final String DRAIN_ADDRESS = "cutover.drain";
+  /** Request/reply: body {@code {"target": "pg3"}}. */
+  public static final String ENABLE_ADDRESS = "cutover.enable";
+  /** Request/reply: the cluster state for operators (topology, mode, maintenance, targets, decisions). */
+  public static final String CLUSTER_ADDRESS = "cutover.cluster";
+  /** Published: an incident opened ({@link Incident#toJson()}). */
+  public static final String INCIDENT_OPENED_ADDRESS = "cutover.incident.opened";
+  /** Published: an incident closed ({@link Incident#toJson()}). */
+  public static final String INCIDENT_CLOSED_ADDRESS = "cutover.incident.closed";
+  /** Published: a failover was refused (body: the reason). */
+  public static final String REFUSED_ADDRESS = "cutover.failover.refused";
+  /** Decisions kept for {@value #CLUSTER_ADDRESS}. */
+  private static final int DECISIONS_KEPT = 50;
 
   private static final Logger LOG = LoggerFactory.getLogger(MonitorVerticle.class);
   private static final Logger INCIDENTS = LoggerFactory.getLogger("io.cutover.incident");
@@ -51,6 +69,7 @@ public final class MonitorVerticle extends VerticleBase {
   private final Set<String> inFlight = new HashSet<>();
   private final Set<String> recheckRequested = new HashSet<>();
   private final Map<String, Long> lastStart = new HashMap<>();
+  private final java.util.Deque<JsonObject> decisions = new java.util.ArrayDeque<>();
   private TopologyTracker tracker;
   private RoleCheck check;
   private FailoverExecutor executor;
@@ -87,15 +106,20 @@ public final class MonitorVerticle extends VerticleBase {
     bus.<Object>consumer(Topology.CURRENT_ADDRESS, msg -> msg.reply(tracker.current().toJson()));
     bus.<String>consumer(HINT_ADDRESS, msg -> hint(msg.body()));
     bus.<Object>consumer(INCIDENTS_ADDRESS, msg -> msg.reply(incidents()));
-    bus.<JsonObject>consumer(SWITCHOVER_ADDRESS, msg -> {
-      String candidate = msg.body() == null ? null : msg.body().getString("candidate");
-      try {
-        feed((m, now) -> m.requestSwitchover(candidate, now));
-        msg.reply(new JsonObject().put("incident", tracker.machine().openIncident().id()));
-      } catch (IllegalStateException | IllegalArgumentException e) {
-        msg.fail(409, e.getMessage());
-      }
-    });
+    bus.<JsonObject>consumer(SWITCHOVER_ADDRESS, msg -> command(msg, (m, now) ->
+        m.requestSwitchover(msg.body().getString("candidate"), now), () -> incidentReply()));
+    bus.<JsonObject>consumer(FAILOVER_ADDRESS, msg -> command(msg, (m, now) ->
+        m.requestFailover(msg.body().getString("candidate"), now), () -> incidentReply()));
+    bus.<JsonObject>consumer(MAINTENANCE_ADDRESS, msg -> command(msg, (m, now) ->
+        m.setMaintenance(msg.body().getBoolean("enabled"), msg.body().getString("reason"), now),
+        () -> new JsonObject().put("maintenance", tracker.machine().maintenance())
+            .put("reason", tracker.machine().maintenanceReason())));
+    bus.<JsonObject>consumer(DRAIN_ADDRESS, msg -> command(msg, (m, now) ->
+        m.drain(msg.body().getString("target"), msg.body().getLong("close_after_ms", -1L), now),
+        () -> new JsonObject().put("target", msg.body().getString("target")).put("drained", true)));
+    bus.<JsonObject>consumer(ENABLE_ADDRESS, msg -> command(msg, (m, now) -> m.enable(msg.body().getString("target"), now),
+        () -> new JsonObject().put("target", msg.body().getString("target")).put("drained", false)));
+    bus.<Object>consumer(CLUSTER_ADDRESS, msg -> msg.reply(cluster()));
     vertx.setPeriodic(100, id -> feed(FailoverMachine::onTick));
     LOG.info("monitor started: targets={} checks={} failover={}", targets.stream().map(Target::name).toList(),
         options.toJson().encode(), failover.toJson().encode());
@@ -108,6 +132,49 @@ public final class MonitorVerticle extends VerticleBase {
     stopped = true;
     timers.values().forEach(vertx::cancelTimer);
     return Future.succeededFuture();
+  }
+
+  /**
+   * Runs an operator command against the state machine: replies {@code reply} on success; fails the
+   * message with 404 for an unknown target, 409 when the command conflicts with the state, with the reason.
+   */
+  private void command(io.vertx.core.eventbus.Message<JsonObject> msg,
+                       BiFunction<FailoverMachine, Long, List<FailoverMachine.Action>> input,
+                       java.util.function.Supplier<JsonObject> reply) {
+    try {
+      feed(input);
+      msg.reply(reply.get());
+    } catch (IllegalArgumentException e) {
+      msg.fail(404, e.getMessage());
+    } catch (IllegalStateException e) {
+      msg.fail(409, e.getMessage());
+    }
+  }
+
+  private JsonObject incidentReply() {
+    Incident open = tracker.machine().openIncident();
+    return open == null ? new JsonObject() : open.toJson();
+  }
+
+  private JsonObject cluster() {
+    FailoverMachine m = tracker.machine();
+    return new JsonObject()
+        .put("topology", tracker.current().toJson())
+        .put("mode", failover.getMode().label())
+        .put("maintenance", new JsonObject().put("enabled", m.maintenance()).put("reason", m.maintenanceReason()))
+        .put("rto_target_ms", failover.getRto().toMillis())
+        .put("rpo_target_bytes", failover.getMaxLagOnFailoverBytes())
+        .put("known_primary", m.knownPrimary())
+        .put("open_incident", m.openIncident() == null ? null : m.openIncident().toJson())
+        .put("decisions", new JsonArray(new java.util.ArrayList<>(decisions)));
+  }
+
+  private void decision(String level, String message) {
+    decisions.addLast(new JsonObject().put("at", java.time.Instant.ofEpochMilli(clock.millis()).toString())
+        .put("level", level).put("reason", message));
+    while (decisions.size() > DECISIONS_KEPT) {
+      decisions.removeFirst();
+    }
   }
 
   private JsonArray incidents() {
@@ -219,13 +286,21 @@ public final class MonitorVerticle extends VerticleBase {
       } else if (a instanceof FailoverMachine.Hook h) {
         runHook(h);
       } else if (a instanceof FailoverMachine.Alert al) {
+        decision(al.level(), al.message());
         switch (al.level()) {
           case "error" -> LOG.error(al.message());
           case "warn" -> LOG.warn(al.message());
           default -> LOG.info(al.message());
         }
       } else if (a instanceof FailoverMachine.IncidentClosed ic) {
-        INCIDENTS.info(ic.incident().toJson().encode());
+        JsonObject json = ic.incident().toJson();
+        INCIDENTS.info(json.encode());
+        vertx.eventBus().publish(INCIDENT_CLOSED_ADDRESS, json);
+      } else if (a instanceof FailoverMachine.IncidentOpened io) {
+        vertx.eventBus().publish(INCIDENT_OPENED_ADDRESS, io.incident().toJson()
+            .put("last_healthy_ms", io.incident().lastHealthyAt()));
+      } else if (a instanceof FailoverMachine.Refused r) {
+        vertx.eventBus().publish(REFUSED_ADDRESS, r.reason());
       } else if (a instanceof FailoverMachine.Switchover s) {
         LOG.warn("switchover: {} -> {}", s.from().name(), s.to().name());
         executor.switchover(s.from(), s.to()).onComplete(ar -> feed((m, now) -> ar.succeeded()

@@ -11,14 +11,17 @@ import java.util.Set;
  * @param held    targets kept out of the read pool, with the reason (the failback delay)
  * @param cutover non-null while a failover or switchover is in flight: no primary is routed and new write
  *                sessions wait (up to {@code connect_wait}) for the new one; the text says what is happening
+ * @param drained targets an operator drained: no new sessions are routed to them; the value is when the
+ *                proxies close the sessions they still have (epoch milliseconds), or {@code -1} for never
  */
-public record Overlay(Set<String> fenced, Map<String, String> held, String cutover) {
+public record Overlay(Set<String> fenced, Map<String, String> held, String cutover, Map<String, Long> drained) {
 
   /** Nothing added. */
-  public static final Overlay NONE = new Overlay(Set.of(), Map.of(), null);
+  public static final Overlay NONE = new Overlay(Set.of(), Map.of(), null, Map.of());
 
   public Overlay {
     fenced = Set.copyOf(fenced);
     held = Map.copyOf(held);
+    drained = Map.copyOf(drained);
   }
 }

@@ -20,9 +20,12 @@ import io.vertx.core.json.JsonObject;
  * @param lastError   the last failed check's message while the last check failed, else {@code null}
  * @param fenced      never routed: an old primary after a cutover, or a second node claiming primary
  * @param hold        why this UP replica is kept out of the read pool (failback delay), else {@code null}
+ * @param drained     an operator drained it: no new sessions are routed here
+ * @param drainCloseAt when the proxies close its remaining sessions (epoch milliseconds), {@code -1} for never
  */
 public record TargetStatus(Target target, TargetState state, int health, Role role, long timeline, long positionLsn,
-                           long lagBytes, boolean readable, String lastError, boolean fenced, String hold) {
+                           long lagBytes, boolean readable, String lastError, boolean fenced, String hold,
+                           boolean drained, long drainCloseAt) {
 
   public String name() {
     return target.name();
@@ -40,7 +43,10 @@ public record TargetStatus(Target target, TargetState state, int health, Role ro
     if (lastError != null) {
       json.put("last_error", lastError);
     }
-    json.put("fenced", fenced);
+    json.put("fenced", fenced).put("drained", drained);
+    if (drainCloseAt >= 0) {
+      json.put("drain_close_at", drainCloseAt);
+    }
     if (hold != null) {
       json.put("hold", hold);
     }
@@ -59,6 +65,8 @@ public record TargetStatus(Target target, TargetState state, int health, Role ro
         json.getBoolean("readable", false),
         json.getString("last_error"),
         json.getBoolean("fenced", false),
-        json.getString("hold"));
+        json.getString("hold"),
+        json.getBoolean("drained", false),
+        json.getLong("drain_close_at", -1L));
   }
 }

@@ -45,7 +45,7 @@ public record Topology(long version, long atMillis, List<TargetStatus> targets, 
   /** The snapshot before any check completed: nothing routable. */
   public static Topology initial(List<Target> targets, long atMillis) {
     List<TargetStatus> statuses = targets.stream()
-        .map(t -> new TargetStatus(t, TargetState.UNKNOWN, -1, Role.UNKNOWN, -1, -1, -1, false, null, false, null))
+        .map(t -> new TargetStatus(t, TargetState.UNKNOWN, -1, Role.UNKNOWN, -1, -1, -1, false, null, false, null, false, -1))
         .toList();
     return new Topology(0, atMillis, statuses, null, List.of(), "no check has completed yet",
         "no check has completed yet", null);
@@ -76,7 +76,8 @@ public record Topology(long version, long atMillis, List<TargetStatus> targets, 
     for (int i = 0; i < targets.size(); i++) {
       TargetStatus a = targets.get(i);
       TargetStatus b = other.targets.get(i);
-      if (!a.target().equals(b.target()) || a.state() != b.state() || a.role() != b.role() || a.fenced() != b.fenced()) {
+      if (!a.target().equals(b.target()) || a.state() != b.state() || a.role() != b.role() || a.fenced() != b.fenced()
+          || a.drained() != b.drained()) {
         return false;
       }
     }
@@ -114,6 +115,9 @@ public record Topology(long version, long atMillis, List<TargetStatus> targets, 
       sb.append(' ').append(t.name()).append('=').append(t.state().label()).append('/').append(t.role().label());
       if (t.fenced()) {
         sb.append("/fenced");
+      }
+      if (t.drained()) {
+        sb.append("/drained");
       }
     }
     if (cutover != null) {

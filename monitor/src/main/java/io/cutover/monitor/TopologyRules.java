@@ -63,14 +63,17 @@ public final class TopologyRules {
    */
   public Topology build(long version, long atMillis, List<Input> inputs, Overlay overlay) {
     List<Input> primaries = inputs.stream()
-        .filter(i -> !overlay.fenced().contains(i.target().name()))
+        .filter(i -> !overlay.fenced().contains(i.target().name()) && !overlay.drained().containsKey(i.target().name()))
         .filter(i -> i.state() == TargetState.UP && i.lastOk() != null && i.lastOk().role() == Role.PRIMARY)
         .sorted(Comparator.comparingLong((Input i) -> i.lastOk().timeline()).reversed())
         .toList();
     String primary = null;
     String writeReason = null;
     if (primaries.isEmpty()) {
-      writeReason = noPrimaryReason(inputs);
+      writeReason = inputs.stream()
+          .filter(i -> overlay.drained().containsKey(i.target().name()) && i.state() == TargetState.UP
+              && i.lastOk() != null && i.lastOk().role() == Role.PRIMARY)
+          .map(i -> i.target().name() + " (primary) is drained").findFirst().orElse(noPrimaryReason(inputs));
     } else if (primaries.size() > 1 && primaries.get(0).lastOk().timeline() == primaries.get(1).lastOk().timeline()) {
       long tli = primaries.get(0).lastOk().timeline();
       writeReason = "several targets report primary on timeline " + tli + ": "
@@ -107,13 +110,16 @@ public final class TopologyRules {
             + " exceeds read.max_lag " + maxLagBytes + " bytes");
       } else if (hold != null) {
         unreadable.add(name + " " + hold);
+      } else if (overlay.drained().containsKey(name)) {
+        unreadable.add(name + " is drained");
       } else {
         isReadable = true;
         readable.add(name);
       }
       String lastError = in.last() != null && !in.last().ok() ? in.last().error() : null;
       statuses.add(new TargetStatus(in.target(), in.state(), in.health(), role, ok == null ? -1 : ok.timeline(),
-          ok == null ? -1 : ok.positionLsn(), lag, isReadable, lastError, fenced, hold));
+          ok == null ? -1 : ok.positionLsn(), lag, isReadable, lastError, fenced, hold,
+          overlay.drained().containsKey(name), overlay.drained().getOrDefault(name, -1L)));
     }
     String readReason = readable.isEmpty()
         ? "no replica is readable" + (unreadable.isEmpty() ? "" : " (" + String.join("; ", unreadable) + ")")

@@ -327,7 +327,9 @@ class FailoverMachineTest {
     assertThrows(IllegalStateException.class, () -> s.machine.requestSwitchover("pg2", 0), "no primary yet");
     s.healthy(100, 100, 100);
     assertThrows(IllegalArgumentException.class, () -> s.machine.requestSwitchover("pg9", 0));
-    assertThrows(IllegalArgumentException.class, () -> s.machine.requestSwitchover("pg1", 0));
+    assertThrows(IllegalStateException.class, () -> s.machine.requestSwitchover("pg1", 0));
+    s.down(PG3).down(PG3).down(PG3);
+    assertThrows(IllegalStateException.class, () -> s.machine.requestSwitchover("pg3", 0), "pg3 is down");
   }
 
   @Test
@@ -342,6 +344,49 @@ class FailoverMachineTest {
     assertTrue(s.all(FailoverMachine.Switchover.class).isEmpty(), "held by the failback delay");
     s.step(1_000).primary(PG2, 2, 100).replica(PG1, 100).step(10_000).primary(PG2, 2, 100).replica(PG1, 100);
     assertEquals(List.of(new FailoverMachine.Switchover(PG2, PG1)), s.all(FailoverMachine.Switchover.class));
+  }
+
+  @Test
+  void maintenanceModePausesAutomaticFailover() {
+    Sim s = new Sim(opts()).healthy(100, 100, 100);
+    s.apply((m, now) -> m.setMaintenance(true, "upgrade", now));
+    s.down(PG1).down(PG1).down(PG1).replica(PG2, 100);
+    assertTrue(s.all(FailoverMachine.Promote.class).isEmpty());
+    assertEquals(1, s.all(FailoverMachine.Refused.class).size());
+    assertTrue(s.all(FailoverMachine.Refused.class).get(0).reason().contains("maintenance mode"));
+    s.apply((m, now) -> m.setMaintenance(false, null, now)).replica(PG2, 100);
+    assertEquals(1, s.all(FailoverMachine.Promote.class).size(), "resumed: the failover goes ahead");
+  }
+
+  @Test
+  void operatorFailoverFencesAHealthyPrimaryAndPromotesTheCandidate() {
+    Sim s = new Sim(opts().setMaxLagOnFailoverBytes(50)).healthy(1000, 1000, 900);
+    assertThrows(IllegalStateException.class, () -> s.machine.requestFailover("pg3", s.clock.millis()),
+        "pg3 is 100 bytes behind, beyond max_lag_on_failover");
+    assertThrows(IllegalArgumentException.class, () -> s.machine.requestFailover("pg9", s.clock.millis()));
+    s.apply((m, now) -> m.requestFailover(null, now));
+    assertEquals(List.of(new FailoverMachine.Promote(PG2)), s.all(FailoverMachine.Promote.class));
+    assertTrue(s.topo().target("pg1").orElseThrow().fenced());
+    assertThrows(IllegalStateException.class, () -> s.machine.requestFailover("pg2", s.clock.millis()), "in flight");
+    s.apply((m, now) -> m.onPromoted("pg2", true, null, now)).primary(PG2, 2, 1000).apply(FailoverMachine::onWriteAccepted);
+    assertEquals("completed", s.all(FailoverMachine.IncidentClosed.class).get(0).incident().outcome());
+  }
+
+  @Test
+  void drainedTargetsGetNoNewSessionsUntilEnabled() {
+    Sim s = new Sim(opts()).healthy(100, 100, 100);
+    s.apply((m, now) -> m.drain("pg3", 5_000, now));
+    TargetStatus pg3 = s.topo().target("pg3").orElseThrow();
+    assertTrue(pg3.drained());
+    assertFalse(pg3.readable());
+    assertEquals(s.clock.millis() + 5_000, pg3.drainCloseAt());
+    s.apply((m, now) -> m.drain("pg1", -1, now));
+    assertNull(s.topo().primary(), "a drained primary takes no new write sessions");
+    assertEquals("pg1 (primary) is drained", s.topo().writeReason());
+    s.apply((m, now) -> m.enable("pg1", now)).apply((m, now) -> m.enable("pg3", now));
+    assertEquals("pg1", s.topo().primary());
+    assertTrue(s.topo().readable().contains("pg3"));
+    assertThrows(IllegalArgumentException.class, () -> s.machine.drain("pg9", -1, 0));
   }
 
   @Test

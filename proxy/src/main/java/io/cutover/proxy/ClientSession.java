@@ -178,6 +178,7 @@ final class ClientSession {
     connector.connect(channel, target).addListener((ChannelFuture f) -> {
       if (!f.isSuccess()) {
         failures.add(target.name() + " (" + target.address() + "): " + Errors.describe(f.cause()));
+        registry.connectFailed(target.name());
         // a failed connect is a hint, never a verdict: the monitor re-checks the target at once
         vertx.eventBus().send(MonitorVerticle.HINT_ADDRESS, target.name());
         tryConnect(candidates, index + 1, failures, packet, encryptionRequest);

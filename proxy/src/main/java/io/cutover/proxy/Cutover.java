@@ -1,6 +1,13 @@
 package io.cutover.proxy;
 
 import io.cutover.monitor.MonitorVerticle;
+import io.cutover.proxy.http.AdminHttp;
+import io.cutover.proxy.http.AuditLog;
+import io.cutover.proxy.metrics.CutoverMetrics;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.vertx.micrometer.MicrometerMetricsOptions;
+import io.vertx.micrometer.VertxPrometheusOptions;
+import io.vertx.micrometer.backends.BackendRegistries;
 import io.cutover.monitor.TargetStatus;
 import io.cutover.monitor.Topology;
 import io.cutover.proxy.config.CutoverConfig;
@@ -29,19 +36,32 @@ public final class Cutover {
   private final TopologyView view;
   private final SessionRegistry registry = new SessionRegistry();
   private final Traffic traffic = new Traffic();
+  private final String registryName;
+  private final AuditLog audit;
+  private CutoverMetrics metrics;
+  private volatile boolean listening;
   private int writePort;
   private int readPort;
+  private int httpPort;
 
-  private Cutover(Vertx vertx, CutoverConfig config) {
+  private Cutover(Vertx vertx, CutoverConfig config, String registryName) {
     this.vertx = vertx;
     this.config = config;
+    this.registryName = registryName;
     this.view = new TopologyView(Topology.initial(config.targets(), System.currentTimeMillis()),
         new RoutePolicy(config.readFallbackToPrimary()));
+    this.audit = new AuditLog(config.auditKept());
   }
 
-  /** Vert.x options for Cutover: one event loop per {@code proxy.event_loops}, native transport preferred. */
-  public static VertxOptions vertxOptions(CutoverConfig config) {
-    return new VertxOptions().setEventLoopPoolSize(config.eventLoops()).setPreferNativeTransport(true);
+  /**
+   * Vert.x options for Cutover: one event loop per {@code proxy.event_loops}, native transport preferred,
+   * Micrometer metrics with a Prometheus registry of its own ({@code registryName}).
+   */
+  public static VertxOptions vertxOptions(CutoverConfig config, String registryName) {
+    return new VertxOptions().setEventLoopPoolSize(config.eventLoops()).setPreferNativeTransport(true)
+        .setMetricsOptions(new MicrometerMetricsOptions().setEnabled(true).setJvmMetricsEnabled(true)
+            .setRegistryName(registryName)
+            .setPrometheusOptions(new VertxPrometheusOptions().setEnabled(true)));
   }
 
   /**
@@ -51,21 +71,32 @@ public final class Cutover {
    *         Vert.x instance closed) if a listener cannot bind, e.g. {@code Address already in use}
    */
   public static Future<Cutover> start(CutoverConfig config) {
-    Vertx vertx = Vertx.vertx(vertxOptions(config));
+    String registryName = "cutover-" + java.util.UUID.randomUUID();
+    Vertx vertx = Vertx.vertx(vertxOptions(config, registryName));
     if (vertx.isNativeTransportEnabled()) {
       LOG.info("transport: native epoll");
     } else {
       Throwable why = vertx.unavailableNativeTransportCause();
       LOG.info("transport: NIO (native transport unavailable: {})", why == null ? "not requested" : why.toString());
     }
-    Cutover cutover = new Cutover(vertx, config);
+    Cutover cutover = new Cutover(vertx, config, registryName);
     return cutover.deploy().recover(err -> vertx.close().transform(v -> Future.failedFuture(err)));
   }
 
   private Future<Cutover> deploy() {
+    MeterRegistry meters = BackendRegistries.getNow(registryName);
+    metrics = new CutoverMetrics(meters, vertx, view, registry, traffic, config.targets(), config.failover());
     vertx.eventBus().<JsonObject>consumer(Topology.ADDRESS, msg -> onTopology(Topology.fromJson(msg.body())));
-    return listen(Endpoint.WRITE, config.write()).onSuccess(p -> writePort = p)
+    AdminHttp http = new AdminHttp(vertx, view, registry, config.targets(), config.adminToken(), audit,
+        () -> listening, registryName);
+    return vertx.createHttpServer().requestHandler(http.router())
+        .listen(config.http().port(), config.http().host())
+        .recover(err -> Future.failedFuture(new IllegalStateException(
+            "cannot listen on the HTTP endpoint " + config.http() + ": " + err.getMessage(), err)))
+        .onSuccess(s -> httpPort = s.actualPort())
+        .compose(s -> listen(Endpoint.WRITE, config.write()).onSuccess(p -> writePort = p))
         .compose(p -> listen(Endpoint.READ, config.read()).onSuccess(p2 -> readPort = p2))
+        .onSuccess(p -> listening = true)
         .compose(p -> {
           String probeHost = config.write().host().equals("0.0.0.0") || config.write().host().equals("::")
               ? "127.0.0.1" : config.write().host();
@@ -73,8 +104,9 @@ public final class Cutover {
               config.readMaxLagBytes(), Clock.systemUTC(), probeHost, writePort));
         })
         .map(p -> {
-          LOG.info("cutover started: write endpoint {}:{}, read endpoint {}:{}, {} listener instance(s) each",
-              config.write().host(), writePort, config.read().host(), readPort, config.eventLoops());
+          LOG.info("cutover started: write endpoint {}:{}, read endpoint {}:{}, {} listener instance(s) each; HTTP {}:{}",
+              config.write().host(), writePort, config.read().host(), readPort, config.eventLoops(),
+              config.http().host(), httpPort);
           return this;
         });
   }
@@ -87,12 +119,26 @@ public final class Cutover {
     if (!view.update(next)) {
       return;
     }
+    metrics.onTopology(next);
+    long now = System.currentTimeMillis();
     for (TargetStatus t : next.targets()) {
       if (t.fenced()) {
         int closed = registry.closeAll(t.name());
         if (closed > 0) {
           LOG.warn("fenced {}: closed {} relayed session(s) (topology v{})", t.name(), closed, next.version());
         }
+      } else if (t.drained() && t.drainCloseAt() >= 0) {
+        String name = t.name();
+        long version = next.version();
+        vertx.setTimer(Math.max(1, t.drainCloseAt() - now), id -> {
+          var current = view.current().target(name);
+          if (current.isPresent() && current.get().drained() && view.current().version() >= version) {
+            int closed = registry.closeAll(name);
+            if (closed > 0) {
+              LOG.warn("drained {}: closed {} remaining session(s) after the grace period", name, closed);
+            }
+          }
+        });
       }
     }
   }
@@ -134,6 +180,16 @@ public final class Cutover {
   /** The bound write endpoint port. */
   public int writePort() {
     return writePort;
+  }
+
+  /** The bound HTTP port (health, admin API, metrics). */
+  public int httpPort() {
+    return httpPort;
+  }
+
+  /** The audit log of admin calls. */
+  public AuditLog audit() {
+    return audit;
   }
 
   /** The bound read endpoint port. */

@@ -14,6 +14,18 @@ public final class SessionRegistry {
 
   private final Map<String, Set<Relay>> byTarget = new ConcurrentHashMap<>();
   private final Map<Endpoint, LongAdder> perEndpoint = new ConcurrentHashMap<>();
+  private final Map<String, LongAdder> connectFailures = new ConcurrentHashMap<>();
+
+  /** Counts a failed backend connect to {@code target}. */
+  void connectFailed(String target) {
+    connectFailures.computeIfAbsent(target, k -> new LongAdder()).increment();
+  }
+
+  /** Failed backend connects to {@code target} since start. */
+  public long connectFailures(String target) {
+    LongAdder n = connectFailures.get(target);
+    return n == null ? 0 : n.sum();
+  }
 
   void add(Relay relay) {
     byTarget.computeIfAbsent(relay.target().name(), k -> ConcurrentHashMap.newKeySet()).add(relay);

@@ -40,6 +40,8 @@ public final class ConfigLoader {
 
   /** Prefix of environment overrides. */
   public static final String ENV_PREFIX = "CUTOVER_";
+  /** The admin token from the environment (wins over {@code admin.token}). */
+  public static final String ADMIN_TOKEN_ENV = "CUTOVER_ADMIN_TOKEN";
   private static final Pattern TARGET_NAME = Pattern.compile("[A-Za-z0-9_.-]{1,63}");
 
   /** Either a configuration or the problems found. */
@@ -83,7 +85,7 @@ public final class ConfigLoader {
     }
     ConfigProblems problems = new ConfigProblems();
     applyEnv(root, env, problems);
-    CutoverConfig config = validate(new ConfigSection("", root, problems));
+    CutoverConfig config = validate(new ConfigSection("", root, problems), env);
     return problems.isEmpty() ? new Result(config, List.of()) : new Result(null, problems.lines());
   }
 
@@ -113,12 +115,16 @@ public final class ConfigLoader {
     }
   }
 
-  private static CutoverConfig validate(ConfigSection root) {
+  private static CutoverConfig validate(ConfigSection root, Map<String, String> env) {
     ConfigProblems problems = root.problems();
     ConfigSection listeners = root.section("listeners");
     ListenAddress write = address(listeners, "write", CutoverConfig.DEFAULT_WRITE);
     ListenAddress read = address(listeners, "read", CutoverConfig.DEFAULT_READ);
+    ListenAddress http = address(listeners, "http", CutoverConfig.DEFAULT_HTTP);
     listeners.rejectUnknown();
+    if (http.equals(write) && http.port() != 0 || http.equals(read) && http.port() != 0) {
+      problems.add("listeners.http", http.toString(), "must differ from listeners.write and listeners.read");
+    }
     if (write.equals(read) && write.port() != 0) {
       problems.add("listeners.read", read.toString(), "must differ from listeners.write");
     }
@@ -174,8 +180,20 @@ public final class ConfigLoader {
       problems.add("failover.preferred", failover.getPreferred(), "must name a target");
     }
 
+    ConfigSection admin = root.section("admin");
+    String token = admin.string("token", null);
+    int auditKept = admin.integer("audit_kept", CutoverConfig.DEFAULT_AUDIT_KEPT, 1, 1_000_000);
+    admin.rejectUnknown();
+    if (env.get(ADMIN_TOKEN_ENV) != null && !env.get(ADMIN_TOKEN_ENV).isBlank()) {
+      token = env.get(ADMIN_TOKEN_ENV);
+    }
+    if (token != null && token.length() < 16) {
+      problems.add("admin.token", null, "must be at least 16 characters (the value is not shown)");
+    }
+
     root.rejectUnknown();
-    return new CutoverConfig(write, read, targets, checks, maxLag, fallback, connectTimeout, eventLoops, connectWait, failover);
+    return new CutoverConfig(write, read, targets, checks, maxLag, fallback, connectTimeout, eventLoops, connectWait, failover,
+        http, token, auditKept);
   }
 
   private static ListenAddress address(ConfigSection s, String name, String def) {

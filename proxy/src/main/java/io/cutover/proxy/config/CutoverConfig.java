@@ -27,16 +27,23 @@ import java.util.List;
  * @param connectWait       {@code proxy.connect_wait}: how long a new write session waits for a primary
  *                          while a cutover is in flight or the primary is unreachable (default 5 s)
  * @param failover          failover settings ({@code failover})
+ * @param http              HTTP listener for health, admin API and metrics ({@code listeners.http})
+ * @param adminToken        bearer token for mutating admin calls ({@code admin.token} or
+ *                          {@code CUTOVER_ADMIN_TOKEN}); {@code null} refuses them with 403
+ * @param auditKept         audit entries kept in memory ({@code admin.audit_kept})
  */
 public record CutoverConfig(ListenAddress write, ListenAddress read, List<Target> targets, CheckOptions checks,
                             long readMaxLagBytes, boolean readFallbackToPrimary, Duration connectTimeout,
-                            int eventLoops, Duration connectWait, FailoverOptions failover) {
+                            int eventLoops, Duration connectWait, FailoverOptions failover, ListenAddress http,
+                            String adminToken, int auditKept) {
 
   public static final String DEFAULT_WRITE = "127.0.0.1:6432";
   public static final String DEFAULT_READ = "127.0.0.1:6433";
   public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(2);
   public static final boolean DEFAULT_READ_FALLBACK_TO_PRIMARY = true;
   public static final Duration DEFAULT_CONNECT_WAIT = Duration.ofSeconds(5);
+  public static final String DEFAULT_HTTP = "127.0.0.1:9432";
+  public static final int DEFAULT_AUDIT_KEPT = 1000;
 
   public CutoverConfig {
     targets = List.copyOf(targets);
@@ -47,7 +54,9 @@ public record CutoverConfig(ListenAddress write, ListenAddress read, List<Target
     JsonArray t = new JsonArray();
     targets.forEach(x -> t.add(x.toJson()));
     return new JsonObject()
-        .put("listeners", new JsonObject().put("write", write.toString()).put("read", read.toString()))
+        .put("listeners", new JsonObject().put("write", write.toString()).put("read", read.toString())
+            .put("http", http.toString()))
+        .put("admin", new JsonObject().put("token_set", adminToken != null).put("audit_kept", auditKept))
         .put("targets", t)
         .put("checks", checks.toJson())
         .put("read", new JsonObject().put("max_lag", readMaxLagBytes == 0 ? "off" : String.valueOf(readMaxLagBytes))
@@ -60,7 +69,7 @@ public record CutoverConfig(ListenAddress write, ListenAddress read, List<Target
   /** A copy with other listeners (tests bind port 0). */
   public CutoverConfig withListeners(ListenAddress write, ListenAddress read) {
     return new CutoverConfig(write, read, targets, checks, readMaxLagBytes, readFallbackToPrimary, connectTimeout,
-        eventLoops, connectWait, failover);
+        eventLoops, connectWait, failover, http, adminToken, auditKept);
   }
 
 }

@@ -1,0 +1,328 @@
+package io.cutover.proxy.http;
+
+import io.cutover.config.Durations;
+import io.cutover.monitor.MonitorVerticle;
+import io.cutover.monitor.Target;
+import io.cutover.monitor.Topology;
+import io.cutover.proxy.Endpoint;
+import io.cutover.proxy.SessionRegistry;
+import io.cutover.proxy.TopologyView;
+import io.vertx.core.Vertx;
+import io.vertx.core.eventbus.ReplyException;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.json.DecodeException;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
+import io.vertx.micrometer.PrometheusScrapingHandler;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.List;
+import java.util.Set;
+import java.util.function.BooleanSupplier;
+
+/**
+ * The management plane's routes (vertx-web): health endpoints for load balancers, the admin API under
+ * {@code /api/v1} and Prometheus metrics. It reads the topology and sends commands to the monitor over the
+ * event bus; it never changes routing itself.
+ *
+ * <p>Errors are always JSON {@code {"error": "...", "detail": "..."}}: malformed JSON or wrong field types
+ * 400, missing/wrong bearer token 401, no token configured 403, unknown target or route 404, wrong method
+ * 405, a state conflict 409, a body over 64 KiB 413, the monitor not answering 503. Never a stack trace.
+ */
+public final class AdminHttp {
+
+  /** Largest accepted request body, in bytes. */
+  public static final int MAX_BODY_BYTES = 64 * 1024;
+
+  private final Vertx vertx;
+  private final TopologyView view;
+  private final SessionRegistry sessions;
+  private final Set<String> targets;
+  private final byte[] tokenDigest;
+  private final AuditLog audit;
+  private final BooleanSupplier listening;
+  private final String registryName;
+
+  /**
+   * @param adminToken   the bearer token, or {@code null} to refuse mutating calls with 403
+   * @param listening    whether the data-plane listeners are bound (readiness)
+   * @param registryName the Micrometer registry whose metrics {@code /metrics} shows
+   */
+  public AdminHttp(Vertx vertx, TopologyView view, SessionRegistry sessions, List<Target> targets, String adminToken,
+                   AuditLog audit, BooleanSupplier listening, String registryName) {
+    this.vertx = vertx;
+    this.view = view;
+    this.sessions = sessions;
+    this.targets = targets.stream().map(Target::name).collect(java.util.stream.Collectors.toUnmodifiableSet());
+    this.tokenDigest = adminToken == null ? null : sha256(adminToken);
+    this.audit = audit;
+    this.listening = listening;
+    this.registryName = registryName;
+  }
+
+  /** The routes, as documented in {@code /api/v1/openapi.yaml}. */
+  public Router router() {
+    Router r = Router.router(vertx);
+    r.route().handler(BodyHandler.create(false).setBodyLimit(MAX_BODY_BYTES));
+    health(r, "/health/live", ctx -> new Health(true, new JsonObject().put("status", "live")));
+    health(r, "/health/ready", this::ready);
+    health(r, "/health/write", ctx -> {
+      Topology t = view.current();
+      return t.primary() != null ? new Health(true, new JsonObject().put("status", "ok").put("primary", t.primary()))
+          : new Health(false, new JsonObject().put("status", "unavailable").put("reason", t.writeReason()));
+    });
+    health(r, "/health/read", ctx -> {
+      Topology t = view.current();
+      return !t.readable().isEmpty() ? new Health(true, new JsonObject().put("status", "ok").put("readable", t.readable()))
+          : new Health(false, new JsonObject().put("status", "unavailable").put("reason", t.readReason()));
+    });
+    r.get("/api/v1/cluster").handler(this::cluster);
+    r.get("/api/v1/incidents").handler(ctx -> ask(ctx, MonitorVerticle.INCIDENTS_ADDRESS, new JsonObject(),
+        body -> new JsonObject().put("incidents", body)));
+    r.get("/api/v1/audit").handler(ctx -> json(ctx, 200, new JsonObject().put("audit", audit.entries())));
+    r.get("/api/v1/openapi.yaml").handler(this::openapi);
+    r.post("/api/v1/failover").handler(ctx -> mutate(ctx, "failover", this::failover));
+    r.post("/api/v1/switchover").handler(ctx -> mutate(ctx, "switchover", this::switchover));
+    r.post("/api/v1/maintenance").handler(ctx -> mutate(ctx, "maintenance", this::maintenance));
+    r.post("/api/v1/targets/:name/drain").handler(ctx -> mutate(ctx, "drain", this::drain));
+    r.post("/api/v1/targets/:name/enable").handler(ctx -> mutate(ctx, "enable", this::enable));
+    r.get("/metrics").handler(PrometheusScrapingHandler.create(registryName));
+    r.errorHandler(400, ctx -> error(ctx, 400, "bad request", "the request could not be parsed"));
+    r.errorHandler(404, ctx -> error(ctx, 404, "not found", "no such route: " + ctx.request().path()
+        + " (see /api/v1/openapi.yaml)"));
+    r.errorHandler(405, ctx -> error(ctx, 405, "method not allowed", ctx.request().method() + " is not allowed on "
+        + ctx.request().path()));
+    r.errorHandler(413, ctx -> error(ctx, 413, "payload too large", "the body is limited to " + MAX_BODY_BYTES + " bytes"));
+    r.errorHandler(500, ctx -> error(ctx, 500, "internal error", "the request failed; see Cutover's log"));
+    return r;
+  }
+
+  // ---- health ----
+
+  private record Health(boolean ok, JsonObject body) {
+  }
+
+  private void health(Router r, String path, java.util.function.Function<RoutingContext, Health> check) {
+    r.route(path).method(HttpMethod.GET).method(HttpMethod.HEAD).handler(ctx -> {
+      Health h = check.apply(ctx);
+      int status = h.ok() ? 200 : 503;
+      if (ctx.request().method() == HttpMethod.HEAD) {
+        ctx.response().setStatusCode(status).putHeader("Content-Type", "application/json").end();
+      } else {
+        json(ctx, status, h.body());
+      }
+    });
+  }
+
+  private Health ready(RoutingContext ctx) {
+    Topology t = view.current();
+    if (!listening.getAsBoolean()) {
+      return new Health(false, new JsonObject().put("status", "not ready").put("reason", "listeners not bound yet"));
+    }
+    if (t.version() == 0) {
+      return new Health(false, new JsonObject().put("status", "not ready").put("reason", "no topology known yet"));
+    }
+    return new Health(true, new JsonObject().put("status", "ready").put("topology_version", t.version()));
+  }
+
+  // ---- reads ----
+
+  private void cluster(RoutingContext ctx) {
+    ask(ctx, MonitorVerticle.CLUSTER_ADDRESS, new JsonObject(), body -> {
+      JsonObject c = (JsonObject) body;
+      JsonObject perTarget = new JsonObject();
+      targets.stream().sorted().forEach(t -> perTarget.put(t, sessions.sessions(t)));
+      return c.put("sessions", new JsonObject().put("write", sessions.sessions(Endpoint.WRITE))
+          .put("read", sessions.sessions(Endpoint.READ)).put("by_target", perTarget));
+    });
+  }
+
+  private void openapi(RoutingContext ctx) {
+    try (InputStream in = AdminHttp.class.getResourceAsStream("/openapi.yaml")) {
+      String text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+      ctx.response().putHeader("Content-Type", "application/yaml; charset=utf-8").end(text);
+    } catch (IOException | NullPointerException e) {
+      error(ctx, 500, "internal error", "the OpenAPI document is missing from the build");
+    }
+  }
+
+  // ---- mutations ----
+
+  /** What a mutation sends to the monitor, or the 4xx it answers without asking. */
+  private record Command(String address, JsonObject message, JsonObject args, int status, String error, String detail) {
+    static Command send(String address, JsonObject message) {
+      return new Command(address, message, message, 0, null, null);
+    }
+
+    static Command reject(int status, String error, String detail, JsonObject args) {
+      return new Command(null, null, args, status, error, detail);
+    }
+  }
+
+  private void mutate(RoutingContext ctx, String action, java.util.function.Function<RoutingContext, Command> parse) {
+    String remote = String.valueOf(ctx.request().remoteAddress());
+    if (tokenDigest == null) {
+      audit.record(action, new JsonObject(), 403, "refused: no admin token configured", remote);
+      error(ctx, 403, "forbidden", "mutating calls are disabled: set admin.token in the configuration "
+          + "or the CUTOVER_ADMIN_TOKEN environment variable (at least 16 characters)");
+      return;
+    }
+    String auth = ctx.request().getHeader("Authorization");
+    if (auth == null || !auth.regionMatches(true, 0, "Bearer ", 0, 7)
+        || !MessageDigest.isEqual(sha256(auth.substring(7).trim()), tokenDigest)) {
+      String why = auth == null ? "missing Authorization: Bearer <token>" : "wrong token";
+      audit.record(action, new JsonObject(), 401, "refused: " + why, remote);
+      ctx.response().putHeader("WWW-Authenticate", "Bearer realm=\"cutover\"");
+      error(ctx, 401, "unauthorized", why);
+      return;
+    }
+    Command c;
+    try {
+      c = parse.apply(ctx);
+    } catch (DecodeException | ClassCastException e) {
+      audit.record(action, new JsonObject(), 400, "refused: malformed JSON", remote);
+      error(ctx, 400, "bad request", "the body must be a JSON object: " + oneLine(e.getMessage()));
+      return;
+    }
+    if (c.error() != null) {
+      audit.record(action, c.args(), c.status(), "refused: " + c.detail(), remote);
+      error(ctx, c.status(), c.error(), c.detail());
+      return;
+    }
+    vertx.eventBus().<JsonObject>request(c.address(), c.message()).onComplete(ar -> {
+      if (ar.succeeded()) {
+        audit.record(action, c.args(), 200, "accepted", remote);
+        json(ctx, 200, ar.result().body() == null ? new JsonObject() : ar.result().body());
+      } else {
+        int status = ar.cause() instanceof ReplyException re && re.failureCode() >= 400 ? re.failureCode() : 503;
+        String detail = status == 503 ? "the monitor did not answer: " + ar.cause().getMessage() : ar.cause().getMessage();
+        audit.record(action, c.args(), status, "refused: " + detail, remote);
+        error(ctx, status, status == 404 ? "not found" : status == 409 ? "conflict" : "unavailable", detail);
+      }
+    });
+  }
+
+  /** The request body as an object ({@code {}} when empty); throws DecodeException when malformed. */
+  private static JsonObject body(RoutingContext ctx) {
+    String text = ctx.body() == null ? null : ctx.body().asString();
+    if (text == null || text.isBlank()) {
+      return new JsonObject();
+    }
+    Object parsed = io.vertx.core.json.Json.decodeValue(text);
+    if (!(parsed instanceof JsonObject o)) {
+      throw new DecodeException("expected a JSON object, got " + (parsed == null ? "null" : parsed.getClass().getSimpleName()));
+    }
+    return o;
+  }
+
+  private Command candidateCommand(RoutingContext ctx, String address, boolean required) {
+    JsonObject b = body(ctx);
+    Object candidate = b.getValue("candidate");
+    if (candidate == null && required) {
+      return Command.reject(400, "bad request", "field candidate (a target name) is required", b);
+    }
+    if (candidate != null && !(candidate instanceof String)) {
+      return Command.reject(400, "bad request", "field candidate must be a string", b);
+    }
+    if (candidate != null && !targets.contains(candidate)) {
+      return Command.reject(404, "not found", "unknown target " + candidate, b);
+    }
+    JsonObject msg = new JsonObject();
+    if (candidate != null) {
+      msg.put("candidate", candidate);
+    }
+    return Command.send(address, msg);
+  }
+
+  private Command failover(RoutingContext ctx) {
+    return candidateCommand(ctx, MonitorVerticle.FAILOVER_ADDRESS, false);
+  }
+
+  private Command switchover(RoutingContext ctx) {
+    return candidateCommand(ctx, MonitorVerticle.SWITCHOVER_ADDRESS, true);
+  }
+
+  private Command maintenance(RoutingContext ctx) {
+    JsonObject b = body(ctx);
+    if (!(b.getValue("enabled") instanceof Boolean enabled)) {
+      return Command.reject(400, "bad request", "field enabled (true or false) is required", b);
+    }
+    Object reason = b.getValue("reason");
+    if (reason != null && !(reason instanceof String)) {
+      return Command.reject(400, "bad request", "field reason must be a string", b);
+    }
+    return Command.send(MonitorVerticle.MAINTENANCE_ADDRESS, new JsonObject().put("enabled", enabled).put("reason", reason));
+  }
+
+  private Command drain(RoutingContext ctx) {
+    String name = ctx.pathParam("name");
+    JsonObject b = body(ctx);
+    JsonObject args = b.copy().put("target", name);
+    if (!targets.contains(name)) {
+      return Command.reject(404, "not found", "unknown target " + name, args);
+    }
+    Object after = b.getValue("close_after");
+    long closeAfterMs = -1;
+    if (after != null) {
+      if (!(after instanceof String s)) {
+        return Command.reject(400, "bad request", "field close_after must be a duration such as \"30s\"", args);
+      }
+      try {
+        closeAfterMs = Durations.parse(s).toMillis();
+      } catch (IllegalArgumentException e) {
+        return Command.reject(400, "bad request", "field close_after: " + e.getMessage(), args);
+      }
+    }
+    return Command.send(MonitorVerticle.DRAIN_ADDRESS, new JsonObject().put("target", name).put("close_after_ms", closeAfterMs));
+  }
+
+  private Command enable(RoutingContext ctx) {
+    String name = ctx.pathParam("name");
+    body(ctx);
+    if (!targets.contains(name)) {
+      return Command.reject(404, "not found", "unknown target " + name, new JsonObject().put("target", name));
+    }
+    return Command.send(MonitorVerticle.ENABLE_ADDRESS, new JsonObject().put("target", name));
+  }
+
+  // ---- plumbing ----
+
+  private void ask(RoutingContext ctx, String address, JsonObject message, java.util.function.Function<Object, JsonObject> shape) {
+    vertx.eventBus().request(address, message).onComplete(ar -> {
+      if (ar.succeeded()) {
+        json(ctx, 200, shape.apply(ar.result().body()));
+      } else {
+        error(ctx, 503, "unavailable", "the monitor did not answer: " + ar.cause().getMessage());
+      }
+    });
+  }
+
+  static void json(RoutingContext ctx, int status, JsonObject body) {
+    if (ctx.response().ended()) {
+      return;
+    }
+    ctx.response().setStatusCode(status).putHeader("Content-Type", "application/json").end(body.encodePrettily());
+  }
+
+  static void error(RoutingContext ctx, int status, String error, String detail) {
+    json(ctx, status, new JsonObject().put("error", error).put("detail", detail));
+  }
+
+  private static String oneLine(String s) {
+    return s == null ? "" : s.replace('\n', ' ');
+  }
+
+  private static byte[] sha256(String s) {
+    try {
+      return MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}

@@ -1,0 +1,146 @@
+package io.cutover.proxy.metrics;
+
+import io.cutover.monitor.FailoverOptions;
+import io.cutover.monitor.MonitorVerticle;
+import io.cutover.monitor.Role;
+import io.cutover.monitor.Target;
+import io.cutover.monitor.TargetState;
+import io.cutover.monitor.TargetStatus;
+import io.cutover.monitor.Topology;
+import io.cutover.proxy.Endpoint;
+import io.cutover.proxy.SessionRegistry;
+import io.cutover.proxy.Traffic;
+import io.cutover.proxy.TopologyView;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.MultiGauge;
+import io.micrometer.core.instrument.Tags;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Cutover's own metrics, registered in the Micrometer registry Vert.x's metrics use, scraped as Prometheus
+ * text at {@code GET /metrics} (names below as Prometheus shows them). Gauges read the newest topology;
+ * counters follow the monitor's events on the event bus. Every counter starts at 0 so that
+ * {@code increase()} sees the first event (see {@code cluster-config/prometheus-rules.yaml}).
+ *
+ * <ul>
+ *   <li>{@code cutover_target_up{target,role}} 1 when the target is UP in that role, else 0</li>
+ *   <li>{@code cutover_target_last_up_timestamp_seconds{target}} when it was last seen UP (epoch seconds)</li>
+ *   <li>{@code cutover_replication_lag_bytes{target}} replay lag in bytes of WAL (replicas)</li>
+ *   <li>{@code cutover_rto_target_seconds}, {@code cutover_rpo_target_bytes} (max_lag_on_failover)</li>
+ *   <li>{@code cutover_cutover_in_flight_seconds} since the old primary's last healthy check while an
+ *       incident is open, else 0</li>
+ *   <li>{@code cutover_cutover_duration_seconds} histogram of completed cutovers, buckets around the RTO</li>
+ *   <li>{@code cutover_rto_breaches_total}, {@code cutover_failovers_total{kind}} (failover, switchover, refused)</li>
+ *   <li>{@code cutover_primary_routable}, {@code cutover_readable_replicas}</li>
+ *   <li>{@code cutover_client_sessions{endpoint}}, {@code cutover_backend_connect_failures_total{target}},
+ *       {@code cutover_relayed_bytes_total{endpoint,direction}}</li>
+ * </ul>
+ */
+public final class CutoverMetrics {
+
+  private final MeterRegistry registry;
+  private final TopologyView view;
+  private final MultiGauge targetUp;
+  private final Map<String, Long> lastUpMillis = new ConcurrentHashMap<>();
+  private final DistributionSummary durations;
+  private final Counter breaches;
+  private final Map<String, Counter> failovers = new ConcurrentHashMap<>();
+  private volatile long openSinceMillis = -1;
+
+  public CutoverMetrics(MeterRegistry registry, Vertx vertx, TopologyView view, SessionRegistry sessions,
+                        Traffic traffic, List<Target> targets, FailoverOptions failover) {
+    this.registry = registry;
+    this.view = view;
+    double rto = failover.getRto().toMillis() / 1000.0;
+    this.targetUp = MultiGauge.builder("cutover.target.up")
+        .description("1 when the target is UP (fall/rise) in the given role, else 0").register(registry);
+    for (Target t : targets) {
+      String name = t.name();
+      Gauge.builder("cutover.target.last.up.timestamp", lastUpMillis, m -> m.getOrDefault(name, 0L) / 1000.0)
+          .tag("target", name).baseUnit("seconds").description("when the target was last seen UP").register(registry);
+      Gauge.builder("cutover.replication.lag", view, v -> v.current().target(name).map(TargetStatus::lagBytes)
+              .filter(l -> l >= 0).map(Long::doubleValue).orElse(Double.NaN))
+          .tag("target", name).baseUnit("bytes").description("replay lag in bytes of WAL").register(registry);
+      FunctionCounter.builder("cutover.backend.connect.failures", sessions, s -> s.connectFailures(name))
+          .tag("target", name).description("failed backend connects").register(registry);
+    }
+    Gauge.builder("cutover.rto.target", () -> rto).baseUnit("seconds").description("configured RTO").register(registry);
+    Gauge.builder("cutover.rpo.target", () -> (double) failover.getMaxLagOnFailoverBytes()).baseUnit("bytes")
+        .description("max_lag_on_failover (0 = unlimited)").register(registry);
+    Gauge.builder("cutover.cutover.in.flight", () -> openSinceMillis < 0 ? 0.0
+            : Math.max(0, System.currentTimeMillis() - openSinceMillis) / 1000.0)
+        .baseUnit("seconds").description("seconds since the old primary's last healthy check while an incident is open")
+        .register(registry);
+    Gauge.builder("cutover.primary.routable", view, v -> v.current().primary() == null ? 0.0 : 1.0)
+        .description("1 when writes can be routed").register(registry);
+    Gauge.builder("cutover.readable.replicas", view, v -> v.current().readable().size())
+        .description("replicas in the read pool").register(registry);
+    this.durations = DistributionSummary.builder("cutover.cutover.duration").baseUnit("seconds")
+        .description("completed cutovers: last healthy check of the old primary to first write accepted")
+        .serviceLevelObjectives(rto * 0.1, rto * 0.25, rto * 0.5, rto * 0.75, rto, rto * 1.5, rto * 2, rto * 4)
+        .register(registry);
+    this.breaches = Counter.builder("cutover.rto.breaches").description("cutovers that took longer than the RTO")
+        .register(registry);
+    for (String kind : List.of("failover", "switchover", "refused")) {
+      failovers.put(kind, Counter.builder("cutover.failovers").tag("kind", kind)
+          .description("completed failovers and switchovers, and refused failovers").register(registry));
+    }
+    for (Endpoint e : Endpoint.values()) {
+      Gauge.builder("cutover.client.sessions", sessions, s -> s.sessions(e)).tag("endpoint", e.label())
+          .description("relayed client sessions").register(registry);
+      FunctionCounter.builder("cutover.relayed", traffic, t -> t.upstream(e).sum()).baseUnit("bytes")
+          .tags("endpoint", e.label(), "direction", "upstream").description("bytes relayed").register(registry);
+      FunctionCounter.builder("cutover.relayed", traffic, t -> t.downstream(e).sum()).baseUnit("bytes")
+          .tags("endpoint", e.label(), "direction", "downstream").description("bytes relayed").register(registry);
+    }
+    var bus = vertx.eventBus();
+    bus.<JsonObject>consumer(MonitorVerticle.INCIDENT_OPENED_ADDRESS, m -> openSinceMillis = m.body().getLong("last_healthy_ms", -1L));
+    bus.<JsonObject>consumer(MonitorVerticle.INCIDENT_CLOSED_ADDRESS, m -> incidentClosed(m.body()));
+    bus.<String>consumer(MonitorVerticle.REFUSED_ADDRESS, m -> failovers.get("refused").increment());
+    onTopology(view.current());
+  }
+
+  /** Refreshes the per-target gauges from a new snapshot. */
+  public void onTopology(Topology t) {
+    List<MultiGauge.Row<?>> rows = new ArrayList<>();
+    for (TargetStatus s : t.targets()) {
+      boolean up = s.state() == TargetState.UP;
+      if (up) {
+        lastUpMillis.put(s.name(), t.atMillis());
+      }
+      for (Role role : Role.values()) {
+        rows.add(MultiGauge.Row.of(Tags.of("target", s.name(), "role", role.label()), up && s.role() == role ? 1 : 0));
+      }
+    }
+    targetUp.register(rows, true);
+  }
+
+  private void incidentClosed(JsonObject incident) {
+    openSinceMillis = -1;
+    if (!"completed".equals(incident.getString("outcome"))) {
+      return;
+    }
+    failovers.get(incident.getString("kind")).increment();
+    Long ms = incident.getLong("duration_ms");
+    if (ms != null) {
+      durations.record(ms / 1000.0);
+    }
+    if ("breached".equals(incident.getString("rto_verdict"))) {
+      breaches.increment();
+    }
+  }
+
+  public MeterRegistry registry() {
+    return registry;
+  }
+}
