@@ -227,7 +227,7 @@ class FailoverIntegrationTest {
 
   @Test
   void switchoverLosesNoAcknowledgedWrite() throws Exception {
-    h = Harness.startOnCluster("failover: {failback_delay: 1s, switchover_timeout: 10s}\n");
+    h = Harness.startOnCluster(Harness.ADMIN + "failover: {failback_delay: 1s, switchover_timeout: 10s}\n");
     sql(h.cutover.writePort(), "drop table if exists switchover_test; create table switchover_test(id bigint primary key)");
     Set<Long> acked = new ConcurrentSkipListSet<>();
     AtomicBoolean running = new AtomicBoolean(true);
@@ -251,9 +251,12 @@ class FailoverIntegrationTest {
     }, "writer");
     writer.start();
     Poll.until(Duration.ofSeconds(10), "writes flowing", () -> acked.size() > 50);
-    JsonObject reply = h.cutover.vertx().eventBus().<JsonObject>request(MonitorVerticle.SWITCHOVER_ADDRESS,
-        new JsonObject().put("candidate", "pg2")).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS).body();
-    assertTrue(reply.containsKey("incident"));
+    // the operator's call: curl -X POST -H "Authorization: Bearer $TOKEN" -d '{"candidate":"pg2"}' .../api/v1/switchover
+    try (Http http = new Http(h.cutover.httpPort())) {
+      var reply = http.post("/api/v1/switchover", "{\"candidate\":\"pg2\"}");
+      assertEquals(200, reply.statusCode(), reply.bodyAsString());
+      assertEquals("switchover", reply.bodyAsJsonObject().getString("kind"));
+    }
     JsonObject incident = awaitIncident("completed");
     assertEquals("switchover", incident.getString("kind"));
     int before = acked.size();

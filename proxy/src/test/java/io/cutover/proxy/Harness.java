@@ -20,6 +20,11 @@ import java.util.function.Predicate;
 /** Starts an in-process Cutover (listeners on port 0) and talks to it with the PostgreSQL JDBC driver. */
 final class Harness implements AutoCloseable {
 
+  /** The admin token tests configure with {@link #ADMIN}. */
+  static final String TOKEN = "test-token-0123456789";
+  /** Configuration enabling the admin API's mutating calls. */
+  static final String ADMIN = "admin: {token: " + TOKEN + "}\n";
+
   /** Fast checks so tests see state changes quickly. */
   static final String FAST_CHECKS = "checks: {interval: 500ms, fastinter: 100ms, timeout: 500ms, fall: 3, rise: 2}\n";
 
@@ -38,7 +43,8 @@ final class Harness implements AutoCloseable {
   }
 
   static Harness start(String yaml) throws Exception {
-    ConfigLoader.Result r = ConfigLoader.parse("test", "listeners: {write: '127.0.0.1:0', read: '127.0.0.1:0'}\n" + yaml, Map.of());
+    ConfigLoader.Result r = ConfigLoader.parse("test",
+        "listeners: {write: '127.0.0.1:0', read: '127.0.0.1:0', http: '127.0.0.1:0'}\n" + yaml, Map.of());
     if (!r.ok()) {
       throw new IllegalArgumentException(r.problems().toString());
     }
