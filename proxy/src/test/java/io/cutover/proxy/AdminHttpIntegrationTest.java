@@ -169,6 +169,24 @@ class AdminHttpIntegrationTest {
   }
 
   @Test
+  void operatorFailoverPromotesTheRequestedCandidate() throws Exception {
+    HttpResponse<Buffer> r = http.post("/api/v1/failover", "{\"candidate\": \"pg3\"}");
+    assertEquals(200, r.statusCode(), r.bodyAsString());
+    assertEquals("pg3", r.bodyAsJsonObject().getString("new_primary"));
+    h.await("pg3 primary", t -> "pg3".equals(t.primary()));
+    assertTrue(h.cutover.topology().target("pg1").orElseThrow().fenced());
+    Poll.until(Duration.ofSeconds(30), "incident completed", () -> {
+      try {
+        return http.get("/api/v1/incidents").bodyAsString().contains("\"outcome\" : \"completed\"");
+      } catch (Exception e) {
+        return false;
+      }
+    });
+    assertEquals(String.valueOf(PgCluster.port("pg3")), Harness.oneShot(h.cutover.writePort(), "select inet_server_port()"));
+    assertError(http.post("/api/v1/failover", "{\"candidate\": \"pg1\"}"), 409, "pg1 is fenced");
+  }
+
+  @Test
   void drainStopsNewSessionsAndClosesTheRestAfterTheGracePeriod() throws Exception {
     int pg3 = PgCluster.port("pg3");
     Connection held = null;
