@@ -2,7 +2,6 @@ package io.cutover.monitor;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.Deque;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -214,22 +213,9 @@ public final class FailoverMachine {
   /** Why {@code name} cannot be promoted now, or {@code null} if it can. */
   private String rejection(Topology t, String name) {
     TargetStatus s = t.target(name).orElse(null);
-    if (s == null || s.state() != TargetState.UP) {
-      return name + " is " + (s == null ? "unknown" : s.state().label());
-    }
-    if (fenced.contains(name)) {
-      return name + " is fenced";
-    }
-    if (name.equals(knownPrimary) || s.role() != Role.REPLICA || s.positionLsn() < 0) {
-      return name + " is not a replica with a known replay LSN";
-    }
-    long lag = lastPrimaryLsn < 0 ? s.lagBytes() : Math.max(0, lastPrimaryLsn - s.positionLsn());
-    long max = options.getMaxLagOnFailoverBytes();
-    if (max > 0 && (lag < 0 || lag > max)) {
-      return name + " replay lag " + (lag < 0 ? "unknown" : lag + " bytes") + " exceeds max_lag_on_failover " + max + " bytes";
-    }
-    return null;
+    return s == null ? name + " is unknown" : candidateRules().rejection(s);
   }
+
 
   private String cutoverText() {
     return switch (phase) {
@@ -414,43 +400,16 @@ public final class FailoverMachine {
     }
   }
 
+  private CandidateRules candidateRules() {
+    return new CandidateRules(knownPrimary, fenced, lastPrimaryLsn, options.getMaxLagOnFailoverBytes(),
+        options.getPreferred(), new ArrayList<>(targets.keySet()));
+  }
+
   /** Sets {@link #candidate} (or null) and returns the reason for the choice or the refusal. */
   private String chooseCandidate(Topology t) {
-    candidate = null;
-    List<String> rejected = new ArrayList<>();
-    List<TargetStatus> ok = new ArrayList<>();
-    for (TargetStatus s : t.targets()) {
-      if (s.name().equals(knownPrimary)) {
-        continue;
-      }
-      if (s.state() != TargetState.UP) {
-        rejected.add(s.name() + " is " + s.state().label());
-      } else if (fenced.contains(s.name())) {
-        rejected.add(s.name() + " is fenced");
-      } else if (s.role() != Role.REPLICA || s.positionLsn() < 0) {
-        rejected.add(s.name() + " is not a replica with a known replay LSN");
-      } else {
-        long lag = lastPrimaryLsn < 0 ? s.lagBytes() : Math.max(0, lastPrimaryLsn - s.positionLsn());
-        long max = options.getMaxLagOnFailoverBytes();
-        if (max > 0 && (lag < 0 || lag > max)) {
-          rejected.add(s.name() + " replay lag " + (lag < 0 ? "unknown" : lag + " bytes") + " exceeds max_lag_on_failover "
-              + max + " bytes");
-        } else {
-          ok.add(s);
-        }
-      }
-    }
-    if (ok.isEmpty()) {
-      return rejected.isEmpty() ? "no replicas" : String.join("; ", rejected);
-    }
-    List<String> order = new ArrayList<>(targets.keySet());
-    ok.sort(Comparator.comparingLong(TargetStatus::positionLsn).reversed()
-        .thenComparing(s -> s.name().equals(options.getPreferred()) ? 0 : 1)
-        .thenComparing(s -> order.indexOf(s.name())));
-    TargetStatus best = ok.get(0);
-    candidate = best.name();
-    long lag = lastPrimaryLsn < 0 ? best.lagBytes() : Math.max(0, lastPrimaryLsn - best.positionLsn());
-    return "highest replayed LSN " + Lsn.format(best.positionLsn()) + ", " + lag + " bytes behind the old primary's last known LSN";
+    CandidateRules.Choice choice = candidateRules().choose(t);
+    candidate = choice.candidate();
+    return choice.reason();
   }
 
   private void autoFailback(Topology t, long now, List<Action> out) {
