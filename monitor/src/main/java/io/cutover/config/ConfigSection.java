@@ -84,6 +84,35 @@ public final class ConfigSection {
     return out;
   }
 
+  /** A list of strings; absent → empty; a single value is a one-element list. */
+  public List<String> strings(String name) {
+    Object v = raw(name);
+    List<String> out = new ArrayList<>();
+    if (v == null) {
+      return out;
+    }
+    if (v instanceof List<?> list) {
+      for (Object o : list) {
+        if (o instanceof Map || o instanceof List || o == null) {
+          problems.add(key(name), o, "must be a list of names");
+          return new ArrayList<>();
+        }
+        out.add(o.toString());
+      }
+      return out;
+    }
+    if (v instanceof Map) {
+      problems.add(key(name), v, "must be a list of names");
+      return out;
+    }
+    for (String part : v.toString().split(",")) {
+      if (!part.isBlank()) {
+        out.add(part.trim());
+      }
+    }
+    return out;
+  }
+
   public String string(String name, String def) {
     Object v = raw(name);
     if (v == null) {

@@ -43,6 +43,7 @@ public final class CheckOptions {
   private String user = DEFAULT_USER;
   private String password;
   private String database = DEFAULT_DATABASE;
+  private java.util.Set<String> simulateUnreachable = java.util.Set.of();
 
   public CheckOptions() {
   }
@@ -70,6 +71,7 @@ public final class CheckOptions {
     o.user = s.string("user", DEFAULT_USER);
     o.password = s.string("password", null);
     o.database = s.string("database", DEFAULT_DATABASE);
+    o.simulateUnreachable = java.util.Set.copyOf(s.strings("simulate_unreachable"));
     s.rejectUnknown();
     return o;
   }
@@ -162,6 +164,20 @@ public final class CheckOptions {
   /** {@code null} for none (trust, peer or a {@code .pgpass}-less setup). */
   public CheckOptions setPassword(String password) {
     this.password = password;
+    return this;
+  }
+
+  /**
+   * Targets this instance's checks treat as unreachable (each check fails as a timeout after
+   * {@code timeout}), for drills and tests of one instance cut off from a server
+   * ({@code checks.simulate_unreachable}; empty by default). Routing is not affected.
+   */
+  public java.util.Set<String> getSimulateUnreachable() {
+    return simulateUnreachable;
+  }
+
+  public CheckOptions setSimulateUnreachable(java.util.Set<String> targets) {
+    this.simulateUnreachable = java.util.Set.copyOf(targets);
     return this;
   }
 

@@ -82,6 +82,19 @@ public final class FailoverMachine {
 
   private enum Phase { IDLE, PROMOTING, AWAIT_PRIMARY, PROBING, SWITCHOVER }
 
+  /**
+   * This instance's part in a cluster of Cutover instances (set by the clustering layer before each input;
+   * a single instance is always {@link #PROMOTE}).
+   */
+  public enum Authority {
+    /** Decide and promote: a single instance, or the leader while a quorum sees the primary DOWN. */
+    PROMOTE,
+    /** The leader without a quorum: record why and wait; never promote. */
+    WAIT,
+    /** A follower: fence and hold writes when it sees the primary DOWN, but leave the promotion to the leader. */
+    FOLLOW
+  }
+
   private final FailoverOptions options;
   private final Map<String, Target> targets = new LinkedHashMap<>();
   private final Set<String> fenced = new HashSet<>();
@@ -99,6 +112,8 @@ public final class FailoverMachine {
   private long nextIncidentId = 1;
   private String lastRefusal;
   private long preferredReadySince = -1;
+  private Authority authority = Authority.PROMOTE;
+  private String authorityReason;
   private boolean maintenance;
   private String maintenanceReason;
   private final Map<String, Long> drained = new LinkedHashMap<>();
@@ -121,6 +136,18 @@ public final class FailoverMachine {
       }
     }
     return new Overlay(fenced, held, cutoverText(), drained);
+  }
+
+  /**
+   * Sets this instance's authority (clustered Cutover): {@code reason} says why it may not promote.
+   */
+  public void setAuthority(Authority authority, String reason) {
+    this.authority = authority;
+    this.authorityReason = reason;
+  }
+
+  public Authority authority() {
+    return authority;
   }
 
   /** Whether automatic failover is paused (checks and routing go on). */
@@ -276,6 +303,20 @@ public final class FailoverMachine {
     switch (phase) {
       case IDLE -> idle(t, now, out);
       case AWAIT_PRIMARY -> {
+        if (authority == Authority.FOLLOW && obs.ok() && obs.role() == Role.PRIMARY && obs.target().equals(knownPrimary)
+            && incident != null && incident.kind == Incident.Kind.FAILOVER && incident.promotedAt < 0) {
+          phase = Phase.IDLE;
+          candidate = null;
+          incident.outcome = "recovered";
+          incident.notes.add(knownPrimary + " answered this instance again before any promotion");
+          close(now, out);
+          return out;
+        }
+        if (authority == Authority.FOLLOW && obs.ok() && obs.role() == Role.PRIMARY && !fenced.contains(obs.target())) {
+          candidate = obs.target(); // the leader may have chosen another replica
+          incident.candidate = candidate;
+          incident.promotedAt = now;
+        }
         if (obs.target().equals(candidate) && obs.ok() && obs.role() == Role.PRIMARY) {
           phase = Phase.PROBING;
           knownPrimary = candidate;
@@ -317,7 +358,9 @@ public final class FailoverMachine {
   }
 
   private void fenceExtraPrimaries(Topology t, List<Action> out) {
-    String routed = t.primary() != null ? t.primary() : (phase == Phase.IDLE ? null : candidate);
+    // a follower waiting for the leader has only a guess at the candidate: it fences nothing until it routes
+    boolean guessing = authority == Authority.FOLLOW && phase == Phase.AWAIT_PRIMARY;
+    String routed = t.primary() != null ? t.primary() : (phase == Phase.IDLE || guessing ? null : candidate);
     if (routed == null) {
       return;
     }
@@ -367,6 +410,10 @@ public final class FailoverMachine {
       case MANUAL -> refuse("mode manual: no automatic failover; an operator must act", out);
       case FOLLOW -> refuse("mode follow: waiting for another node to report itself primary", out);
       case AUTO -> {
+        if (authority == Authority.WAIT) {
+          refuse("no quorum for a failover: " + authorityReason, out);
+          return;
+        }
         String why = chooseCandidate(t);
         if (candidate == null) {
           refuse("no replica qualifies for promotion: " + why, out);
@@ -383,9 +430,19 @@ public final class FailoverMachine {
     incident.candidate = candidate;
     incident.candidateLsn = t.target(candidate).map(TargetStatus::positionLsn).orElse(-1L);
     incident.notes.add("candidate " + candidate + ": " + why);
+    if (authority == Authority.FOLLOW) {
+      // The leader decides and promotes. This instance holds new writes and routes to whichever node then
+      // reports primary (newer timeline; the old primary is fenced as an extra primary); if the old primary
+      // answers again first (this instance alone was cut off from it), it simply recovers.
+      phase = Phase.AWAIT_PRIMARY;
+      incident.notes.add("follower: holding writes; the promotion is left to the failover authority");
+      out.add(new Alert("warn", "primary " + knownPrimary + " DOWN here; holding writes, waiting for the leader to promote"
+          + " (likely " + candidate + ")"));
+      return;
+    }
     fenced.add(knownPrimary);
-    phase = Phase.PROMOTING;
     Target old = targets.get(knownPrimary);
+    phase = Phase.PROMOTING;
     out.add(new Alert("warn", "failover: fencing " + knownPrimary + ", promoting " + candidate + " (" + why + ")"));
     out.add(new Hook("on_fence", old, targets.get(candidate)));
     out.add(new Promote(targets.get(candidate)));

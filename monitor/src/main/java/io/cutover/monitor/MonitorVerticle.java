@@ -55,6 +55,8 @@ public final class MonitorVerticle extends VerticleBase {
   private static final int DECISIONS_KEPT = 50;
 
   private static final Logger LOG = LoggerFactory.getLogger(MonitorVerticle.class);
+  /** Snapshots and events are this instance's own: never delivered to other clustered instances. */
+  private static final io.vertx.core.eventbus.DeliveryOptions LOCAL = new io.vertx.core.eventbus.DeliveryOptions().setLocalOnly(true);
   private static final Logger INCIDENTS = LoggerFactory.getLogger("io.cutover.incident");
 
   private final List<Target> targets;
@@ -74,6 +76,7 @@ public final class MonitorVerticle extends VerticleBase {
   private RoleCheck check;
   private FailoverExecutor executor;
   private volatile boolean stopped;
+  private final AuthoritySource authority;
 
   /**
    * @param targets     the configured targets
@@ -86,6 +89,16 @@ public final class MonitorVerticle extends VerticleBase {
    */
   public MonitorVerticle(List<Target> targets, CheckOptions options, FailoverOptions failover, long maxLagBytes,
                          Clock clock, String probeHost, int probePort) {
+    this(targets, options, failover, maxLagBytes, clock, probeHost, probePort, AuthoritySource.SINGLE);
+  }
+
+  /**
+   * @param authority where this instance's failover authority comes from (clustered Cutover), or
+   *                  {@link AuthoritySource#SINGLE}
+   */
+  public MonitorVerticle(List<Target> targets, CheckOptions options, FailoverOptions failover, long maxLagBytes,
+                         Clock clock, String probeHost, int probePort, AuthoritySource authority) {
+    this.authority = authority;
     this.targets = List.copyOf(targets);
     targets.forEach(t -> byName.put(t.name(), t));
     this.options = options;
@@ -103,23 +116,23 @@ public final class MonitorVerticle extends VerticleBase {
     check = new RoleCheck(vertx, options, clock);
     executor = new FailoverExecutor(vertx, options, failover);
     var bus = vertx.eventBus();
-    bus.<Object>consumer(Topology.CURRENT_ADDRESS, msg -> msg.reply(tracker.current().toJson()));
-    bus.<String>consumer(HINT_ADDRESS, msg -> hint(msg.body()));
-    bus.<Object>consumer(INCIDENTS_ADDRESS, msg -> msg.reply(incidents()));
-    bus.<JsonObject>consumer(SWITCHOVER_ADDRESS, msg -> command(msg, (m, now) ->
+    bus.<Object>localConsumer(Topology.CURRENT_ADDRESS, msg -> msg.reply(tracker.current().toJson()));
+    bus.<String>localConsumer(HINT_ADDRESS, msg -> hint(msg.body()));
+    bus.<Object>localConsumer(INCIDENTS_ADDRESS, msg -> msg.reply(incidents()));
+    bus.<JsonObject>localConsumer(SWITCHOVER_ADDRESS, msg -> command(msg, (m, now) ->
         m.requestSwitchover(msg.body().getString("candidate"), now), () -> incidentReply()));
-    bus.<JsonObject>consumer(FAILOVER_ADDRESS, msg -> command(msg, (m, now) ->
+    bus.<JsonObject>localConsumer(FAILOVER_ADDRESS, msg -> command(msg, (m, now) ->
         m.requestFailover(msg.body().getString("candidate"), now), () -> incidentReply()));
-    bus.<JsonObject>consumer(MAINTENANCE_ADDRESS, msg -> command(msg, (m, now) ->
+    bus.<JsonObject>localConsumer(MAINTENANCE_ADDRESS, msg -> command(msg, (m, now) ->
         m.setMaintenance(msg.body().getBoolean("enabled"), msg.body().getString("reason"), now),
         () -> new JsonObject().put("maintenance", tracker.machine().maintenance())
             .put("reason", tracker.machine().maintenanceReason())));
-    bus.<JsonObject>consumer(DRAIN_ADDRESS, msg -> command(msg, (m, now) ->
+    bus.<JsonObject>localConsumer(DRAIN_ADDRESS, msg -> command(msg, (m, now) ->
         m.drain(msg.body().getString("target"), msg.body().getLong("close_after_ms", -1L), now),
         () -> new JsonObject().put("target", msg.body().getString("target")).put("drained", true)));
-    bus.<JsonObject>consumer(ENABLE_ADDRESS, msg -> command(msg, (m, now) -> m.enable(msg.body().getString("target"), now),
+    bus.<JsonObject>localConsumer(ENABLE_ADDRESS, msg -> command(msg, (m, now) -> m.enable(msg.body().getString("target"), now),
         () -> new JsonObject().put("target", msg.body().getString("target")).put("drained", false)));
-    bus.<Object>consumer(CLUSTER_ADDRESS, msg -> msg.reply(cluster()));
+    bus.<Object>localConsumer(CLUSTER_ADDRESS, msg -> msg.reply(cluster()));
     vertx.setPeriodic(100, id -> feed(FailoverMachine::onTick));
     LOG.info("monitor started: targets={} checks={} failover={}", targets.stream().map(Target::name).toList(),
         options.toJson().encode(), failover.toJson().encode());
@@ -234,7 +247,9 @@ public final class MonitorVerticle extends VerticleBase {
         return;
       }
       Topology before = tracker.current();
+      refreshAuthority();
       tracker.record(obs).ifPresent(next -> publish(before, next));
+      shareVerdict();
       run(tracker.drainActions());
       if (recheckRequested.remove(target.name())) {
         runCheck(target);
@@ -254,12 +269,30 @@ public final class MonitorVerticle extends VerticleBase {
       return;
     }
     Topology before = tracker.current();
+    refreshAuthority();
     tracker.apply(input).ifPresent(next -> publish(before, next));
     run(tracker.drainActions());
   }
 
+  private void refreshAuthority() {
+    tracker.machine().setAuthority(authority.authority(), authority.reason());
+  }
+
+  private void shareVerdict() {
+    String primary = tracker.machine().knownPrimary();
+    boolean down = primary != null && tracker.current().target(primary)
+        .map(t -> t.state() == TargetState.DOWN).orElse(false);
+    authority.verdict(primary, down);
+  }
+
   private void run(List<FailoverMachine.Action> actions) {
+    boolean acting = tracker.machine().authority() == FailoverMachine.Authority.PROMOTE;
     for (FailoverMachine.Action a : actions) {
+      if (!acting && (a instanceof FailoverMachine.Promote || a instanceof FailoverMachine.Repoint
+          || a instanceof FailoverMachine.Hook || a instanceof FailoverMachine.Switchover)) {
+        LOG.debug("not the failover authority ({}): {} left to the leader", authority.reason(), a);
+        continue;
+      }
       if (a instanceof FailoverMachine.Promote p) {
         String name = p.candidate().name();
         executor.promote(p.candidate()).onComplete(ar -> feed((m, now) ->
@@ -295,12 +328,12 @@ public final class MonitorVerticle extends VerticleBase {
       } else if (a instanceof FailoverMachine.IncidentClosed ic) {
         JsonObject json = ic.incident().toJson();
         INCIDENTS.info(json.encode());
-        vertx.eventBus().publish(INCIDENT_CLOSED_ADDRESS, json);
+        vertx.eventBus().publish(INCIDENT_CLOSED_ADDRESS, json, LOCAL);
       } else if (a instanceof FailoverMachine.IncidentOpened io) {
         vertx.eventBus().publish(INCIDENT_OPENED_ADDRESS, io.incident().toJson()
-            .put("last_healthy_ms", io.incident().lastHealthyAt()));
+            .put("last_healthy_ms", io.incident().lastHealthyAt()), LOCAL);
       } else if (a instanceof FailoverMachine.Refused r) {
-        vertx.eventBus().publish(REFUSED_ADDRESS, r.reason());
+        vertx.eventBus().publish(REFUSED_ADDRESS, r.reason(), LOCAL);
       } else if (a instanceof FailoverMachine.Switchover s) {
         LOG.warn("switchover: {} -> {}", s.from().name(), s.to().name());
         executor.switchover(s.from(), s.to()).onComplete(ar -> feed((m, now) -> ar.succeeded()
@@ -345,7 +378,7 @@ public final class MonitorVerticle extends VerticleBase {
     } else if (LOG.isDebugEnabled()) {
       LOG.debug("topology {}", next.summary());
     }
-    vertx.eventBus().publish(Topology.ADDRESS, next.toJson());
+    vertx.eventBus().publish(Topology.ADDRESS, next.toJson(), LOCAL);
   }
 
   /** The newest snapshot (call on this verticle's context). */

@@ -58,6 +58,9 @@ public final class RoleCheck {
     Promise<Observation> result = Promise.promise();
     long timer = vertx.setTimer(options.getTimeout().toMillis(), id -> result.tryComplete(
         failed(target, started, FailureKind.TIMEOUT, "no answer within " + options.getTimeout().toMillis() + " ms")));
+    if (options.getSimulateUnreachable().contains(target.name())) {
+      return result.future(); // checks.simulate_unreachable: only the timeout answers
+    }
     PgConnectOptions connect = options.connectOptions(target.host(), target.port(), "cutover-monitor");
     PgConnection.connect(vertx, connect).onComplete(ar -> {
       if (ar.failed()) {

@@ -390,6 +390,49 @@ class FailoverMachineTest {
   }
 
   @Test
+  void aFollowerHoldsWritesButLeavesThePromotionToTheLeader() {
+    Sim s = new Sim(opts()).healthy(100, 100, 90);
+    s.machine.setAuthority(FailoverMachine.Authority.FOLLOW, "follower");
+    s.down(PG1).down(PG1).down(PG1);
+    assertTrue(s.all(FailoverMachine.Promote.class).isEmpty(), "followers never promote");
+    assertNotNull(s.topo().cutover(), "new writes are held");
+    assertFalse(s.topo().target("pg1").orElseThrow().fenced(), "fencing is the leader's decision");
+    // the leader promoted pg3 (not this instance's own favourite)
+    s.primary(PG3, 2, 100);
+    assertEquals("pg3", s.topo().primary());
+    assertEquals(1, s.all(FailoverMachine.ProbeWrite.class).size());
+    assertTrue(s.all(FailoverMachine.Repoint.class).stream().allMatch(r -> r.primary().equals(PG3)));
+    s.apply(FailoverMachine::onWriteAccepted);
+    assertEquals("completed", s.all(FailoverMachine.IncidentClosed.class).get(0).incident().outcome());
+    s.primary(PG1, 1, 100).primary(PG1, 1, 100);
+    assertTrue(s.topo().target("pg1").orElseThrow().fenced(), "the old primary coming back is fenced");
+  }
+
+  @Test
+  void aFollowerCutOffFromThePrimaryAloneRecoversWhenItAnswersAgain() {
+    Sim s = new Sim(opts()).healthy(100, 100, 100);
+    s.machine.setAuthority(FailoverMachine.Authority.FOLLOW, "follower");
+    s.down(PG1).down(PG1).down(PG1);
+    assertNull(s.topo().primary());
+    s.primary(PG1, 1, 100).primary(PG1, 1, 100);
+    assertEquals("pg1", s.topo().primary());
+    assertEquals("recovered", s.all(FailoverMachine.IncidentClosed.class).get(0).incident().outcome());
+  }
+
+  @Test
+  void aLeaderWithoutQuorumWaitsAndPromotesOnceAQuorumAgrees() {
+    Sim s = new Sim(opts()).healthy(100, 100, 100);
+    s.machine.setAuthority(FailoverMachine.Authority.WAIT, "1 of 3 instances see pg1 DOWN, quorum 2");
+    s.down(PG1).down(PG1).down(PG1).replica(PG2, 100);
+    assertTrue(s.all(FailoverMachine.Promote.class).isEmpty());
+    assertFalse(s.topo().target("pg1").orElseThrow().fenced());
+    assertTrue(s.all(FailoverMachine.Refused.class).get(0).reason().contains("no quorum for a failover: 1 of 3"));
+    s.machine.setAuthority(FailoverMachine.Authority.PROMOTE, "2 of 3 instances see pg1 DOWN");
+    s.replica(PG2, 100);
+    assertEquals(1, s.all(FailoverMachine.Promote.class).size());
+  }
+
+  @Test
   void keepsTheLastNIncidents() {
     FailoverOptions o = opts().setMode(FailoverOptions.Mode.MANUAL);
     Sim s = new Sim(o).healthy(100, 100, 100);

@@ -1,6 +1,9 @@
 package io.cutover.proxy;
 
+import io.cutover.monitor.AuthoritySource;
 import io.cutover.monitor.MonitorVerticle;
+import io.cutover.proxy.cluster.ClusterAuthority;
+import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
 import io.cutover.proxy.http.AdminHttp;
 import io.cutover.proxy.http.AuditLog;
 import io.cutover.proxy.metrics.CutoverMetrics;
@@ -37,6 +40,7 @@ public final class Cutover {
   private final SessionRegistry registry = new SessionRegistry();
   private final Traffic traffic = new Traffic();
   private final String registryName;
+  private final ClusterAuthority authority;
   private final AuditLog audit;
   private CutoverMetrics metrics;
   private volatile boolean listening;
@@ -44,8 +48,9 @@ public final class Cutover {
   private int readPort;
   private int httpPort;
 
-  private Cutover(Vertx vertx, CutoverConfig config, String registryName) {
+  private Cutover(Vertx vertx, CutoverConfig config, String registryName, ClusterAuthority authority) {
     this.vertx = vertx;
+    this.authority = authority;
     this.config = config;
     this.registryName = registryName;
     this.view = new TopologyView(Topology.initial(config.targets(), System.currentTimeMillis()),
@@ -72,23 +77,49 @@ public final class Cutover {
    */
   public static Future<Cutover> start(CutoverConfig config) {
     String registryName = "cutover-" + java.util.UUID.randomUUID();
-    Vertx vertx = Vertx.vertx(vertxOptions(config, registryName));
+    VertxOptions options = vertxOptions(config, registryName);
+    if (!config.cluster().enabled()) {
+      return started(Vertx.vertx(options), config, registryName, null);
+    }
+    com.hazelcast.config.Config hz;
+    try {
+      hz = new com.hazelcast.config.YamlConfigBuilder(config.cluster().hazelcast().toString()).build();
+    } catch (Exception e) {
+      return Future.failedFuture(new IllegalStateException("cannot read the Hazelcast configuration "
+          + config.cluster().hazelcast() + ": " + e.getMessage(), e));
+    }
+    hz.setClusterName(config.cluster().name());
+    HazelcastClusterManager manager = new HazelcastClusterManager(hz);
+    return Vertx.builder().with(options).withClusterManager(manager).buildClustered()
+        .recover(err -> Future.failedFuture(new IllegalStateException("cannot join the Hazelcast cluster: " + err.getMessage(), err)))
+        .compose(vertx -> {
+          long stale = 3 * config.checks().getInterval().toMillis() + config.checks().getTimeout().toMillis();
+          ClusterAuthority authority = new ClusterAuthority(vertx, manager.getHazelcastInstance(), manager.getNodeId(),
+              config.cluster().size(), stale);
+          LOG.info("clustered: node {}, {} member(s), cluster.size {}", manager.getNodeId(), manager.getNodes().size(),
+              config.cluster().size());
+          return started(vertx, config, registryName, authority);
+        });
+  }
+
+  private static Future<Cutover> started(Vertx vertx, CutoverConfig config, String registryName, ClusterAuthority authority) {
     if (vertx.isNativeTransportEnabled()) {
       LOG.info("transport: native epoll");
     } else {
       Throwable why = vertx.unavailableNativeTransportCause();
       LOG.info("transport: NIO (native transport unavailable: {})", why == null ? "not requested" : why.toString());
     }
-    Cutover cutover = new Cutover(vertx, config, registryName);
+    Cutover cutover = new Cutover(vertx, config, registryName, authority);
     return cutover.deploy().recover(err -> vertx.close().transform(v -> Future.failedFuture(err)));
   }
 
   private Future<Cutover> deploy() {
     MeterRegistry meters = BackendRegistries.getNow(registryName);
     metrics = new CutoverMetrics(meters, vertx, view, registry, traffic, config.targets(), config.failover());
-    vertx.eventBus().<JsonObject>consumer(Topology.ADDRESS, msg -> onTopology(Topology.fromJson(msg.body())));
+    vertx.eventBus().<JsonObject>localConsumer(Topology.ADDRESS, msg -> onTopology(Topology.fromJson(msg.body())));
     AdminHttp http = new AdminHttp(vertx, view, registry, config.targets(), config.adminToken(), audit,
-        () -> listening, registryName);
+        () -> listening, registryName,
+        () -> authority == null ? new JsonObject().put("enabled", false) : authority.toJson());
     return vertx.createHttpServer().requestHandler(http.router())
         .listen(config.http().port(), config.http().host())
         .recover(err -> Future.failedFuture(new IllegalStateException(
@@ -101,7 +132,8 @@ public final class Cutover {
           String probeHost = config.write().host().equals("0.0.0.0") || config.write().host().equals("::")
               ? "127.0.0.1" : config.write().host();
           return vertx.deployVerticle(new MonitorVerticle(config.targets(), config.checks(), config.failover(),
-              config.readMaxLagBytes(), Clock.systemUTC(), probeHost, writePort));
+              config.readMaxLagBytes(), Clock.systemUTC(), probeHost, writePort,
+              authority == null ? AuthoritySource.SINGLE : authority));
         })
         .map(p -> {
           LOG.info("cutover started: write endpoint {}:{}, read endpoint {}:{}, {} listener instance(s) each; HTTP {}:{}",
@@ -180,6 +212,11 @@ public final class Cutover {
   /** The bound write endpoint port. */
   public int writePort() {
     return writePort;
+  }
+
+  /** The cluster authority, or {@code null} when not clustered. */
+  public ClusterAuthority authority() {
+    return authority;
   }
 
   /** The bound HTTP port (health, admin API, metrics). */

@@ -37,6 +37,9 @@ public final class Main implements Callable<Integer> {
   @Option(names = "--check", description = "Validate the configuration, print it as JSON and exit")
   boolean checkOnly;
 
+  @Option(names = "--cluster", description = "Run clustered over Hazelcast (same as cluster.enabled: true)")
+  boolean cluster;
+
   private final Map<String, String> env;
   private final PrintWriter out;
   private final PrintWriter err;
@@ -79,7 +82,7 @@ public final class Main implements Callable<Integer> {
       err.flush();
       return EXIT_CONFIG;
     }
-    CutoverConfig cfg = result.config();
+    CutoverConfig cfg = cluster ? result.config().withCluster(true) : result.config();
     if (checkOnly) {
       out.println(cfg.toJson().encodePrettily());
       out.flush();

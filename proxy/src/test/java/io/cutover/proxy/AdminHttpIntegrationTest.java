@@ -259,7 +259,7 @@ class AdminHttpIntegrationTest {
       }
     }
     var router = new AdminHttp(h.cutover.vertx(), new TopologyView(h.cutover.topology(), new RoutePolicy(true)),
-        h.cutover.sessions(), PgCluster.targets(), null, new io.cutover.proxy.http.AuditLog(1), () -> true, "x").router();
+        h.cutover.sessions(), PgCluster.targets(), null, new io.cutover.proxy.http.AuditLog(1), () -> true, "x", JsonObject::new).router();
     for (var route : router.getRoutes()) {
       if (route.getPath() == null) {
         continue; // the body handler on every route

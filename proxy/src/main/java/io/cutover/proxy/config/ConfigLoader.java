@@ -191,9 +191,17 @@ public final class ConfigLoader {
       problems.add("admin.token", null, "must be at least 16 characters (the value is not shown)");
     }
 
+    ConfigSection clusterSection = root.section("cluster");
+    CutoverConfig.Cluster cluster = new CutoverConfig.Cluster(
+        clusterSection.bool("enabled", false),
+        clusterSection.integer("size", 3, 1, 99),
+        clusterSection.string("name", "cutover"),
+        java.nio.file.Path.of(clusterSection.string("hazelcast", "cluster-config/hazelcast.yaml")));
+    clusterSection.rejectUnknown();
+
     root.rejectUnknown();
     return new CutoverConfig(write, read, targets, checks, maxLag, fallback, connectTimeout, eventLoops, connectWait, failover,
-        http, token, auditKept);
+        http, token, auditKept, cluster);
   }
 
   private static ListenAddress address(ConfigSection s, String name, String def) {

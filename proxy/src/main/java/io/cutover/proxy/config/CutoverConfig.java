@@ -31,11 +31,31 @@ import java.util.List;
  * @param adminToken        bearer token for mutating admin calls ({@code admin.token} or
  *                          {@code CUTOVER_ADMIN_TOKEN}); {@code null} refuses them with 403
  * @param auditKept         audit entries kept in memory ({@code admin.audit_kept})
+ * @param cluster           clustering over Hazelcast ({@code cluster})
  */
 public record CutoverConfig(ListenAddress write, ListenAddress read, List<Target> targets, CheckOptions checks,
                             long readMaxLagBytes, boolean readFallbackToPrimary, Duration connectTimeout,
                             int eventLoops, Duration connectWait, FailoverOptions failover, ListenAddress http,
-                            String adminToken, int auditKept) {
+                            String adminToken, int auditKept, Cluster cluster) {
+
+  /**
+   * {@code cluster} section.
+   *
+   * @param enabled   run clustered ({@code cluster.enabled}, or {@code --cluster})
+   * @param size      the number of instances the cluster is meant to have; a quorum is a majority of it
+   * @param name      Hazelcast cluster name (overrides the file's {@code cluster-name})
+   * @param hazelcast the Hazelcast configuration file
+   */
+  public record Cluster(boolean enabled, int size, String name, java.nio.file.Path hazelcast) {
+    /** A majority of {@link #size()}. */
+    public int quorum() {
+      return size / 2 + 1;
+    }
+
+    public Cluster withEnabled(boolean on) {
+      return new Cluster(on, size, name, hazelcast);
+    }
+  }
 
   public static final String DEFAULT_WRITE = "127.0.0.1:6432";
   public static final String DEFAULT_READ = "127.0.0.1:6433";
@@ -57,6 +77,8 @@ public record CutoverConfig(ListenAddress write, ListenAddress read, List<Target
         .put("listeners", new JsonObject().put("write", write.toString()).put("read", read.toString())
             .put("http", http.toString()))
         .put("admin", new JsonObject().put("token_set", adminToken != null).put("audit_kept", auditKept))
+        .put("cluster", new JsonObject().put("enabled", cluster.enabled()).put("size", cluster.size())
+            .put("name", cluster.name()).put("hazelcast", cluster.hazelcast().toString()))
         .put("targets", t)
         .put("checks", checks.toJson())
         .put("read", new JsonObject().put("max_lag", readMaxLagBytes == 0 ? "off" : String.valueOf(readMaxLagBytes))
@@ -69,7 +91,13 @@ public record CutoverConfig(ListenAddress write, ListenAddress read, List<Target
   /** A copy with other listeners (tests bind port 0). */
   public CutoverConfig withListeners(ListenAddress write, ListenAddress read) {
     return new CutoverConfig(write, read, targets, checks, readMaxLagBytes, readFallbackToPrimary, connectTimeout,
-        eventLoops, connectWait, failover, http, adminToken, auditKept);
+        eventLoops, connectWait, failover, http, adminToken, auditKept, cluster);
+  }
+
+  /** A copy with clustering switched on or off ({@code --cluster}). */
+  public CutoverConfig withCluster(boolean enabled) {
+    return new CutoverConfig(write, read, targets, checks, readMaxLagBytes, readFallbackToPrimary, connectTimeout,
+        eventLoops, connectWait, failover, http, adminToken, auditKept, cluster.withEnabled(enabled));
   }
 
 }

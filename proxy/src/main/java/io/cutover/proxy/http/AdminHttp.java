@@ -37,6 +37,9 @@ import java.util.function.BooleanSupplier;
  */
 public final class AdminHttp {
 
+  /** Commands go to this instance's own monitor, also when Vert.x runs clustered. */
+  private static final io.vertx.core.eventbus.DeliveryOptions LOCAL = new io.vertx.core.eventbus.DeliveryOptions().setLocalOnly(true);
+
   /** Largest accepted request body, in bytes. */
   public static final int MAX_BODY_BYTES = 64 * 1024;
 
@@ -48,6 +51,7 @@ public final class AdminHttp {
   private final AuditLog audit;
   private final BooleanSupplier listening;
   private final String registryName;
+  private final java.util.function.Supplier<JsonObject> clusterInfo;
 
   /**
    * @param adminToken   the bearer token, or {@code null} to refuse mutating calls with 403
@@ -55,7 +59,9 @@ public final class AdminHttp {
    * @param registryName the Micrometer registry whose metrics {@code /metrics} shows
    */
   public AdminHttp(Vertx vertx, TopologyView view, SessionRegistry sessions, List<Target> targets, String adminToken,
-                   AuditLog audit, BooleanSupplier listening, String registryName) {
+                   AuditLog audit, BooleanSupplier listening, String registryName,
+                   java.util.function.Supplier<JsonObject> clusterInfo) {
+    this.clusterInfo = clusterInfo;
     this.vertx = vertx;
     this.view = view;
     this.sessions = sessions;
@@ -138,6 +144,7 @@ public final class AdminHttp {
       JsonObject c = (JsonObject) body;
       JsonObject perTarget = new JsonObject();
       targets.stream().sorted().forEach(t -> perTarget.put(t, sessions.sessions(t)));
+      c.put("cluster", clusterInfo.get());
       return c.put("sessions", new JsonObject().put("write", sessions.sessions(Endpoint.WRITE))
           .put("read", sessions.sessions(Endpoint.READ)).put("by_target", perTarget));
     });
@@ -195,7 +202,7 @@ public final class AdminHttp {
       error(ctx, c.status(), c.error(), c.detail());
       return;
     }
-    vertx.eventBus().<JsonObject>request(c.address(), c.message()).onComplete(ar -> {
+    vertx.eventBus().<JsonObject>request(c.address(), c.message(), LOCAL).onComplete(ar -> {
       if (ar.succeeded()) {
         audit.record(action, c.args(), 200, "accepted", remote);
         json(ctx, 200, ar.result().body() == null ? new JsonObject() : ar.result().body());
@@ -294,7 +301,7 @@ public final class AdminHttp {
   // ---- plumbing ----
 
   private void ask(RoutingContext ctx, String address, JsonObject message, java.util.function.Function<Object, JsonObject> shape) {
-    vertx.eventBus().request(address, message).onComplete(ar -> {
+    vertx.eventBus().request(address, message, LOCAL).onComplete(ar -> {
       if (ar.succeeded()) {
         json(ctx, 200, shape.apply(ar.result().body()));
       } else {

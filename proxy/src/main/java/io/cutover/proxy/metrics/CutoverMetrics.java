@@ -104,9 +104,9 @@ public final class CutoverMetrics {
           .tags("endpoint", e.label(), "direction", "downstream").description("bytes relayed").register(registry);
     }
     var bus = vertx.eventBus();
-    bus.<JsonObject>consumer(MonitorVerticle.INCIDENT_OPENED_ADDRESS, m -> openSinceMillis = m.body().getLong("last_healthy_ms", -1L));
-    bus.<JsonObject>consumer(MonitorVerticle.INCIDENT_CLOSED_ADDRESS, m -> incidentClosed(m.body()));
-    bus.<String>consumer(MonitorVerticle.REFUSED_ADDRESS, m -> failovers.get("refused").increment());
+    bus.<JsonObject>localConsumer(MonitorVerticle.INCIDENT_OPENED_ADDRESS, m -> openSinceMillis = m.body().getLong("last_healthy_ms", -1L));
+    bus.<JsonObject>localConsumer(MonitorVerticle.INCIDENT_CLOSED_ADDRESS, m -> incidentClosed(m.body()));
+    bus.<String>localConsumer(MonitorVerticle.REFUSED_ADDRESS, m -> failovers.get("refused").increment());
     onTopology(view.current());
   }
 

@@ -1,0 +1,150 @@
+package io.cutover.proxy.cluster;
+
+import com.hazelcast.cluster.Member;
+import com.hazelcast.core.HazelcastInstance;
+import io.cutover.monitor.AuthoritySource;
+import io.cutover.monitor.FailoverMachine.Authority;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The failover authority of clustered Cutover (Hazelcast via vertx-hazelcast).
+ *
+ * <ul>
+ *   <li><b>Leader</b> = the oldest member of the Hazelcast cluster (Hazelcast orders members by join time;
+ *       every member computes the same answer from the same member list). When it leaves, the next oldest
+ *       leads as soon as Hazelcast's failure detector removes it ({@code hazelcast.max.no.heartbeat.seconds}).</li>
+ *   <li><b>Quorum</b> = a majority of {@code cluster.size}. The leader promotes only while it sees a quorum
+ *       of members <i>and</i> a quorum of instances (itself included) currently hold the same primary DOWN;
+ *       otherwise it waits ({@link Authority#WAIT}). An instance cut off from the primary alone therefore
+ *       never causes a failover, and the minority side of a partition never promotes.</li>
+ *   <li>Followers ({@link Authority#FOLLOW}) fence and hold writes when they see the primary DOWN and route
+ *       to whichever node then reports itself primary.</li>
+ * </ul>
+ * Verdicts travel on the clustered event bus address {@value #VERDICTS}; a verdict older than
+ * {@code staleMillis} does not count.
+ */
+public final class ClusterAuthority implements AuthoritySource {
+
+  /** Cluster-wide address of the instances' verdicts on the primary. */
+  public static final String VERDICTS = "cutover.cluster.verdict";
+
+  private record Verdict(String primary, boolean down, long at) {
+  }
+
+  private final Vertx vertx;
+  private final HazelcastInstance hz;
+  private final String nodeId;
+  private final int size;
+  private final long staleMillis;
+  private final Map<String, Verdict> verdicts = new ConcurrentHashMap<>();
+  private volatile Verdict mine = new Verdict(null, false, 0);
+
+  /**
+   * @param size        {@code cluster.size}
+   * @param staleMillis how long a verdict counts (a few check intervals)
+   */
+  public ClusterAuthority(Vertx vertx, HazelcastInstance hz, String nodeId, int size, long staleMillis) {
+    this.vertx = vertx;
+    this.hz = hz;
+    this.nodeId = nodeId;
+    this.size = size;
+    this.staleMillis = staleMillis;
+    vertx.eventBus().<JsonObject>consumer(VERDICTS, m -> {
+      JsonObject v = m.body();
+      verdicts.put(v.getString("node"), new Verdict(v.getString("primary"), v.getBoolean("down"), System.currentTimeMillis()));
+    });
+    vertx.setPeriodic(500, id -> broadcast());
+  }
+
+  private List<Member> members() {
+    return new ArrayList<>(hz.getCluster().getMembers());
+  }
+
+  public boolean isLeader() {
+    List<Member> m = members();
+    return !m.isEmpty() && m.get(0).localMember();
+  }
+
+  private int quorum() {
+    return size / 2 + 1;
+  }
+
+  @Override
+  public Authority authority() {
+    return decide(true).authority;
+  }
+
+  @Override
+  public String reason() {
+    return decide(true).reason;
+  }
+
+  private record Decision(Authority authority, String reason) {
+  }
+
+  /**
+   * @param primaryDown whether to answer for a moment when this instance holds the primary DOWN (the only
+   *                    moment the answer matters to the state machine)
+   */
+  private Decision decide(boolean primaryDown) {
+    List<Member> m = members();
+    if (m.isEmpty() || !m.get(0).localMember()) {
+      return new Decision(Authority.FOLLOW, "follower; the leader is " + (m.isEmpty() ? "unknown" : m.get(0).getAddress()));
+    }
+    if (m.size() < quorum()) {
+      return new Decision(Authority.WAIT, m.size() + " of cluster.size " + size + " members visible, quorum " + quorum());
+    }
+    if (!primaryDown) {
+      return new Decision(Authority.PROMOTE, "leader with " + m.size() + " of " + size + " members");
+    }
+    // Asked when this instance's own checks hold the primary DOWN: count itself plus every other instance
+    // whose fresh verdict holds the same primary DOWN.
+    String primary = mine.primary();
+    long now = System.currentTimeMillis();
+    long agree = verdicts.entrySet().stream()
+        .filter(e -> !e.getKey().equals(nodeId))
+        .map(Map.Entry::getValue)
+        .filter(v -> now - v.at() <= staleMillis && v.down() && (primary == null || Objects.equals(v.primary(), primary)))
+        .count() + 1;
+    String what = primary == null ? "the primary" : primary;
+    if (agree < quorum()) {
+      return new Decision(Authority.WAIT, agree + " of " + size + " instances see " + what + " DOWN, quorum " + quorum());
+    }
+    return new Decision(Authority.PROMOTE, agree + " of " + size + " instances see " + what + " DOWN");
+  }
+
+  @Override
+  public void verdict(String primary, boolean down) {
+    Verdict before = mine;
+    mine = new Verdict(primary, down, System.currentTimeMillis());
+    if (!Objects.equals(before.primary(), primary) || before.down() != down) {
+      broadcast();
+    }
+  }
+
+  private void broadcast() {
+    Verdict v = mine;
+    vertx.eventBus().publish(VERDICTS, new JsonObject().put("node", nodeId).put("primary", v.primary()).put("down", v.down()));
+  }
+
+  /** Members (oldest first), the leader, quorum and this instance's authority, for {@code /api/v1/cluster}. */
+  public JsonObject toJson() {
+    JsonArray list = new JsonArray();
+    for (Member m : members()) {
+      list.add(new JsonObject().put("uuid", m.getUuid().toString()).put("address", m.getAddress().toString())
+          .put("local", m.localMember()));
+    }
+    Decision d = decide(mine.down());
+    return new JsonObject().put("enabled", true).put("size", size).put("quorum", quorum()).put("members", list)
+        .put("leader", isLeader()).put("authority", d.authority().name().toLowerCase(java.util.Locale.ROOT))
+        .put("reason", d.reason());
+  }
+}
