@@ -21,7 +21,18 @@ public interface AuthoritySource {
     @Override
     public void verdict(String primary, boolean down) {
     }
+
+    @Override
+    public boolean leader() {
+      return true;
+    }
   };
+
+  /**
+   * Whether this instance carries out the state machine's actions (promotions, re-pointing, switchover
+   * steps, hooks): the single instance, or the cluster's leader. Followers only route.
+   */
+  boolean leader();
 
   /** This instance's authority now. */
   FailoverMachine.Authority authority();

@@ -286,7 +286,7 @@ public final class MonitorVerticle extends VerticleBase {
   }
 
   private void run(List<FailoverMachine.Action> actions) {
-    boolean acting = tracker.machine().authority() == FailoverMachine.Authority.PROMOTE;
+    boolean acting = authority.leader();
     for (FailoverMachine.Action a : actions) {
       if (!acting && (a instanceof FailoverMachine.Promote || a instanceof FailoverMachine.Repoint
           || a instanceof FailoverMachine.Hook || a instanceof FailoverMachine.Switchover)) {

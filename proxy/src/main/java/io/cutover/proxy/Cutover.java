@@ -119,7 +119,7 @@ public final class Cutover {
     vertx.eventBus().<JsonObject>localConsumer(Topology.ADDRESS, msg -> onTopology(Topology.fromJson(msg.body())));
     AdminHttp http = new AdminHttp(vertx, view, registry, config.targets(), config.adminToken(), audit,
         () -> listening, registryName,
-        () -> authority == null ? new JsonObject().put("enabled", false) : authority.toJson());
+        () -> authority == null ? new JsonObject().put("enabled", false) : authority.toJson()).clustered(authority);
     return vertx.createHttpServer().requestHandler(http.router())
         .listen(config.http().port(), config.http().host())
         .recover(err -> Future.failedFuture(new IllegalStateException(

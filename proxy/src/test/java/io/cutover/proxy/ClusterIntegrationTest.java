@@ -17,6 +17,7 @@ import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Three clustered Cutover instances (Hazelcast on 127.0.0.1) over the real PostgreSQL cluster. */
@@ -41,7 +42,7 @@ class ClusterIntegrationTest {
     String hazelcast = PgCluster.projectRoot().resolve("cluster-config/hazelcast.yaml").toString();
     Harness h = Harness.start(targets
         + "checks: {interval: 500ms, fastinter: 100ms, timeout: 500ms, fall: 3, rise: 2}\n"
-        + "failover: {failback_delay: 1s}\n"
+        + "failover: {failback_delay: 1s}\n" + Harness.ADMIN
         + "cluster: {enabled: true, size: 3, name: " + clusterName + ", hazelcast: '" + hazelcast + "'}\n");
     instances.add(h);
     return h;
@@ -108,5 +109,54 @@ class ClusterIntegrationTest {
             Harness.oneShot(follower.cutover.writePort(), "select inet_server_port()"), "followers keep writing to pg1");
       }
     }
+  }
+
+  @Test
+  void anAdminCallOnAFollowerActsClusterWide() throws Exception {
+    startThree(Harness.clusterTargets());
+    for (Harness h : instances) {
+      h.await("pg1 primary everywhere", t -> "pg1".equals(t.primary()));
+    }
+    Harness follower = instances.get(2);
+    try (Http http = new Http(follower.cutover.httpPort())) {
+      var drained = http.post("/api/v1/targets/pg3/drain", null);
+      assertEquals(200, drained.statusCode(), drained.bodyAsString());
+      for (Harness h : instances) {
+        h.await("pg3 drained on every instance", t -> t.target("pg3").orElseThrow().drained());
+      }
+      assertEquals(200, http.post("/api/v1/targets/pg3/enable", null).statusCode());
+      var r = http.post("/api/v1/switchover", "{\"candidate\": \"pg2\"}");
+      assertEquals(200, r.statusCode(), r.bodyAsString());
+    }
+    for (Harness h : instances) {
+      h.await("every instance routes writes to pg2", t -> "pg2".equals(t.primary()));
+      assertEquals(String.valueOf(PgCluster.port("pg2")), Harness.oneShot(h.cutover.writePort(), "select inet_server_port()"));
+    }
+    assertEquals("f", recovery("pg2"));
+  }
+
+  @Test
+  void whenTheLeaderLeavesTheNextOldestLeadsAndAFailoverStillWorks() throws Exception {
+    startThree(Harness.clusterTargets());
+    Harness oldLeader = instances.remove(0);
+    long start = System.nanoTime();
+    oldLeader.close();
+    Harness next = instances.get(0);
+    long tookMs = Poll.until(Duration.ofSeconds(30), "a new leader", () -> next.cutover.authority().isLeader());
+    assertTrue(tookMs < 10_000, "took " + tookMs + " ms (graceful leave: at once; a crash: hazelcast.max.no.heartbeat.seconds)");
+    System.out.println("new leader after " + (System.nanoTime() - start) / 1_000_000 + " ms");
+    assertEquals(1, instances.stream().filter(h -> h.cutover.authority().isLeader()).count());
+    PgCluster.run("kill", "pg1");
+    for (Harness h : instances) {
+      h.await("failover with two of three instances", t -> t.primary() != null && !t.primary().equals("pg1"));
+    }
+    String promoted = instances.get(0).cutover.topology().primary();
+    instances.get(1).await("the other instance follows", t -> promoted.equals(t.primary()));
+    // an instance started later joins and routes by the current roles
+    Harness late = start(Harness.clusterTargets());
+    late.await("the late instance routes to " + promoted, t -> promoted.equals(t.primary()));
+    Poll.until(Duration.ofSeconds(30), "three members again", () -> late.cutover.authority().toJson().getJsonArray("members").size() == 3);
+    assertFalse(late.cutover.authority().isLeader(), "the newest member is a follower");
+    assertEquals(String.valueOf(PgCluster.port(promoted)), Harness.oneShot(late.cutover.writePort(), "select inet_server_port()"));
   }
 }

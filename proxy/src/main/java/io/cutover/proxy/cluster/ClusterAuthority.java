@@ -35,6 +35,12 @@ public final class ClusterAuthority implements AuthoritySource {
 
   /** Cluster-wide address of the instances' verdicts on the primary. */
   public static final String VERDICTS = "cutover.cluster.verdict";
+  /** Cluster-wide address only the leader consumes: {@code {"address": ..., "message": {...}}}. */
+  public static final String LEADER = "cutover.cluster.leader";
+  /** Cluster-wide address every instance consumes: a command each applies to its own monitor. */
+  public static final String APPLY = "cutover.cluster.apply";
+  private static final io.vertx.core.eventbus.DeliveryOptions LOCAL =
+      new io.vertx.core.eventbus.DeliveryOptions().setLocalOnly(true);
 
   private record Verdict(String primary, boolean down, long at) {
   }
@@ -61,11 +67,63 @@ public final class ClusterAuthority implements AuthoritySource {
       JsonObject v = m.body();
       verdicts.put(v.getString("node"), new Verdict(v.getString("primary"), v.getBoolean("down"), System.currentTimeMillis()));
     });
-    vertx.setPeriodic(500, id -> broadcast());
+    vertx.eventBus().<JsonObject>consumer(APPLY, m -> {
+      if (!nodeId.equals(m.body().getString("from"))) {
+        vertx.eventBus().request(m.body().getString("address"), m.body().getJsonObject("message"), LOCAL);
+      }
+    });
+    vertx.setPeriodic(500, id -> {
+      broadcast();
+      leadership();
+    });
+    leadership();
+  }
+
+  private io.vertx.core.eventbus.MessageConsumer<JsonObject> leaderConsumer;
+
+  /** Only the leader consumes {@value #LEADER}: commands from followers' admin APIs run here. */
+  private void leadership() {
+    boolean leader = isLeader();
+    if (leader && leaderConsumer == null) {
+      leaderConsumer = vertx.eventBus().<JsonObject>consumer(LEADER, m ->
+          vertx.eventBus().<JsonObject>request(m.body().getString("address"), m.body().getJsonObject("message"), LOCAL)
+              .onComplete(ar -> {
+                if (ar.succeeded()) {
+                  m.reply(ar.result().body());
+                } else if (ar.cause() instanceof io.vertx.core.eventbus.ReplyException re) {
+                  m.fail(re.failureCode(), re.getMessage());
+                } else {
+                  m.fail(503, ar.cause().getMessage());
+                }
+              }));
+    } else if (!leader && leaderConsumer != null) {
+      leaderConsumer.unregister();
+      leaderConsumer = null;
+    }
+  }
+
+  /**
+   * Sends an operator command cluster-wide: failovers and switchovers run on the leader (the one failover
+   * authority); maintenance, drain and enable are applied by every instance (each routes by its own
+   * overlay) and answered by this one.
+   */
+  public io.vertx.core.Future<io.vertx.core.eventbus.Message<JsonObject>> command(String address, JsonObject message,
+                                                                                  boolean leaderOnly) {
+    if (leaderOnly) {
+      return isLeader() ? vertx.eventBus().request(address, message, LOCAL)
+          : vertx.eventBus().request(LEADER, new JsonObject().put("address", address).put("message", message));
+    }
+    vertx.eventBus().publish(APPLY, new JsonObject().put("from", nodeId).put("address", address).put("message", message));
+    return vertx.eventBus().request(address, message, LOCAL);
   }
 
   private List<Member> members() {
     return new ArrayList<>(hz.getCluster().getMembers());
+  }
+
+  @Override
+  public boolean leader() {
+    return isLeader();
   }
 
   public boolean isLeader() {

@@ -52,6 +52,7 @@ public final class AdminHttp {
   private final BooleanSupplier listening;
   private final String registryName;
   private final java.util.function.Supplier<JsonObject> clusterInfo;
+  private io.cutover.proxy.cluster.ClusterAuthority cluster;
 
   /**
    * @param adminToken   the bearer token, or {@code null} to refuse mutating calls with 403
@@ -70,6 +71,12 @@ public final class AdminHttp {
     this.audit = audit;
     this.listening = listening;
     this.registryName = registryName;
+  }
+
+  /** Clustered Cutover: operator commands act cluster-wide through the authority. */
+  public AdminHttp clustered(io.cutover.proxy.cluster.ClusterAuthority authority) {
+    this.cluster = authority;
+    return this;
   }
 
   /** The routes, as documented in {@code /api/v1/openapi.yaml}. */
@@ -202,7 +209,10 @@ public final class AdminHttp {
       error(ctx, c.status(), c.error(), c.detail());
       return;
     }
-    vertx.eventBus().<JsonObject>request(c.address(), c.message(), LOCAL).onComplete(ar -> {
+    boolean leaderOnly = c.address().equals(MonitorVerticle.FAILOVER_ADDRESS) || c.address().equals(MonitorVerticle.SWITCHOVER_ADDRESS);
+    io.vertx.core.Future<io.vertx.core.eventbus.Message<JsonObject>> sent = cluster == null
+        ? vertx.eventBus().request(c.address(), c.message(), LOCAL) : cluster.command(c.address(), c.message(), leaderOnly);
+    sent.onComplete(ar -> {
       if (ar.succeeded()) {
         audit.record(action, c.args(), 200, "accepted", remote);
         json(ctx, 200, ar.result().body() == null ? new JsonObject() : ar.result().body());
