@@ -26,7 +26,26 @@ public interface AuthoritySource {
     public boolean leader() {
       return true;
     }
+
+    @Override
+    public String minority() {
+      return null;
+    }
+
+    @Override
+    public io.vertx.core.Future<Void> fenceEverywhere(String target) {
+      return io.vertx.core.Future.succeededFuture();
+    }
   };
+
+  /** Non-null (the reason) while this instance sees fewer than a quorum of members. */
+  String minority();
+
+  /**
+   * Before a promotion: makes every other instance fence {@code target} (stop routing to it and close its
+   * sessions) and completes once they all acknowledged, or failed with the members that did not.
+   */
+  io.vertx.core.Future<Void> fenceEverywhere(String target);
 
   /**
    * Whether this instance carries out the state machine's actions (promotions, re-pointing, switchover

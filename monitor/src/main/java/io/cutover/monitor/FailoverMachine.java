@@ -114,6 +114,7 @@ public final class FailoverMachine {
   private long preferredReadySince = -1;
   private Authority authority = Authority.PROMOTE;
   private String authorityReason;
+  private String minority;
   private boolean maintenance;
   private String maintenanceReason;
   private final Map<String, Long> drained = new LinkedHashMap<>();
@@ -148,6 +149,29 @@ public final class FailoverMachine {
 
   public Authority authority() {
     return authority;
+  }
+
+  /**
+   * Clustered Cutover: {@code reason} non-null while this instance sees fewer than a quorum of members;
+   * new write sessions are then held (it cannot know whether the majority has promoted another node).
+   */
+  public void setMinority(String reason) {
+    this.minority = reason;
+  }
+
+  /**
+   * The failover authority fenced {@code target} before promoting (clustered Cutover): never route it again
+   * until it is observed as a replica.
+   */
+  public List<Action> fence(String target, long now) {
+    requireTarget(target);
+    if (!fenced.add(target)) {
+      return List.of();
+    }
+    if (incident != null) {
+      incident.notes.add(target + " fenced by the failover authority");
+    }
+    return List.of(new Alert("warn", target + " fenced by the failover authority"));
   }
 
   /** Whether automatic failover is paused (checks and routing go on). */
@@ -245,6 +269,9 @@ public final class FailoverMachine {
 
 
   private String cutoverText() {
+    if (minority != null && phase == Phase.IDLE) {
+      return "no quorum: " + minority + "; writes held until this instance sees a majority again";
+    }
     return switch (phase) {
       case PROMOTING, AWAIT_PRIMARY -> (incident != null && incident.kind == Incident.Kind.SWITCHOVER ? "switchover" : "failover")
           + " in flight: promoting " + candidate + (knownPrimary == null ? "" : " (was " + knownPrimary + ")");

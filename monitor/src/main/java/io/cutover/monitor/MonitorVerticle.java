@@ -43,6 +43,8 @@ public final class MonitorVerticle extends VerticleBase {
   public static final String DRAIN_ADDRESS = "cutover.drain";
   /** Request/reply: body {@code {"target": "pg3"}}. */
   public static final String ENABLE_ADDRESS = "cutover.enable";
+  /** Request/reply: body {@code {"target": "pg1"}}: the failover authority fenced it (clustered Cutover). */
+  public static final String FENCE_ADDRESS = "cutover.fence";
   /** Request/reply: the cluster state for operators (topology, mode, maintenance, targets, decisions). */
   public static final String CLUSTER_ADDRESS = "cutover.cluster";
   /** Published: an incident opened ({@link Incident#toJson()}). */
@@ -133,6 +135,8 @@ public final class MonitorVerticle extends VerticleBase {
     bus.<JsonObject>localConsumer(ENABLE_ADDRESS, msg -> command(msg, (m, now) -> m.enable(msg.body().getString("target"), now),
         () -> new JsonObject().put("target", msg.body().getString("target")).put("drained", false)));
     bus.<Object>localConsumer(CLUSTER_ADDRESS, msg -> msg.reply(cluster()));
+    bus.<JsonObject>localConsumer(FENCE_ADDRESS, msg -> command(msg, (m, now) -> m.fence(msg.body().getString("target"), now),
+        () -> new JsonObject().put("fenced", msg.body().getString("target"))));
     vertx.setPeriodic(100, id -> feed(FailoverMachine::onTick));
     LOG.info("monitor started: targets={} checks={} failover={}", targets.stream().map(Target::name).toList(),
         options.toJson().encode(), failover.toJson().encode());
@@ -276,6 +280,7 @@ public final class MonitorVerticle extends VerticleBase {
 
   private void refreshAuthority() {
     tracker.machine().setAuthority(authority.authority(), authority.reason());
+    tracker.machine().setMinority(authority.minority());
   }
 
   private void shareVerdict() {
@@ -295,8 +300,12 @@ public final class MonitorVerticle extends VerticleBase {
       }
       if (a instanceof FailoverMachine.Promote p) {
         String name = p.candidate().name();
-        executor.promote(p.candidate()).onComplete(ar -> feed((m, now) ->
-            m.onPromoted(name, ar.succeeded(), ar.failed() ? Errors.describe(ar.cause()) : null, now)));
+        String old = tracker.machine().knownPrimary();
+        // every instance fences the old primary before the new one can take writes through any of them
+        (old == null ? io.vertx.core.Future.<Void>succeededFuture() : authority.fenceEverywhere(old))
+            .compose(v -> executor.promote(p.candidate()))
+            .onComplete(ar -> feed((m, now) ->
+                m.onPromoted(name, ar.succeeded(), ar.failed() ? Errors.describe(ar.cause()) : null, now)));
       } else if (a instanceof FailoverMachine.Repoint r) {
         executor.repoint(r.replica(), r.primary()).onComplete(ar -> {
           if (ar.succeeded()) {

@@ -433,6 +433,22 @@ class FailoverMachineTest {
   }
 
   @Test
+  void aMinorityInstanceHoldsWritesAndTheAuthoritysFenceIsObeyed() {
+    Sim s = new Sim(opts()).healthy(100, 100, 100);
+    s.machine.setMinority("this instance sees 1 of cluster.size 3 members, quorum 2");
+    s.step(100);
+    assertNull(s.topo().primary(), "no writes without a quorum of members");
+    assertTrue(s.topo().cutover().startsWith("no quorum: this instance sees 1 of"));
+    assertEquals(List.of("pg2", "pg3"), s.topo().readable(), "reads go on");
+    s.machine.setMinority(null);
+    s.step(100);
+    assertEquals("pg1", s.topo().primary());
+    s.apply((m, now) -> m.fence("pg1", now));
+    assertTrue(s.topo().target("pg1").orElseThrow().fenced());
+    assertNull(s.topo().primary());
+  }
+
+  @Test
   void keepsTheLastNIncidents() {
     FailoverOptions o = opts().setMode(FailoverOptions.Mode.MANUAL);
     Sim s = new Sim(o).healthy(100, 100, 100);

@@ -72,6 +72,14 @@ public final class ClusterAuthority implements AuthoritySource {
         vertx.eventBus().request(m.body().getString("address"), m.body().getJsonObject("message"), LOCAL);
       }
     });
+    vertx.eventBus().<JsonObject>consumer(FENCE + "." + hz.getCluster().getLocalMember().getUuid(), m ->
+        vertx.eventBus().request(io.cutover.monitor.MonitorVerticle.FENCE_ADDRESS, m.body(), LOCAL).onComplete(ar -> {
+          if (ar.succeeded()) {
+            m.reply(ar.result().body());
+          } else {
+            m.fail(503, ar.cause().getMessage());
+          }
+        }));
     vertx.setPeriodic(500, id -> {
       broadcast();
       leadership();
@@ -80,6 +88,35 @@ public final class ClusterAuthority implements AuthoritySource {
   }
 
   private io.vertx.core.eventbus.MessageConsumer<JsonObject> leaderConsumer;
+
+  /** How long the leader waits for every member to acknowledge a fence, in milliseconds. */
+  private static final long FENCE_ACK_MILLIS = 3000;
+
+  @Override
+  public String minority() {
+    int n = members().size();
+    return n < quorum() ? "this instance sees " + n + " of cluster.size " + size + " members, quorum " + quorum() : null;
+  }
+
+  @Override
+  public io.vertx.core.Future<Void> fenceEverywhere(String target) {
+    List<io.vertx.core.Future<?>> acks = new ArrayList<>();
+    for (Member m : members()) {
+      if (m.localMember()) {
+        continue;
+      }
+      String address = FENCE + "." + m.getUuid();
+      acks.add(vertx.eventBus().request(address, new JsonObject().put("target", target),
+          new io.vertx.core.eventbus.DeliveryOptions().setSendTimeout(FENCE_ACK_MILLIS))
+          .recover(err -> io.vertx.core.Future.failedFuture(m.getAddress() + ": " + err.getMessage())));
+    }
+    return io.vertx.core.Future.all(acks).<Void>mapEmpty()
+        .recover(err -> io.vertx.core.Future.failedFuture("not every instance acknowledged the fence of " + target
+            + " (" + err.getMessage() + "); not promoting"));
+  }
+
+  /** Per-member address on which the leader's fence requests arrive. */
+  public static final String FENCE = "cutover.cluster.fence";
 
   /** Only the leader consumes {@value #LEADER}: commands from followers' admin APIs run here. */
   private void leadership() {
