@@ -48,6 +48,8 @@ public final class Drill implements Callable<Integer> {
   int writePort = 7432;
   @Option(names = "--read-port", description = "read endpoint port for the drill's Cutover (default 7433)")
   int readPort = 7433;
+  @Option(names = "--instances", description = "clustered Cutover instances, a writer through each (default 1)")
+  int instances = 1;
   @Option(names = "--out", description = "JSON results file (default .run/drill/drill-<time>.json)")
   Path out;
 
@@ -85,22 +87,44 @@ public final class Drill implements Callable<Integer> {
     if (sync) {
       script("sync", "on");
     }
-    Path log = Files.createTempFile("cutover-drill-", ".log");
-    ProcessBuilder pb = new ProcessBuilder("java", "-Xms32m", "-Xmx256m", "-XX:+UseSerialGC", "-jar",
-        project.resolve("proxy/target/cutover.jar").toString(), "--config", config.toString())
-        .redirectErrorStream(true).redirectOutput(log.toFile()).directory(project.toFile());
-    pb.environment().put("CUTOVER_LISTENERS__WRITE", "127.0.0.1:" + writePort);
-    pb.environment().put("CUTOVER_LISTENERS__READ", "127.0.0.1:" + readPort);
-    Process cutover = pb.start();
-    cutover.getOutputStream().close();
-    System.out.println("  cutover pid " + cutover.pid() + " on 127.0.0.1:" + writePort + "/" + readPort + ", log " + log);
-    JsonObject result = new JsonObject().put("run", n);
+    String clusterName = "cutover-drill-" + java.util.UUID.randomUUID();
+    List<Process> cutovers = new ArrayList<>();
+    List<Path> logs = new ArrayList<>();
+    JsonObject result = new JsonObject().put("run", n).put("instances", instances);
     try {
-      awaitWritable(vertx, 30_000);
-      exec(vertx, "create table if not exists cutover_drill (id bigint primary key); truncate cutover_drill");
-      DrillWriter writer = new DrillWriter(vertx, "127.0.0.1", writePort);
-      writer.start();
+      for (int i = 0; i < instances; i++) {
+        Path log = Files.createTempFile("cutover-drill-" + (i + 1) + "-", ".log");
+        List<String> cmd = new ArrayList<>(List.of("java", "-Xms32m", "-Xmx256m", "-XX:+UseSerialGC", "-jar",
+            project.resolve("proxy/target/cutover.jar").toString(), "--config", config.toString()));
+        if (instances > 1) {
+          cmd.add("--cluster");
+        }
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile())
+            .directory(project.toFile());
+        pb.environment().put("CUTOVER_LISTENERS__WRITE", "127.0.0.1:" + (writePort + 10 * i));
+        pb.environment().put("CUTOVER_LISTENERS__READ", "127.0.0.1:" + (readPort + 10 * i));
+        pb.environment().put("CUTOVER_LISTENERS__HTTP", "127.0.0.1:" + (readPort + 1 + 10 * i));
+        pb.environment().put("CUTOVER_CLUSTER__NAME", clusterName);
+        pb.environment().put("CUTOVER_CLUSTER__SIZE", String.valueOf(instances));
+        Process p = pb.start();
+        p.getOutputStream().close();
+        cutovers.add(p);
+        logs.add(log);
+        System.out.println("  cutover " + (i + 1) + ": pid " + p.pid() + ", write 127.0.0.1:" + (writePort + 10 * i)
+            + ", log " + log);
+      }
+      for (int i = 0; i < instances; i++) {
+        awaitWritable(vertx, writePort + 10 * i, 60_000);
+      }
+      exec(vertx, writePort, "create table if not exists cutover_drill (id bigint primary key); truncate cutover_drill");
+      List<DrillWriter> writers = new ArrayList<>();
+      for (int i = 0; i < instances; i++) {
+        DrillWriter w = new DrillWriter(vertx, "127.0.0.1", writePort + 10 * i, i * 1_000_000_000L);
+        w.start();
+        writers.add(w);
+      }
       sleep(2000);
+      JsonArray perInstance = new JsonArray();
       if (flap) {
         for (int i = 0; i < 5; i++) {
           List<Long> pids = postmasterTree("pg1");
@@ -115,74 +139,95 @@ public final class Drill implements Callable<Integer> {
         script("kill", "pg1");
         long killAt = System.currentTimeMillis(); // SIGKILL delivered
         long deadline = killAt + 60_000;
-        while (writer.firstAckAfter(killAt, oldPort) < 0 && System.currentTimeMillis() < deadline) {
+        while (writers.stream().anyMatch(w -> w.firstAckAfter(killAt, oldPort) < 0) && System.currentTimeMillis() < deadline) {
           sleep(10);
         }
-        long firstAck = writer.firstAckAfter(killAt, oldPort);
+        long worst = -1;
+        for (int i = 0; i < instances; i++) {
+          long firstAck = writers.get(i).firstAckAfter(killAt, oldPort);
+          perInstance.add(new JsonObject().put("instance", i + 1).put("client_rto_ms", firstAck < 0 ? null : firstAck - killAt));
+          worst = firstAck < 0 || worst == Long.MAX_VALUE ? Long.MAX_VALUE : Math.max(worst, firstAck - killAt);
+        }
         result.put("kill_at", Instant.ofEpochMilli(killAt).toString())
-            .put("first_ack_after_kill", firstAck < 0 ? null : Instant.ofEpochMilli(firstAck).toString())
-            .put("client_rto_ms", firstAck < 0 ? null : firstAck - killAt);
+            .put("client_rto_ms", worst < 0 || worst == Long.MAX_VALUE ? null : worst);
         sleep(3000);
         // a backend of the killed postmaster can still commit until it notices; with asynchronous
         // replication such a write may never reach a replica
-        result.put("acknowledged_by_old_primary_after_kill", writer.acksFrom(oldPort, killAt));
+        result.put("acknowledged_by_old_primary_after_kill", writers.stream().mapToLong(w -> w.acksFrom(oldPort, killAt)).sum());
       }
-      writer.stop();
+      writers.forEach(DrillWriter::stop);
       sleep(200);
       Set<Long> present = ids(vertx);
-      long missing = writer.acked.keySet().stream().filter(id -> !present.contains(id)).count();
-      result.put("acknowledged", writer.acked.size())
-          .put("failed_attempts", writer.failedAttempts.get())
-          .put("missing_acknowledged", missing);
+      long missing = 0;
+      for (int i = 0; i < instances; i++) {
+        DrillWriter w = writers.get(i);
+        long m = w.acked.keySet().stream().filter(id -> !present.contains(id)).count();
+        missing += m;
+        if (flap) {
+          perInstance.add(new JsonObject().put("instance", i + 1));
+        }
+        perInstance.getJsonObject(i).put("acknowledged", w.acked.size()).put("failed_attempts", w.failedAttempts.get())
+            .put("missing_acknowledged", m);
+      }
+      result.put("acknowledged", writers.stream().mapToLong(w -> w.acked.size()).sum())
+          .put("failed_attempts", writers.stream().mapToLong(w -> w.failedAttempts.get()).sum())
+          .put("missing_acknowledged", missing)
+          .put("per_instance", perInstance);
     } finally {
-      cutover.destroy();
-      if (!cutover.waitFor(20, TimeUnit.SECONDS)) {
-        cutover.destroyForcibly();
+      for (Process p : cutovers) {
+        p.destroy();
+      }
+      for (Process p : cutovers) {
+        if (!p.waitFor(20, TimeUnit.SECONDS)) {
+          p.destroyForcibly();
+        }
       }
     }
     List<JsonObject> incidents = new ArrayList<>();
     int promotions = 0;
-    for (String line : Files.readAllLines(log, StandardCharsets.UTF_8)) {
-      int at = line.indexOf(" incident - ");
-      if (at >= 0) {
-        incidents.add(new JsonObject(line.substring(at + " incident - ".length())));
-      }
-      if (line.contains("MonitorVerticle - ") && line.endsWith(" promoted")) {
-        promotions++;
+    for (int i = 0; i < logs.size(); i++) {
+      for (String line : Files.readAllLines(logs.get(i), StandardCharsets.UTF_8)) {
+        int at = line.indexOf(" incident - ");
+        if (at >= 0 && i == 0) {
+          incidents.add(new JsonObject(line.substring(at + " incident - ".length())));
+        }
+        if (line.contains("MonitorVerticle - ") && line.endsWith(" promoted")) {
+          promotions++;
+        }
       }
     }
     result.put("failovers", promotions).put("incidents", new JsonArray(new ArrayList<>(incidents)))
-        .put("cutover_log", log.toString());
+        .put("cutover_logs", new JsonArray(logs.stream().map(Path::toString).toList()));
     return result;
   }
 
-  private PgConnectOptions endpoint() {
-    return new PgConnectOptions().setHost("127.0.0.1").setPort(writePort).setUser("postgres").setDatabase("postgres")
+  private PgConnectOptions endpoint(int port) {
+    return new PgConnectOptions().setHost("127.0.0.1").setPort(port).setUser("postgres").setDatabase("postgres")
         .setProperties(Map.of("application_name", "cutover-drill"));
   }
 
-  private void awaitWritable(Vertx vertx, long millis) throws Exception {
+  private void awaitWritable(Vertx vertx, int port, long millis) throws Exception {
     long deadline = System.currentTimeMillis() + millis;
     while (true) {
       try {
-        exec(vertx, "select txid_current()");
+        exec(vertx, port, "select txid_current()");
         return;
       } catch (Exception e) {
         if (System.currentTimeMillis() > deadline) {
-          throw new IllegalStateException("the drill's Cutover did not accept writes on port " + writePort + ": " + e.getMessage());
+          throw new IllegalStateException("the drill's Cutover did not accept writes on port " + port + ": " + e.getMessage());
         }
         sleep(100);
       }
     }
   }
 
-  private void exec(Vertx vertx, String sql) throws Exception {
-    get(PgConnection.connect(vertx, endpoint()).compose(c -> c.query(sql).execute().eventually(c::close)));
+  private void exec(Vertx vertx, int port, String sql) throws Exception {
+    get(PgConnection.connect(vertx, endpoint(port)).compose(c -> c.query(sql).execute().eventually(c::close)));
   }
 
   private Set<Long> ids(Vertx vertx) throws Exception {
     Set<Long> out = new HashSet<>();
-    get(PgConnection.connect(vertx, endpoint()).compose(c -> c.query("select id from cutover_drill").execute()
+    get(PgConnection.connect(vertx, endpoint(writePort)).compose(c -> c.query("select id from cutover_drill").execute()
         .eventually(c::close))).forEach((Row r) -> out.add(r.getLong(0)));
     return out;
   }

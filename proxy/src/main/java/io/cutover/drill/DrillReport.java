@@ -65,6 +65,18 @@ final class DrillReport {
             r.getLong("acknowledged_by_old_primary_after_kill", 0L), r.getLong("missing_acknowledged")));
       }
     }
+    if (runs.stream().anyMatch(r -> r.getInteger("instances", 1) > 1)) {
+      sb.append("\n| run | instance | client-seen RTO | acknowledged | failed attempts | missing acknowledged |\n|---|---|---|---|---|---|\n");
+      for (JsonObject r : runs) {
+        JsonArray per = r.getJsonArray("per_instance", new JsonArray());
+        for (int i = 0; i < per.size(); i++) {
+          JsonObject x = per.getJsonObject(i);
+          sb.append(String.format("| %d | %d | %s ms | %s | %s | %s |%n", r.getInteger("run"), x.getInteger("instance"),
+              x.getValue("client_rto_ms"), x.getValue("acknowledged"), x.getValue("failed_attempts"),
+              x.getValue("missing_acknowledged")));
+        }
+      }
+    }
     sb.append('\n');
     sb.append("summary: ").append(summary.encode()).append('\n');
     return sb.toString();

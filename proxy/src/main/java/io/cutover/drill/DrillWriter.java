@@ -29,8 +29,10 @@ final class DrillWriter {
   private boolean busy;
   private long timer = -1;
 
-  DrillWriter(Vertx vertx, String host, int port) {
+  /** @param idBase ids start after this (writers of several instances share one table) */
+  DrillWriter(Vertx vertx, String host, int port, long idBase) {
     this.vertx = vertx;
+    this.nextId = idBase;
     this.options = new PgConnectOptions().setHost(host).setPort(port).setUser("postgres").setDatabase("postgres")
         .setProperties(Map.of("application_name", "cutover-drill"));
   }
