@@ -19,6 +19,7 @@ import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -117,6 +118,18 @@ public final class Cutover {
     MeterRegistry meters = BackendRegistries.getNow(registryName);
     metrics = new CutoverMetrics(meters, vertx, view, registry, traffic, config.targets(), config.failover());
     vertx.eventBus().<JsonObject>localConsumer(Topology.ADDRESS, msg -> onTopology(Topology.fromJson(msg.body())));
+    if (authority != null) {
+      authority.localView(() -> vertx.eventBus().<JsonArray>request(MonitorVerticle.INCIDENTS_ADDRESS, "",
+              new io.vertx.core.eventbus.DeliveryOptions().setLocalOnly(true))
+          .map(incidents -> {
+            Topology t = view.current();
+            return new JsonObject().put("authority", authority.toJson().getString("authority"))
+                .put("topology", new JsonObject().put("version", t.version()).put("primary", t.primary())
+                    .put("readable", new io.vertx.core.json.JsonArray(t.readable())).put("cutover", t.cutover()))
+                .put("incidents", incidents.body())
+                .put("audit", audit.entries());
+          }));
+    }
     AdminHttp http = new AdminHttp(vertx, view, registry, config.targets(), config.adminToken(), audit,
         () -> listening, registryName,
         () -> authority == null ? new JsonObject().put("enabled", false) : authority.toJson()).clustered(authority);

@@ -133,6 +133,21 @@ class ClusterIntegrationTest {
       assertEquals(String.valueOf(PgCluster.port("pg2")), Harness.oneShot(h.cutover.writePort(), "select inet_server_port()"));
     }
     assertEquals("f", recovery("pg2"));
+    // any instance shows every member's view and the cluster-wide audit
+    try (Http other = new Http(instances.get(1).cutover.httpPort())) {
+      Poll.until(Duration.ofSeconds(20), "every member routes to pg2", () -> {
+        try {
+          JsonArray views = other.get("/api/v1/cluster").bodyAsJsonObject().getJsonObject("cluster").getJsonArray("member_views");
+          return views.size() == 3 && views.stream().allMatch(v -> "pg2".equals(((JsonObject) v).getJsonObject("topology").getString("primary")));
+        } catch (Exception e) {
+          return false;
+        }
+      });
+      JsonArray audit = other.get("/api/v1/audit").bodyAsJsonObject().getJsonArray("audit");
+      assertTrue(audit.stream().anyMatch(e -> "switchover".equals(((JsonObject) e).getString("action"))
+          && ((JsonObject) e).getInteger("status") == 200), audit.encode());
+      assertTrue(audit.stream().anyMatch(e -> "drain".equals(((JsonObject) e).getString("action"))), audit.encode());
+    }
   }
 
   @Test

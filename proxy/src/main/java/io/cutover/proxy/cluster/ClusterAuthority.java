@@ -80,6 +80,14 @@ public final class ClusterAuthority implements AuthoritySource {
             m.fail(503, ar.cause().getMessage());
           }
         }));
+    vertx.eventBus().<JsonObject>consumer(MEMBER + "." + hz.getCluster().getLocalMember().getUuid(), m ->
+        localView.get().onComplete(ar -> {
+          if (ar.succeeded()) {
+            m.reply(ar.result());
+          } else {
+            m.fail(503, ar.cause().getMessage());
+          }
+        }));
     vertx.setPeriodic(500, id -> {
       broadcast();
       leadership();
@@ -117,6 +125,36 @@ public final class ClusterAuthority implements AuthoritySource {
 
   /** Per-member address on which the leader's fence requests arrive. */
   public static final String FENCE = "cutover.cluster.fence";
+  /** Per-member address answering with that member's own view (topology, incidents, audit). */
+  public static final String MEMBER = "cutover.cluster.member";
+
+  private volatile java.util.function.Supplier<io.vertx.core.Future<JsonObject>> localView =
+      () -> io.vertx.core.Future.succeededFuture(new JsonObject());
+
+  /** What this instance answers on {@value #MEMBER} (set by Cutover once its parts run). */
+  public void localView(java.util.function.Supplier<io.vertx.core.Future<JsonObject>> view) {
+    this.localView = view;
+  }
+
+  /**
+   * Every member's own view, oldest member first; a member that does not answer within 2 s is listed with
+   * an {@code error}.
+   */
+  public io.vertx.core.Future<JsonArray> memberViews() {
+    List<io.vertx.core.Future<JsonObject>> views = new ArrayList<>();
+    for (Member m : members()) {
+      String address = m.getAddress().toString();
+      views.add(vertx.eventBus().<JsonObject>request(MEMBER + "." + m.getUuid(), new JsonObject(),
+              new io.vertx.core.eventbus.DeliveryOptions().setSendTimeout(2000))
+          .map(msg -> msg.body().put("member", address).put("leader", m.equals(members().get(0))))
+          .otherwise(err -> new JsonObject().put("member", address).put("error", err.getMessage())));
+    }
+    return io.vertx.core.Future.all(views).map(all -> {
+      JsonArray out = new JsonArray();
+      views.forEach(f -> out.add(f.result()));
+      return out;
+    });
+  }
 
   /** Only the leader consumes {@value #LEADER}: commands from followers' admin APIs run here. */
   private void leadership() {

@@ -98,7 +98,7 @@ public final class AdminHttp {
     r.get("/api/v1/cluster").handler(this::cluster);
     r.get("/api/v1/incidents").handler(ctx -> ask(ctx, MonitorVerticle.INCIDENTS_ADDRESS, new JsonObject(),
         body -> new JsonObject().put("incidents", body)));
-    r.get("/api/v1/audit").handler(ctx -> json(ctx, 200, new JsonObject().put("audit", audit.entries())));
+    r.get("/api/v1/audit").handler(this::audit);
     r.get("/api/v1/openapi.yaml").handler(this::openapi);
     r.post("/api/v1/failover").handler(ctx -> mutate(ctx, "failover", this::failover));
     r.post("/api/v1/switchover").handler(ctx -> mutate(ctx, "switchover", this::switchover));
@@ -147,13 +147,41 @@ public final class AdminHttp {
   // ---- reads ----
 
   private void cluster(RoutingContext ctx) {
-    ask(ctx, MonitorVerticle.CLUSTER_ADDRESS, new JsonObject(), body -> {
+    io.vertx.core.Future<io.vertx.core.json.JsonArray> members = cluster == null
+        ? io.vertx.core.Future.succeededFuture(null) : cluster.memberViews();
+    members.onComplete(views -> ask(ctx, MonitorVerticle.CLUSTER_ADDRESS, new JsonObject(), body -> {
       JsonObject c = (JsonObject) body;
       JsonObject perTarget = new JsonObject();
       targets.stream().sorted().forEach(t -> perTarget.put(t, sessions.sessions(t)));
-      c.put("cluster", clusterInfo.get());
+      JsonObject info = clusterInfo.get();
+      if (views.succeeded() && views.result() != null) {
+        // every member's own view: its authority, the primary it routes to, its incidents and audit
+        info.put("member_views", views.result());
+      }
+      c.put("cluster", info);
       return c.put("sessions", new JsonObject().put("write", sessions.sessions(Endpoint.WRITE))
           .put("read", sessions.sessions(Endpoint.READ)).put("by_target", perTarget));
+    }));
+  }
+
+  /** This instance's audit entries; clustered, every member's, ordered by time, each naming its member. */
+  private void audit(RoutingContext ctx) {
+    if (cluster == null) {
+      json(ctx, 200, new JsonObject().put("audit", audit.entries()));
+      return;
+    }
+    cluster.memberViews().onComplete(ar -> {
+      List<JsonObject> all = new java.util.ArrayList<>();
+      if (ar.succeeded()) {
+        for (Object o : ar.result()) {
+          JsonObject v = (JsonObject) o;
+          for (Object e : v.getJsonArray("audit", new io.vertx.core.json.JsonArray())) {
+            all.add(((JsonObject) e).copy().put("member", v.getString("member")));
+          }
+        }
+      }
+      all.sort(java.util.Comparator.comparing(e -> e.getString("at")));
+      json(ctx, 200, new JsonObject().put("audit", new io.vertx.core.json.JsonArray(new java.util.ArrayList<>(all))));
     });
   }
 
