@@ -57,8 +57,11 @@ public final class MonitorVerticle extends VerticleBase {
   private static final int DECISIONS_KEPT = 50;
 
   private static final Logger LOG = LoggerFactory.getLogger(MonitorVerticle.class);
-  /** Snapshots and events are this instance's own: never delivered to other clustered instances. */
-  private static final io.vertx.core.eventbus.DeliveryOptions LOCAL = new io.vertx.core.eventbus.DeliveryOptions().setLocalOnly(true);
+  /**
+   * Snapshots, events and commands are this instance's own: never delivered to other clustered instances
+   * (the cluster layer uses its own cluster-wide addresses).
+   */
+  public static final io.vertx.core.eventbus.DeliveryOptions LOCAL = new io.vertx.core.eventbus.DeliveryOptions().setLocalOnly(true);
   private static final Logger INCIDENTS = LoggerFactory.getLogger("io.cutover.incident");
 
   private final List<Target> targets;

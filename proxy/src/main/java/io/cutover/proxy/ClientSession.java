@@ -43,7 +43,6 @@ final class ClientSession {
   private static final String VERTX_HANDLER = "handler";
   /** Bytes a client may send beyond its first packet before the backend is connected. */
   static final int MAX_EARLY_BYTES = 64 * 1024;
-  private static final io.vertx.core.eventbus.DeliveryOptions LOCAL = new io.vertx.core.eventbus.DeliveryOptions().setLocalOnly(true);
 
   private final Endpoint endpoint;
   private final NetSocket client;
@@ -181,7 +180,7 @@ final class ClientSession {
         failures.add(target.name() + " (" + target.address() + "): " + Errors.describe(f.cause()));
         registry.connectFailed(target.name());
         // a failed connect is a hint, never a verdict: the monitor re-checks the target at once
-        vertx.eventBus().send(MonitorVerticle.HINT_ADDRESS, target.name(), LOCAL);
+        vertx.eventBus().send(MonitorVerticle.HINT_ADDRESS, target.name(), MonitorVerticle.LOCAL);
         tryConnect(candidates, index + 1, failures, packet, encryptionRequest);
         return;
       }

@@ -120,7 +120,7 @@ public final class Cutover {
     vertx.eventBus().<JsonObject>localConsumer(Topology.ADDRESS, msg -> onTopology(Topology.fromJson(msg.body())));
     if (authority != null) {
       authority.localView(() -> vertx.eventBus().<JsonArray>request(MonitorVerticle.INCIDENTS_ADDRESS, "",
-              new io.vertx.core.eventbus.DeliveryOptions().setLocalOnly(true))
+              MonitorVerticle.LOCAL)
           .map(incidents -> {
             Topology t = view.current();
             return new JsonObject().put("authority", authority.toJson().getString("authority"))

@@ -3,6 +3,7 @@ package io.cutover.proxy.cluster;
 import com.hazelcast.cluster.Member;
 import com.hazelcast.core.HazelcastInstance;
 import io.cutover.monitor.AuthoritySource;
+import io.cutover.monitor.MonitorVerticle;
 import io.cutover.monitor.FailoverMachine.Authority;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
@@ -39,8 +40,7 @@ public final class ClusterAuthority implements AuthoritySource {
   public static final String LEADER = "cutover.cluster.leader";
   /** Cluster-wide address every instance consumes: a command each applies to its own monitor. */
   public static final String APPLY = "cutover.cluster.apply";
-  private static final io.vertx.core.eventbus.DeliveryOptions LOCAL =
-      new io.vertx.core.eventbus.DeliveryOptions().setLocalOnly(true);
+
 
   private record Verdict(String primary, boolean down, long at) {
   }
@@ -69,11 +69,11 @@ public final class ClusterAuthority implements AuthoritySource {
     });
     vertx.eventBus().<JsonObject>consumer(APPLY, m -> {
       if (!nodeId.equals(m.body().getString("from"))) {
-        vertx.eventBus().request(m.body().getString("address"), m.body().getJsonObject("message"), LOCAL);
+        vertx.eventBus().request(m.body().getString("address"), m.body().getJsonObject("message"), MonitorVerticle.LOCAL);
       }
     });
     vertx.eventBus().<JsonObject>consumer(FENCE + "." + hz.getCluster().getLocalMember().getUuid(), m ->
-        vertx.eventBus().request(io.cutover.monitor.MonitorVerticle.FENCE_ADDRESS, m.body(), LOCAL).onComplete(ar -> {
+        vertx.eventBus().request(io.cutover.monitor.MonitorVerticle.FENCE_ADDRESS, m.body(), MonitorVerticle.LOCAL).onComplete(ar -> {
           if (ar.succeeded()) {
             m.reply(ar.result().body());
           } else {
@@ -161,7 +161,7 @@ public final class ClusterAuthority implements AuthoritySource {
     boolean leader = isLeader();
     if (leader && leaderConsumer == null) {
       leaderConsumer = vertx.eventBus().<JsonObject>consumer(LEADER, m ->
-          vertx.eventBus().<JsonObject>request(m.body().getString("address"), m.body().getJsonObject("message"), LOCAL)
+          vertx.eventBus().<JsonObject>request(m.body().getString("address"), m.body().getJsonObject("message"), MonitorVerticle.LOCAL)
               .onComplete(ar -> {
                 if (ar.succeeded()) {
                   m.reply(ar.result().body());
@@ -185,11 +185,11 @@ public final class ClusterAuthority implements AuthoritySource {
   public io.vertx.core.Future<io.vertx.core.eventbus.Message<JsonObject>> command(String address, JsonObject message,
                                                                                   boolean leaderOnly) {
     if (leaderOnly) {
-      return isLeader() ? vertx.eventBus().request(address, message, LOCAL)
+      return isLeader() ? vertx.eventBus().request(address, message, MonitorVerticle.LOCAL)
           : vertx.eventBus().request(LEADER, new JsonObject().put("address", address).put("message", message));
     }
     vertx.eventBus().publish(APPLY, new JsonObject().put("from", nodeId).put("address", address).put("message", message));
-    return vertx.eventBus().request(address, message, LOCAL);
+    return vertx.eventBus().request(address, message, MonitorVerticle.LOCAL);
   }
 
   private List<Member> members() {

@@ -37,9 +37,6 @@ import java.util.function.BooleanSupplier;
  */
 public final class AdminHttp {
 
-  /** Commands go to this instance's own monitor, also when Vert.x runs clustered. */
-  private static final io.vertx.core.eventbus.DeliveryOptions LOCAL = new io.vertx.core.eventbus.DeliveryOptions().setLocalOnly(true);
-
   /** Largest accepted request body, in bytes. */
   public static final int MAX_BODY_BYTES = 64 * 1024;
 
@@ -239,7 +236,7 @@ public final class AdminHttp {
     }
     boolean leaderOnly = c.address().equals(MonitorVerticle.FAILOVER_ADDRESS) || c.address().equals(MonitorVerticle.SWITCHOVER_ADDRESS);
     io.vertx.core.Future<io.vertx.core.eventbus.Message<JsonObject>> sent = cluster == null
-        ? vertx.eventBus().request(c.address(), c.message(), LOCAL) : cluster.command(c.address(), c.message(), leaderOnly);
+        ? vertx.eventBus().request(c.address(), c.message(), MonitorVerticle.LOCAL) : cluster.command(c.address(), c.message(), leaderOnly);
     sent.onComplete(ar -> {
       if (ar.succeeded()) {
         audit.record(action, c.args(), 200, "accepted", remote);
@@ -339,7 +336,7 @@ public final class AdminHttp {
   // ---- plumbing ----
 
   private void ask(RoutingContext ctx, String address, JsonObject message, java.util.function.Function<Object, JsonObject> shape) {
-    vertx.eventBus().request(address, message, LOCAL).onComplete(ar -> {
+    vertx.eventBus().request(address, message, MonitorVerticle.LOCAL).onComplete(ar -> {
       if (ar.succeeded()) {
         json(ctx, 200, shape.apply(ar.result().body()));
       } else {
