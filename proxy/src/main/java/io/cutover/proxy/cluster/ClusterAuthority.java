@@ -19,9 +19,10 @@ import java.util.concurrent.ConcurrentHashMap;
  * The failover authority of clustered Cutover (Hazelcast via vertx-hazelcast).
  *
  * <ul>
- *   <li><b>Leader</b> = the oldest member of the Hazelcast cluster (Hazelcast orders members by join time;
- *       every member computes the same answer from the same member list). When it leaves, the next oldest
- *       leads as soon as Hazelcast's failure detector removes it ({@code hazelcast.max.no.heartbeat.seconds}).</li>
+ *   <li><b>Leader</b> = the first member of Hazelcast's member list (its master, normally the oldest member;
+ *       every member computes the same answer from the same member-list version). When it leaves, Hazelcast's
+ *       new master leads as soon as the failure detector removes it (at once for refused connections,
+ *       {@code hazelcast.max.no.heartbeat.seconds} for a silent member).</li>
  *   <li><b>Quorum</b> = a majority of {@code cluster.size}. The leader promotes only while it sees a quorum
  *       of members <i>and</i> a quorum of instances (itself included) currently hold the same primary DOWN;
  *       otherwise it waits ({@link Authority#WAIT}). An instance cut off from the primary alone therefore
