@@ -147,6 +147,15 @@ class ClusterIntegrationTest {
       assertTrue(audit.stream().anyMatch(e -> "switchover".equals(((JsonObject) e).getString("action"))
           && ((JsonObject) e).getInteger("status") == 200), audit.encode());
       assertTrue(audit.stream().anyMatch(e -> "drain".equals(((JsonObject) e).getString("action"))), audit.encode());
+      Poll.until(Duration.ofSeconds(20), "the leader's switchover incident, seen from a follower", () -> {
+        try {
+          JsonObject inc = other.get("/api/v1/incidents").bodyAsJsonObject();
+          return inc.getString("recorded_by").endsWith("(leader)")
+              && inc.getJsonArray("incidents").encode().contains("\"kind\":\"switchover\"");
+        } catch (Exception e) {
+          return false;
+        }
+      });
     }
   }
 

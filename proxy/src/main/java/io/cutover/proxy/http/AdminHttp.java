@@ -93,8 +93,7 @@ public final class AdminHttp {
           : new Health(false, new JsonObject().put("status", "unavailable").put("reason", t.readReason()));
     });
     r.get("/api/v1/cluster").handler(this::cluster);
-    r.get("/api/v1/incidents").handler(ctx -> ask(ctx, MonitorVerticle.INCIDENTS_ADDRESS, new JsonObject(),
-        body -> new JsonObject().put("incidents", body)));
+    r.get("/api/v1/incidents").handler(this::incidents);
     r.get("/api/v1/audit").handler(this::audit);
     r.get("/api/v1/openapi.yaml").handler(this::openapi);
     r.post("/api/v1/failover").handler(ctx -> mutate(ctx, "failover", this::failover));
@@ -159,6 +158,29 @@ public final class AdminHttp {
       return c.put("sessions", new JsonObject().put("write", sessions.sessions(Endpoint.WRITE))
           .put("read", sessions.sessions(Endpoint.READ)).put("by_target", perTarget));
     }));
+  }
+
+  /**
+   * The incidents: this instance's; clustered, the leader's (the failover authority's record), with the
+   * member that recorded them.
+   */
+  private void incidents(RoutingContext ctx) {
+    if (cluster == null) {
+      ask(ctx, MonitorVerticle.INCIDENTS_ADDRESS, new JsonObject(), body -> new JsonObject().put("incidents", body));
+      return;
+    }
+    cluster.memberViews().onComplete(ar -> {
+      JsonObject leader = ar.succeeded() ? ar.result().stream().map(JsonObject.class::cast)
+          .filter(v -> Boolean.TRUE.equals(v.getBoolean("leader")) && v.containsKey("incidents")).findFirst().orElse(null) : null;
+      if (leader == null) {
+        // no answer from the leader (e.g. during a hand-over): this instance's own record
+        ask(ctx, MonitorVerticle.INCIDENTS_ADDRESS, new JsonObject(),
+            body -> new JsonObject().put("incidents", body).put("recorded_by", "this instance (the leader did not answer)"));
+        return;
+      }
+      json(ctx, 200, new JsonObject().put("incidents", leader.getJsonArray("incidents"))
+          .put("recorded_by", leader.getString("member") + " (leader)"));
+    });
   }
 
   /** This instance's audit entries; clustered, every member's, ordered by time, each naming its member. */
