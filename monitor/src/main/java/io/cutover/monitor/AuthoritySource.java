@@ -7,15 +7,14 @@ package io.cutover.monitor;
 public interface AuthoritySource {
 
   /** A single Cutover instance: always the failover authority. */
+  /** This instance's authority and why (e.g. "2 of 3 instances see pg1 DOWN, quorum 2"). */
+  record Standing(FailoverMachine.Authority authority, String reason) {
+  }
+
   AuthoritySource SINGLE = new AuthoritySource() {
     @Override
-    public FailoverMachine.Authority authority() {
-      return FailoverMachine.Authority.PROMOTE;
-    }
-
-    @Override
-    public String reason() {
-      return "single instance";
+    public Standing standing() {
+      return new Standing(FailoverMachine.Authority.PROMOTE, "single instance");
     }
 
     @Override
@@ -53,11 +52,8 @@ public interface AuthoritySource {
    */
   boolean leader();
 
-  /** This instance's authority now. */
-  FailoverMachine.Authority authority();
-
-  /** Why (for logs and refusals), e.g. "2 of 3 instances see pg1 DOWN, quorum 2". */
-  String reason();
+  /** This instance's authority now, as asked at a moment its own checks hold the primary DOWN. */
+  Standing standing();
 
   /**
    * This instance's current verdict on the primary, shared with the other instances.

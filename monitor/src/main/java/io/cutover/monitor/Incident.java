@@ -83,10 +83,6 @@ public final class Incident {
     return oldPrimaryLsn < 0 || candidateLsn < 0 ? -1 : Math.max(0, oldPrimaryLsn - candidateLsn);
   }
 
-  public long firstWriteAt() {
-    return firstWriteAt;
-  }
-
   public long lastHealthyAt() {
     return lastHealthyAt;
   }

@@ -282,7 +282,8 @@ public final class MonitorVerticle extends VerticleBase {
   }
 
   private void refreshAuthority() {
-    tracker.machine().setAuthority(authority.authority(), authority.reason());
+    AuthoritySource.Standing standing = authority.standing();
+    tracker.machine().setAuthority(standing.authority(), standing.reason());
     tracker.machine().setMinority(authority.minority());
   }
 
@@ -298,7 +299,7 @@ public final class MonitorVerticle extends VerticleBase {
     for (FailoverMachine.Action a : actions) {
       if (!acting && (a instanceof FailoverMachine.Promote || a instanceof FailoverMachine.Repoint
           || a instanceof FailoverMachine.Hook || a instanceof FailoverMachine.Switchover)) {
-        LOG.debug("not the failover authority ({}): {} left to the leader", authority.reason(), a);
+        LOG.debug("not the leader: {} left to the leader", a);
         continue;
       }
       if (a instanceof FailoverMachine.Promote p) {
@@ -393,8 +394,4 @@ public final class MonitorVerticle extends VerticleBase {
     vertx.eventBus().publish(Topology.ADDRESS, next.toJson(), LOCAL);
   }
 
-  /** The newest snapshot (call on this verticle's context). */
-  public Topology current() {
-    return tracker.current();
-  }
 }

@@ -65,7 +65,7 @@ public final class RoleCheck {
     PgConnection.connect(vertx, connect).onComplete(ar -> {
       if (ar.failed()) {
         vertx.cancelTimer(timer);
-        result.tryComplete(failed(target, started, classify(ar.cause()), message(ar.cause())));
+        result.tryComplete(failed(target, started, classify(ar.cause()), Errors.describe(ar.cause())));
         return;
       }
       PgConnection conn = ar.result();
@@ -75,7 +75,7 @@ public final class RoleCheck {
       }
       conn.query(QUERY).execute()
           .map(rows -> observe(target, started, rows.iterator().next()))
-          .otherwise(err -> failed(target, started, classify(err), message(err)))
+          .otherwise(err -> failed(target, started, classify(err), Errors.describe(err)))
           .onComplete(obs -> {
             vertx.cancelTimer(timer);
             result.tryComplete(obs.result());
@@ -113,7 +113,4 @@ public final class RoleCheck {
     return FailureKind.ERROR;
   }
 
-  static String message(Throwable err) {
-    return Errors.describe(err);
-  }
 }

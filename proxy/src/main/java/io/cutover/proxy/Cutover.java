@@ -41,6 +41,8 @@ public final class Cutover {
   private final SessionRegistry registry = new SessionRegistry();
   private final Traffic traffic = new Traffic();
   private final String registryName;
+  /** Drain grace deadlines already scheduled, per target. */
+  private final java.util.Map<String, Long> drainTimers = new java.util.concurrent.ConcurrentHashMap<>();
   private final ClusterAuthority authority;
   private final AuditLog audit;
   private CutoverMetrics metrics;
@@ -172,7 +174,8 @@ public final class Cutover {
         if (closed > 0) {
           LOG.warn("fenced {}: closed {} relayed session(s) (topology v{})", t.name(), closed, next.version());
         }
-      } else if (t.drained() && t.drainCloseAt() >= 0) {
+      } else if (t.drained() && t.drainCloseAt() >= 0 && !Long.valueOf(t.drainCloseAt()).equals(drainTimers.put(t.name(), t.drainCloseAt()))) {
+        // one timer per drain (snapshots keep arriving while a target stays drained)
         String name = t.name();
         long version = next.version();
         vertx.setTimer(Math.max(1, t.drainCloseAt() - now), id -> {
@@ -235,11 +238,6 @@ public final class Cutover {
   /** The bound HTTP port (health, admin API, metrics). */
   public int httpPort() {
     return httpPort;
-  }
-
-  /** The audit log of admin calls. */
-  public AuditLog audit() {
-    return audit;
   }
 
   /** The bound read endpoint port. */

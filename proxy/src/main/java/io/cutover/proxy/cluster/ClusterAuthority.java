@@ -212,32 +212,24 @@ public final class ClusterAuthority implements AuthoritySource {
   }
 
   @Override
-  public Authority authority() {
-    return decide(true).authority;
-  }
-
-  @Override
-  public String reason() {
-    return decide(true).reason;
-  }
-
-  private record Decision(Authority authority, String reason) {
+  public Standing standing() {
+    return decide(true);
   }
 
   /**
    * @param primaryDown whether to answer for a moment when this instance holds the primary DOWN (the only
    *                    moment the answer matters to the state machine)
    */
-  private Decision decide(boolean primaryDown) {
+  private Standing decide(boolean primaryDown) {
     List<Member> m = members();
     if (m.isEmpty() || !m.get(0).localMember()) {
-      return new Decision(Authority.FOLLOW, "follower; the leader is " + (m.isEmpty() ? "unknown" : m.get(0).getAddress()));
+      return new Standing(Authority.FOLLOW, "follower; the leader is " + (m.isEmpty() ? "unknown" : m.get(0).getAddress()));
     }
     if (m.size() < quorum()) {
-      return new Decision(Authority.WAIT, m.size() + " of cluster.size " + size + " members visible, quorum " + quorum());
+      return new Standing(Authority.WAIT, m.size() + " of cluster.size " + size + " members visible, quorum " + quorum());
     }
     if (!primaryDown) {
-      return new Decision(Authority.PROMOTE, "leader with " + m.size() + " of " + size + " members");
+      return new Standing(Authority.PROMOTE, "leader with " + m.size() + " of " + size + " members");
     }
     // Asked when this instance's own checks hold the primary DOWN: count itself plus every other instance
     // whose fresh verdict holds the same primary DOWN.
@@ -250,9 +242,9 @@ public final class ClusterAuthority implements AuthoritySource {
         .count() + 1;
     String what = primary == null ? "the primary" : primary;
     if (agree < quorum()) {
-      return new Decision(Authority.WAIT, agree + " of " + size + " instances see " + what + " DOWN, quorum " + quorum());
+      return new Standing(Authority.WAIT, agree + " of " + size + " instances see " + what + " DOWN, quorum " + quorum());
     }
-    return new Decision(Authority.PROMOTE, agree + " of " + size + " instances see " + what + " DOWN");
+    return new Standing(Authority.PROMOTE, agree + " of " + size + " instances see " + what + " DOWN");
   }
 
   @Override
@@ -276,7 +268,7 @@ public final class ClusterAuthority implements AuthoritySource {
       list.add(new JsonObject().put("uuid", m.getUuid().toString()).put("address", m.getAddress().toString())
           .put("local", m.localMember()));
     }
-    Decision d = decide(mine.down());
+    Standing d = decide(mine.down());
     return new JsonObject().put("enabled", true).put("size", size).put("quorum", quorum()).put("members", list)
         .put("leader", isLeader()).put("authority", d.authority().name().toLowerCase(java.util.Locale.ROOT))
         .put("reason", d.reason());

@@ -88,12 +88,6 @@ public record CutoverConfig(ListenAddress write, ListenAddress read, List<Target
         .put("failover", failover.toJson());
   }
 
-  /** A copy with other listeners (tests bind port 0). */
-  public CutoverConfig withListeners(ListenAddress write, ListenAddress read) {
-    return new CutoverConfig(write, read, targets, checks, readMaxLagBytes, readFallbackToPrimary, connectTimeout,
-        eventLoops, connectWait, failover, http, adminToken, auditKept, cluster);
-  }
-
   /** A copy with clustering switched on or off ({@code --cluster}). */
   public CutoverConfig withCluster(boolean enabled) {
     return new CutoverConfig(write, read, targets, checks, readMaxLagBytes, readFallbackToPrimary, connectTimeout,

@@ -48,7 +48,6 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 public final class CutoverMetrics {
 
-  private final MeterRegistry registry;
   private final TopologyView view;
   private final MultiGauge targetUp;
   private final Map<String, Long> lastUpMillis = new ConcurrentHashMap<>();
@@ -59,7 +58,6 @@ public final class CutoverMetrics {
 
   public CutoverMetrics(MeterRegistry registry, Vertx vertx, TopologyView view, SessionRegistry sessions,
                         Traffic traffic, List<Target> targets, FailoverOptions failover) {
-    this.registry = registry;
     this.view = view;
     double rto = failover.getRto().toMillis() / 1000.0;
     this.targetUp = MultiGauge.builder("cutover.target.up")
@@ -140,7 +138,4 @@ public final class CutoverMetrics {
     }
   }
 
-  public MeterRegistry registry() {
-    return registry;
-  }
 }
