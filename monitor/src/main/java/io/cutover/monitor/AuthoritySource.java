@@ -1,16 +1,19 @@
 package io.cutover.monitor;
 
+import io.vertx.core.Future;
+
 /**
  * Where the failover state machine's {@link FailoverMachine.Authority} comes from: a single instance
- * always promotes ({@link #SINGLE}); clustered Cutover asks the cluster (leader, members, verdicts).
+ * always promotes ({@link #SINGLE}); clustered Cutover asks the cluster (leader, members, verdicts) and
+ * records its decisions cluster-wide.
  */
 public interface AuthoritySource {
 
-  /** A single Cutover instance: always the failover authority. */
   /** This instance's authority and why (e.g. "2 of 3 instances see pg1 DOWN, quorum 2"). */
   record Standing(FailoverMachine.Authority authority, String reason) {
   }
 
+  /** A single Cutover instance: always the failover authority, nothing to share. */
   AuthoritySource SINGLE = new AuthoritySource() {
     @Override
     public Standing standing() {
@@ -18,7 +21,7 @@ public interface AuthoritySource {
     }
 
     @Override
-    public void verdict(String primary, boolean down) {
+    public void verdict(String primary, boolean down, long version) {
     }
 
     @Override
@@ -32,8 +35,17 @@ public interface AuthoritySource {
     }
 
     @Override
-    public io.vertx.core.Future<Void> fenceEverywhere(String target) {
-      return io.vertx.core.Future.succeededFuture();
+    public Future<Long> decide(String kind, String oldPrimary, String newPrimary, long version) {
+      return Future.succeededFuture(version);
+    }
+
+    @Override
+    public void unfenceEverywhere(String target) {
+    }
+
+    @Override
+    public long versionSeen() {
+      return 0;
     }
   };
 
@@ -41,10 +53,27 @@ public interface AuthoritySource {
   String minority();
 
   /**
-   * Before a promotion: makes every other instance fence {@code target} (stop routing to it and close its
-   * sessions) and completes once they all acknowledged, or failed with the members that did not.
+   * Before a cutover is carried out: records the decision cluster-wide and makes every other instance fence
+   * {@code oldPrimary} (stop routing to it, close its sessions) by the decision's version, the fencing token.
+   *
+   * @param kind       {@code failover} or {@code switchover}
+   * @param oldPrimary the primary being replaced, {@code null} if none was known
+   * @param newPrimary the node about to be promoted
+   * @param version    this instance's current topology version; the decision is numbered above it
+   * @return the decision's version once every other instance acknowledged the fence; a failed future (and
+   *         nothing may be promoted) when the decision cannot be recorded by a majority of members or an
+   *         instance did not acknowledge
    */
-  io.vertx.core.Future<Void> fenceEverywhere(String target);
+  Future<Long> decide(String kind, String oldPrimary, String newPrimary, long version);
+
+  /** After an aborted switchover: every other instance lifts its fence of {@code target} (best effort). */
+  void unfenceEverywhere(String target);
+
+  /**
+   * The highest topology version this instance has seen from other instances or in a cluster decision
+   * (0 for none); the monitor numbers its next snapshot above it.
+   */
+  long versionSeen();
 
   /**
    * Whether this instance carries out the state machine's actions (promotions, re-pointing, switchover
@@ -60,6 +89,7 @@ public interface AuthoritySource {
    *
    * @param primary the primary this instance routes to (or last routed to), {@code null} if none yet
    * @param down    whether this instance's checks hold it DOWN
+   * @param version this instance's current topology version
    */
-  void verdict(String primary, boolean down);
+  void verdict(String primary, boolean down, long version);
 }

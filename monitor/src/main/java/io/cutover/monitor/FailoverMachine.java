@@ -174,6 +174,24 @@ public final class FailoverMachine {
     return List.of(new Alert("warn", target + " fenced by the failover authority"));
   }
 
+  /**
+   * The failover authority lifted its fence of {@code target} (clustered Cutover: a switchover that fenced
+   * the old primary everywhere first was aborted, so it stays the primary). A target this instance fences
+   * for its own reasons (an extra primary, say) is fenced again by its next observation.
+   *
+   * @throws IllegalArgumentException for an unknown target
+   */
+  public List<Action> unfence(String target, long now) {
+    requireTarget(target);
+    if (!fenced.remove(target)) {
+      return List.of();
+    }
+    if (incident != null) {
+      incident.notes.add(target + " unfenced by the failover authority");
+    }
+    return List.of(new Alert("warn", target + " unfenced by the failover authority"));
+  }
+
   /** Whether automatic failover is paused (checks and routing go on). */
   public boolean maintenance() {
     return maintenance;

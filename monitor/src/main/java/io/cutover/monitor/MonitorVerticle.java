@@ -45,6 +45,8 @@ public final class MonitorVerticle extends VerticleBase {
   public static final String ENABLE_ADDRESS = "cutover.enable";
   /** Request/reply: body {@code {"target": "pg1"}}: the failover authority fenced it (clustered Cutover). */
   public static final String FENCE_ADDRESS = "cutover.fence";
+  /** Request/reply: body {@code {"target": "pg1"}}: the failover authority lifted its fence (aborted switchover). */
+  public static final String UNFENCE_ADDRESS = "cutover.unfence";
   /** Request/reply: the cluster state for operators (topology, mode, maintenance, targets, decisions). */
   public static final String CLUSTER_ADDRESS = "cutover.cluster";
   /** Published: an incident opened ({@link Incident#toJson()}). */
@@ -140,6 +142,8 @@ public final class MonitorVerticle extends VerticleBase {
     bus.<Object>localConsumer(CLUSTER_ADDRESS, msg -> msg.reply(cluster()));
     bus.<JsonObject>localConsumer(FENCE_ADDRESS, msg -> command(msg, (m, now) -> m.fence(msg.body().getString("target"), now),
         () -> new JsonObject().put("fenced", msg.body().getString("target"))));
+    bus.<JsonObject>localConsumer(UNFENCE_ADDRESS, msg -> command(msg, (m, now) -> m.unfence(msg.body().getString("target"), now),
+        () -> new JsonObject().put("unfenced", msg.body().getString("target"))));
     vertx.setPeriodic(100, id -> feed(FailoverMachine::onTick));
     LOG.info("monitor started: targets={} checks={} failover={}", targets.stream().map(Target::name).toList(),
         options.toJson().encode(), failover.toJson().encode());
@@ -285,13 +289,15 @@ public final class MonitorVerticle extends VerticleBase {
     AuthoritySource.Standing standing = authority.standing();
     tracker.machine().setAuthority(standing.authority(), standing.reason());
     tracker.machine().setMinority(authority.minority());
+    Topology before = tracker.current();
+    tracker.witness(authority.versionSeen()).ifPresent(next -> publish(before, next));
   }
 
   private void shareVerdict() {
     String primary = tracker.machine().knownPrimary();
     boolean down = primary != null && tracker.current().target(primary)
         .map(t -> t.state() == TargetState.DOWN).orElse(false);
-    authority.verdict(primary, down);
+    authority.verdict(primary, down, tracker.current().version());
   }
 
   private void run(List<FailoverMachine.Action> actions) {
@@ -305,11 +311,17 @@ public final class MonitorVerticle extends VerticleBase {
       if (a instanceof FailoverMachine.Promote p) {
         String name = p.candidate().name();
         String old = tracker.machine().knownPrimary();
-        // every instance fences the old primary before the new one can take writes through any of them
-        (old == null ? io.vertx.core.Future.<Void>succeededFuture() : authority.fenceEverywhere(old))
+        // recorded cluster-wide, and every instance fences the old primary, before the new one can take
+        // writes through any of them
+        authority.decide("failover", old, name, tracker.current().version())
             .compose(v -> executor.promote(p.candidate()))
-            .onComplete(ar -> feed((m, now) ->
-                m.onPromoted(name, ar.succeeded(), ar.failed() ? Errors.describe(ar.cause()) : null, now)));
+            .onComplete(ar -> {
+              if (ar.failed() && old != null) {
+                // nothing promoted: should the old primary answer again, the other instances may route to it
+                authority.unfenceEverywhere(old);
+              }
+              feed((m, now) -> m.onPromoted(name, ar.succeeded(), ar.failed() ? Errors.describe(ar.cause()) : null, now));
+            });
       } else if (a instanceof FailoverMachine.Repoint r) {
         executor.repoint(r.replica(), r.primary()).onComplete(ar -> {
           if (ar.succeeded()) {
@@ -349,9 +361,17 @@ public final class MonitorVerticle extends VerticleBase {
         vertx.eventBus().publish(REFUSED_ADDRESS, r.reason(), LOCAL);
       } else if (a instanceof FailoverMachine.Switchover s) {
         LOG.warn("switchover: {} -> {}", s.from().name(), s.to().name());
-        executor.switchover(s.from(), s.to()).onComplete(ar -> feed((m, now) -> ar.succeeded()
-            ? m.onSwitchoverResult(ar.result().ok(), ar.result().error(), ar.result().oldLsn(), ar.result().candidateLsn(), now)
-            : m.onSwitchoverResult(false, Errors.describe(ar.cause()), -1, -1, now)));
+        authority.decide("switchover", s.from().name(), s.to().name(), tracker.current().version())
+            .compose(v -> executor.switchover(s.from(), s.to()))
+            .onComplete(ar -> {
+              if (ar.failed() || !ar.result().ok()) {
+                // the old primary stays the primary: the other instances route to it again
+                authority.unfenceEverywhere(s.from().name());
+              }
+              feed((m, now) -> ar.succeeded()
+                  ? m.onSwitchoverResult(ar.result().ok(), ar.result().error(), ar.result().oldLsn(), ar.result().candidateLsn(), now)
+                  : m.onSwitchoverResult(false, Errors.describe(ar.cause()), -1, -1, now));
+            });
       }
     }
   }

@@ -33,6 +33,8 @@ public final class TopologyTracker {
   private final FailoverMachine machine;
   private final List<FailoverMachine.Action> actions = new ArrayList<>();
   private Topology current;
+  /** The highest version seen elsewhere (clustered Cutover); the next snapshot is numbered above it. */
+  private long witnessed;
 
   /**
    * @param targets     configured targets (names unique)
@@ -124,7 +126,7 @@ public final class TopologyTracker {
     for (Slot s : slots.values()) {
       inputs.add(new TopologyRules.Input(s.target, s.health.state(), s.health.health(), s.lastOk, s.last));
     }
-    return rules.build(current.version() + 1, now, inputs, overlay);
+    return rules.build(Math.max(current.version(), witnessed) + 1, now, inputs, overlay);
   }
 
   private Optional<Topology> publishIfChanged(Topology next) {
@@ -133,6 +135,28 @@ public final class TopologyTracker {
     }
     current = next;
     return Optional.of(next);
+  }
+
+  /**
+   * Records a topology version seen elsewhere: another instance's snapshot or a cluster decision (the
+   * fencing token). An instance never routes by a version older than one it has seen: once a check has
+   * completed, a higher version re-numbers the current snapshot to exactly that version (same content), and
+   * every later snapshot is numbered above it, so versions order snapshots across instances like a Lamport
+   * clock. Re-numbering to the seen version, not above it, lets instances converge on the highest version
+   * instead of outbidding each other.
+   *
+   * @return the re-numbered snapshot, or empty when nothing changed (a version not above the current one,
+   *         or no check completed yet: version 0 keeps meaning "no topology known")
+   */
+  public Optional<Topology> witness(long version) {
+    witnessed = Math.max(witnessed, version);
+    if (current.version() == 0 || version <= current.version()) {
+      return Optional.empty();
+    }
+    Topology c = current;
+    current = new Topology(version, clock.millis(), c.targets(), c.primary(), c.readable(), c.writeReason(),
+        c.readReason(), c.cutover());
+    return Optional.of(current);
   }
 
   /** The newest snapshot. */

@@ -446,6 +446,13 @@ class FailoverMachineTest {
     s.apply((m, now) -> m.fence("pg1", now));
     assertTrue(s.topo().target("pg1").orElseThrow().fenced());
     assertNull(s.topo().primary());
+    s.primary(PG1, 1, 100);
+    assertTrue(s.topo().target("pg1").orElseThrow().fenced(), "still reporting primary: the fence holds");
+    // an aborted switchover: the authority lifts its fence and pg1 stays the primary
+    s.apply((m, now) -> m.unfence("pg1", now));
+    assertFalse(s.topo().target("pg1").orElseThrow().fenced());
+    assertEquals("pg1", s.topo().primary());
+    assertThrows(IllegalArgumentException.class, () -> s.machine.unfence("nope", 0));
   }
 
   @Test

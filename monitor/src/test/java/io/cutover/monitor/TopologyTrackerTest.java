@@ -44,6 +44,21 @@ class TopologyTrackerTest {
   }
 
   @Test
+  void aWitnessedVersionRenumbersTheSnapshotAndEveryLaterOneIsAboveIt() {
+    TopologyTracker tr = new TopologyTracker(targets, 3, 2, 0, clock);
+    assertTrue(tr.witness(30).isEmpty(), "no check completed yet: version 0 keeps meaning no topology");
+    assertEquals(0, tr.current().version());
+    Topology first = tr.record(primary(100)).orElseThrow();
+    assertEquals(31, first.version(), "numbered above the version witnessed before");
+    Topology renumbered = tr.witness(41).orElseThrow();
+    assertEquals(41, renumbered.version(), "re-numbered to exactly the witnessed version");
+    assertTrue(renumbered.sameContent(first), "same content");
+    assertTrue(tr.witness(41).isEmpty(), "the same version again: nothing");
+    assertTrue(tr.witness(7).isEmpty(), "a lower version: nothing");
+    assertEquals(42, tr.record(replica("pg2", 100)).orElseThrow().version(), "the next change is above it");
+  }
+
+  @Test
   void aStoppedReplicaLeavesAfterFallFailuresAndReturnsAfterRiseSuccesses() {
     TopologyTracker tr = new TopologyTracker(targets, 3, 2, 0, clock);
     tr.record(primary(100));

@@ -92,13 +92,14 @@ public final class Cutover {
           + config.cluster().hazelcast() + ": " + e.getMessage(), e));
     }
     hz.setClusterName(config.cluster().name());
+    ClusterAuthority.configure(hz, config.cluster().size());
     HazelcastClusterManager manager = new HazelcastClusterManager(hz);
     return Vertx.builder().with(options).withClusterManager(manager).buildClustered()
         .recover(err -> Future.failedFuture(new IllegalStateException("cannot join the Hazelcast cluster: " + err.getMessage(), err)))
         .compose(vertx -> {
           long stale = 3 * config.checks().getInterval().toMillis() + config.checks().getTimeout().toMillis();
           ClusterAuthority authority = new ClusterAuthority(vertx, manager.getHazelcastInstance(), manager.getNodeId(),
-              config.cluster().size(), stale);
+              config.cluster().size(), stale, config.failover().getIncidentsKept(), config.auditKept());
           LOG.info("clustered: node {}, {} member(s), cluster.size {}", manager.getNodeId(), manager.getNodes().size(),
               config.cluster().size());
           return started(vertx, config, registryName, authority);
@@ -121,6 +122,7 @@ public final class Cutover {
     metrics = new CutoverMetrics(meters, vertx, view, registry, traffic, config.targets(), config.failover());
     vertx.eventBus().<JsonObject>localConsumer(Topology.ADDRESS, msg -> onTopology(Topology.fromJson(msg.body())));
     if (authority != null) {
+      audit.onRecord(authority::recordAudit);
       authority.localView(() -> vertx.eventBus().<JsonArray>request(MonitorVerticle.INCIDENTS_ADDRESS, "",
               MonitorVerticle.LOCAL)
           .map(incidents -> {
@@ -128,8 +130,7 @@ public final class Cutover {
             return new JsonObject().put("authority", authority.toJson().getString("authority"))
                 .put("topology", new JsonObject().put("version", t.version()).put("primary", t.primary())
                     .put("readable", new io.vertx.core.json.JsonArray(t.readable())).put("cutover", t.cutover()))
-                .put("incidents", incidents.body())
-                .put("audit", audit.entries());
+                .put("incidents", incidents.body());
           }));
     }
     AdminHttp http = new AdminHttp(vertx, view, registry, config.targets(), config.adminToken(), audit,
@@ -150,6 +151,11 @@ public final class Cutover {
               config.readMaxLagBytes(), Clock.systemUTC(), probeHost, writePort,
               authority == null ? AuthoritySource.SINGLE : authority));
         })
+        .compose(p -> authority == null ? Future.succeededFuture() : authority.catchUp()
+            .recover(err -> {
+              LOG.warn("cannot read the cluster's shared state ({}); routing by this instance's own checks", err.getMessage());
+              return Future.succeededFuture();
+            }))
         .map(p -> {
           LOG.info("cutover started: write endpoint {}:{}, read endpoint {}:{}, {} listener instance(s) each; HTTP {}:{}",
               config.write().host(), writePort, config.read().host(), readPort, config.eventLoops(),

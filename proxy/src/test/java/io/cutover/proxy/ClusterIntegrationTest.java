@@ -150,8 +150,9 @@ class ClusterIntegrationTest {
       Poll.until(Duration.ofSeconds(20), "the leader's switchover incident, seen from a follower", () -> {
         try {
           JsonObject inc = other.get("/api/v1/incidents").bodyAsJsonObject();
-          return inc.getString("recorded_by").endsWith("(leader)")
-              && inc.getJsonArray("incidents").encode().contains("\"kind\":\"switchover\"");
+          return "cluster".equals(inc.getString("recorded_by")) && inc.getJsonArray("incidents").stream()
+              .map(JsonObject.class::cast).anyMatch(i -> "switchover".equals(i.getString("kind"))
+                  && "completed".equals(i.getString("outcome")) && i.getString("recorded_by") != null);
         } catch (Exception e) {
           return false;
         }

@@ -2,18 +2,31 @@ package io.cutover.proxy.cluster;
 
 import com.hazelcast.cluster.Member;
 import com.hazelcast.core.HazelcastInstance;
+import com.hazelcast.map.IMap;
 import io.cutover.monitor.AuthoritySource;
-import io.cutover.monitor.MonitorVerticle;
 import io.cutover.monitor.FailoverMachine.Authority;
+import io.cutover.monitor.MonitorVerticle;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
+import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.eventbus.Message;
+import io.vertx.core.eventbus.MessageConsumer;
+import io.vertx.core.eventbus.ReplyException;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
 
 /**
  * The failover authority of clustered Cutover (Hazelcast via vertx-hazelcast).
@@ -27,13 +40,24 @@ import java.util.concurrent.ConcurrentHashMap;
  *       of members <i>and</i> a quorum of instances (itself included) currently hold the same primary DOWN;
  *       otherwise it waits ({@link Authority#WAIT}). An instance cut off from the primary alone therefore
  *       never causes a failover, and the minority side of a partition never promotes.</li>
+ *   <li><b>Decisions</b> are recorded in the Hazelcast map {@value #STATE}, which Cutover protects with
+ *       Hazelcast split-brain protection (a majority of {@code cluster.size} members, see
+ *       {@link #configure}): a leader that lost the majority cannot record one, so it cannot promote. Each
+ *       decision gets a version above every earlier one and above every topology version its leader has
+ *       seen; it is the fencing token: every other instance fences the old primary by it, rejects a fence
+ *       with an older version or from a member that is not its leader, and numbers its own snapshots above
+ *       it.</li>
  *   <li>Followers ({@link Authority#FOLLOW}) fence and hold writes when they see the primary DOWN and route
  *       to whichever node then reports itself primary.</li>
  * </ul>
- * Verdicts travel on the clustered event bus address {@value #VERDICTS}; a verdict older than
- * {@code staleMillis} does not count.
+ * Shared state: the latest decision, maintenance mode and drained targets ({@value #STATE}), the leader's
+ * incident records ({@value #INCIDENTS}) and every instance's audit entries ({@value #AUDIT}); an instance
+ * that joins later applies maintenance mode and drains from there. Verdicts travel on the clustered event bus
+ * address {@value #VERDICTS}; a verdict older than {@code staleMillis} does not count.
  */
 public final class ClusterAuthority implements AuthoritySource {
+
+  private static final Logger LOG = LoggerFactory.getLogger(ClusterAuthority.class);
 
   /** Cluster-wide address of the instances' verdicts on the primary. */
   public static final String VERDICTS = "cutover.cluster.verdict";
@@ -41,7 +65,29 @@ public final class ClusterAuthority implements AuthoritySource {
   public static final String LEADER = "cutover.cluster.leader";
   /** Cluster-wide address every instance consumes: a command each applies to its own monitor. */
   public static final String APPLY = "cutover.cluster.apply";
+  /** Per-member address on which the leader's fence requests arrive. */
+  public static final String FENCE = "cutover.cluster.fence";
+  /** Per-member address on which the leader lifts a fence after an aborted switchover. */
+  public static final String UNFENCE = "cutover.cluster.unfence";
+  /** Per-member address answering with that member's own view (topology, incidents). */
+  public static final String MEMBER = "cutover.cluster.member";
+  /** Hazelcast map of the shared state: keys {@code decision}, {@code maintenance}, {@code drained}. */
+  public static final String STATE = "cutover.state";
+  /** Hazelcast map of the leader's incident records (JSON), keyed so that keys sort by opening time. */
+  public static final String INCIDENTS = "cutover.incidents";
+  /** Hazelcast map of every instance's audit entries (JSON), keyed so that keys sort by time. */
+  public static final String AUDIT = "cutover.audit";
+  /** Name of the split-brain protection rule Cutover attaches to its maps ({@code cutover.*}). */
+  public static final String SPLIT_BRAIN_PROTECTION = "cutover-majority";
 
+  /** How long the leader waits for every member to acknowledge a fence, in milliseconds. */
+  private static final long FENCE_ACK_MILLIS = 3000;
+  /**
+   * How long a write to the shared state may take, in milliseconds: longer than
+   * {@code hazelcast.max.no.heartbeat.seconds} (5 s), so that a write begun just before a partition fails
+   * with the split-brain protection's answer once the other side is removed, rather than with a timeout.
+   */
+  private static final long STATE_WRITE_MILLIS = 8000;
 
   private record Verdict(String primary, boolean down, long at) {
   }
@@ -49,166 +95,119 @@ public final class ClusterAuthority implements AuthoritySource {
   private final Vertx vertx;
   private final HazelcastInstance hz;
   private final String nodeId;
+  /** This member's Hazelcast UUID; Hazelcast gives a member a new one when it merges after a partition. */
+  private volatile String uuid;
+  private final List<MessageConsumer<JsonObject>> memberConsumers = new ArrayList<>();
   private final int size;
   private final long staleMillis;
+  private final int incidentsKept;
+  private final int auditKept;
+  private final IMap<String, String> state;
   private final Map<String, Verdict> verdicts = new ConcurrentHashMap<>();
+  private final AtomicLong versionSeen = new AtomicLong();
+  /** The highest decision version this instance fenced by; an older fence is stale. */
+  private final AtomicLong fencedBy = new AtomicLong();
+  private final AtomicLong auditSeq = new AtomicLong();
+  /** Keys in {@value #INCIDENTS} of this leader's open incidents, by incident id. */
+  private final Map<Long, String> incidentKeys = new ConcurrentHashMap<>();
+  private volatile long myVersion;
   private volatile Verdict mine = new Verdict(null, false, 0);
+  private volatile Supplier<Future<JsonObject>> localView = () -> Future.succeededFuture(new JsonObject());
+  private MessageConsumer<JsonObject> leaderConsumer;
+
+  /**
+   * Attaches Hazelcast split-brain protection to Cutover's maps ({@code cutover.*}): every operation on them
+   * needs {@code size / 2 + 1} members in the cluster as this member sees it, else it fails with
+   * {@code SplitBrainProtectionException}. Backups: {@code size - 1} (at most 6), so the state survives the
+   * loss of any minority.
+   *
+   * @param size {@code cluster.size}
+   */
+  public static void configure(com.hazelcast.config.Config hz, int size) {
+    hz.addSplitBrainProtectionConfig(new com.hazelcast.config.SplitBrainProtectionConfig(SPLIT_BRAIN_PROTECTION, true,
+        size / 2 + 1));
+    hz.addMapConfig(new com.hazelcast.config.MapConfig("cutover.*").setSplitBrainProtectionName(SPLIT_BRAIN_PROTECTION)
+        .setBackupCount(Math.max(0, Math.min(6, size - 1))));
+  }
 
   /**
    * @param size        {@code cluster.size}
-   * @param staleMillis how long a verdict counts (a few check intervals)
+   * @param staleMillis how long a verdict counts (a few check intervals), in milliseconds
+   * @param incidentsKept incident records kept in {@value #INCIDENTS} ({@code failover.incidents_kept})
+   * @param auditKept     audit entries kept in {@value #AUDIT} ({@code admin.audit_kept})
    */
-  public ClusterAuthority(Vertx vertx, HazelcastInstance hz, String nodeId, int size, long staleMillis) {
+  public ClusterAuthority(Vertx vertx, HazelcastInstance hz, String nodeId, int size, long staleMillis,
+                          int incidentsKept, int auditKept) {
     this.vertx = vertx;
     this.hz = hz;
     this.nodeId = nodeId;
     this.size = size;
     this.staleMillis = staleMillis;
-    vertx.eventBus().<JsonObject>consumer(VERDICTS, m -> {
+    this.incidentsKept = incidentsKept;
+    this.auditKept = auditKept;
+    this.state = hz.getMap(STATE);
+    var bus = vertx.eventBus();
+    bus.<JsonObject>consumer(VERDICTS, m -> {
       JsonObject v = m.body();
       verdicts.put(v.getString("node"), new Verdict(v.getString("primary"), v.getBoolean("down"), System.currentTimeMillis()));
+      versionSeen.accumulateAndGet(v.getLong("version", 0L), Math::max);
     });
-    vertx.eventBus().<JsonObject>consumer(APPLY, m -> {
+    bus.<JsonObject>consumer(APPLY, m -> {
       if (!nodeId.equals(m.body().getString("from"))) {
-        vertx.eventBus().request(m.body().getString("address"), m.body().getJsonObject("message"), MonitorVerticle.LOCAL);
+        bus.request(m.body().getString("address"), m.body().getJsonObject("message"), MonitorVerticle.LOCAL);
       }
     });
-    vertx.eventBus().<JsonObject>consumer(FENCE + "." + hz.getCluster().getLocalMember().getUuid(), m ->
-        vertx.eventBus().request(io.cutover.monitor.MonitorVerticle.FENCE_ADDRESS, m.body(), MonitorVerticle.LOCAL).onComplete(ar -> {
-          if (ar.succeeded()) {
-            m.reply(ar.result().body());
-          } else {
-            m.fail(503, ar.cause().getMessage());
-          }
-        }));
-    vertx.eventBus().<JsonObject>consumer(MEMBER + "." + hz.getCluster().getLocalMember().getUuid(), m ->
-        localView.get().onComplete(ar -> {
-          if (ar.succeeded()) {
-            m.reply(ar.result());
-          } else {
-            m.fail(503, ar.cause().getMessage());
-          }
-        }));
+    registerMemberAddresses();
+    bus.<JsonObject>localConsumer(MonitorVerticle.INCIDENT_OPENED_ADDRESS, m -> recordIncident(m.body(), false));
+    bus.<JsonObject>localConsumer(MonitorVerticle.INCIDENT_CLOSED_ADDRESS, m -> recordIncident(m.body(), true));
     vertx.setPeriodic(500, id -> {
+      if (!uuid.equals(hz.getCluster().getLocalMember().getUuid().toString())) {
+        registerMemberAddresses();
+      }
       broadcast();
       leadership();
     });
     leadership();
   }
 
-  private io.vertx.core.eventbus.MessageConsumer<JsonObject> leaderConsumer;
-
-  /** How long the leader waits for every member to acknowledge a fence, in milliseconds. */
-  private static final long FENCE_ACK_MILLIS = 3000;
-
-  @Override
-  public String minority() {
-    int n = members().size();
-    return n < quorum() ? "this instance sees " + n + " of cluster.size " + size + " members, quorum " + quorum() : null;
-  }
-
-  @Override
-  public io.vertx.core.Future<Void> fenceEverywhere(String target) {
-    List<io.vertx.core.Future<?>> acks = new ArrayList<>();
-    for (Member m : members()) {
-      if (m.localMember()) {
-        continue;
+  /** This member's own addresses ({@value #FENCE}, {@value #UNFENCE}, {@value #MEMBER} + its UUID). */
+  private void registerMemberAddresses() {
+    memberConsumers.forEach(MessageConsumer::unregister);
+    memberConsumers.clear();
+    String before = uuid;
+    uuid = hz.getCluster().getLocalMember().getUuid().toString();
+    if (before != null) {
+      LOG.warn("this member's Hazelcast UUID changed from {} to {} (merged after a partition)", before, uuid);
+    }
+    var bus = vertx.eventBus();
+    memberConsumers.add(bus.<JsonObject>consumer(FENCE + "." + uuid, this::onFence));
+    memberConsumers.add(bus.<JsonObject>consumer(UNFENCE + "." + uuid, m -> relay(m, MonitorVerticle.UNFENCE_ADDRESS, m.body())));
+    memberConsumers.add(bus.<JsonObject>consumer(MEMBER + "." + uuid, m -> localView.get().onComplete(ar -> {
+      if (ar.succeeded()) {
+        m.reply(ar.result());
+      } else {
+        m.fail(503, ar.cause().getMessage());
       }
-      String address = FENCE + "." + m.getUuid();
-      acks.add(vertx.eventBus().request(address, new JsonObject().put("target", target),
-          new io.vertx.core.eventbus.DeliveryOptions().setSendTimeout(FENCE_ACK_MILLIS))
-          .recover(err -> io.vertx.core.Future.failedFuture(m.getAddress() + ": " + err.getMessage())));
-    }
-    return io.vertx.core.Future.all(acks).<Void>mapEmpty()
-        .recover(err -> io.vertx.core.Future.failedFuture("not every instance acknowledged the fence of " + target
-            + " (" + err.getMessage() + "); not promoting"));
+    })));
   }
 
-  /** Per-member address on which the leader's fence requests arrive. */
-  public static final String FENCE = "cutover.cluster.fence";
-  /** Per-member address answering with that member's own view (topology, incidents, audit). */
-  public static final String MEMBER = "cutover.cluster.member";
-
-  private volatile java.util.function.Supplier<io.vertx.core.Future<JsonObject>> localView =
-      () -> io.vertx.core.Future.succeededFuture(new JsonObject());
-
-  /** What this instance answers on {@value #MEMBER} (set by Cutover once its parts run). */
-  public void localView(java.util.function.Supplier<io.vertx.core.Future<JsonObject>> view) {
-    this.localView = view;
-  }
-
-  /**
-   * Every member's own view, oldest member first; a member that does not answer within 2 s is listed with
-   * an {@code error}.
-   */
-  public io.vertx.core.Future<JsonArray> memberViews() {
-    List<io.vertx.core.Future<JsonObject>> views = new ArrayList<>();
-    for (Member m : members()) {
-      String address = m.getAddress().toString();
-      views.add(vertx.eventBus().<JsonObject>request(MEMBER + "." + m.getUuid(), new JsonObject(),
-              new io.vertx.core.eventbus.DeliveryOptions().setSendTimeout(2000))
-          .map(msg -> msg.body().put("member", address).put("leader", m.equals(members().get(0))))
-          .otherwise(err -> new JsonObject().put("member", address).put("error", err.getMessage())));
-    }
-    return io.vertx.core.Future.all(views).map(all -> {
-      JsonArray out = new JsonArray();
-      views.forEach(f -> out.add(f.result()));
-      return out;
-    });
-  }
-
-  /** Only the leader consumes {@value #LEADER}: commands from followers' admin APIs run here. */
-  private void leadership() {
-    boolean leader = isLeader();
-    if (leader && leaderConsumer == null) {
-      leaderConsumer = vertx.eventBus().<JsonObject>consumer(LEADER, m ->
-          vertx.eventBus().<JsonObject>request(m.body().getString("address"), m.body().getJsonObject("message"), MonitorVerticle.LOCAL)
-              .onComplete(ar -> {
-                if (ar.succeeded()) {
-                  m.reply(ar.result().body());
-                } else if (ar.cause() instanceof io.vertx.core.eventbus.ReplyException re) {
-                  m.fail(re.failureCode(), re.getMessage());
-                } else {
-                  m.fail(503, ar.cause().getMessage());
-                }
-              }));
-    } else if (!leader && leaderConsumer != null) {
-      leaderConsumer.unregister();
-      leaderConsumer = null;
-    }
-  }
-
-  /**
-   * Sends an operator command cluster-wide: failovers and switchovers run on the leader (the one failover
-   * authority); maintenance, drain and enable are applied by every instance (each routes by its own
-   * overlay) and answered by this one.
-   */
-  public io.vertx.core.Future<io.vertx.core.eventbus.Message<JsonObject>> command(String address, JsonObject message,
-                                                                                  boolean leaderOnly) {
-    if (leaderOnly) {
-      return isLeader() ? vertx.eventBus().request(address, message, MonitorVerticle.LOCAL)
-          : vertx.eventBus().request(LEADER, new JsonObject().put("address", address).put("message", message));
-    }
-    vertx.eventBus().publish(APPLY, new JsonObject().put("from", nodeId).put("address", address).put("message", message));
-    return vertx.eventBus().request(address, message, MonitorVerticle.LOCAL);
-  }
-
-  private List<Member> members() {
-    return new ArrayList<>(hz.getCluster().getMembers());
-  }
+  // ---- the failover authority ----
 
   @Override
   public boolean leader() {
     return isLeader();
   }
 
+  /** Whether this instance is the cluster's leader (the first member of Hazelcast's member list). */
   public boolean isLeader() {
     List<Member> m = members();
     return !m.isEmpty() && m.get(0).localMember();
   }
 
-  private int quorum() {
-    return size / 2 + 1;
+  @Override
+  public String minority() {
+    int n = members().size();
+    return n < quorum() ? "this instance sees " + n + " of cluster.size " + size + " members, quorum " + quorum() : null;
   }
 
   @Override
@@ -248,9 +247,10 @@ public final class ClusterAuthority implements AuthoritySource {
   }
 
   @Override
-  public void verdict(String primary, boolean down) {
+  public void verdict(String primary, boolean down, long version) {
     Verdict before = mine;
     mine = new Verdict(primary, down, System.currentTimeMillis());
+    myVersion = version;
     if (!Objects.equals(before.primary(), primary) || before.down() != down) {
       broadcast();
     }
@@ -258,7 +258,313 @@ public final class ClusterAuthority implements AuthoritySource {
 
   private void broadcast() {
     Verdict v = mine;
-    vertx.eventBus().publish(VERDICTS, new JsonObject().put("node", nodeId).put("primary", v.primary()).put("down", v.down()));
+    vertx.eventBus().publish(VERDICTS, new JsonObject().put("node", nodeId).put("primary", v.primary())
+        .put("down", v.down()).put("version", myVersion));
+  }
+
+  @Override
+  public long versionSeen() {
+    return versionSeen.get();
+  }
+
+  @Override
+  public Future<Long> decide(String kind, String oldPrimary, String newPrimary, long version) {
+    JsonObject decision = new JsonObject().put("kind", kind).put("old_primary", oldPrimary).put("new_primary", newPrimary)
+        .put("leader", uuid).put("leader_address", hz.getCluster().getLocalMember().getAddress().toString())
+        .put("at", Instant.now().toString());
+    return update("decision", SharedStateUpdate.Mode.ADVANCE, decision, Math.max(version, versionSeen.get()))
+        .recover(err -> Future.failedFuture("cannot record the " + kind + " decision with a majority of members ("
+            + err.getMessage() + "); not promoting"))
+        .compose(stored -> {
+          long v = stored.getLong("version");
+          versionSeen.accumulateAndGet(v, Math::max);
+          fencedBy.accumulateAndGet(v, Math::max);
+          LOG.warn("decision v{}: {} {} -> {}", v, kind, oldPrimary, newPrimary);
+          return oldPrimary == null ? Future.succeededFuture(v) : fenceEverywhere(oldPrimary, v).map(v);
+        });
+  }
+
+  private Future<Void> fenceEverywhere(String target, long version) {
+    List<Future<?>> acks = new ArrayList<>();
+    for (Member m : members()) {
+      if (m.localMember()) {
+        continue;
+      }
+      acks.add(vertx.eventBus().request(FENCE + "." + m.getUuid(),
+              new JsonObject().put("target", target).put("version", version).put("leader", uuid),
+              new DeliveryOptions().setSendTimeout(FENCE_ACK_MILLIS))
+          .recover(err -> Future.failedFuture(m.getAddress() + ": " + err.getMessage())));
+    }
+    return Future.all(acks).<Void>mapEmpty()
+        .recover(err -> Future.failedFuture("not every instance acknowledged the fence of " + target
+            + " by decision v" + version + " (" + err.getMessage() + "); not promoting"));
+  }
+
+  /**
+   * A fence from the leader: obeyed only when it comes from this instance's leader and its version is not
+   * older than a decision this instance already fenced by (a stale leader's decision is harmless).
+   */
+  private void onFence(Message<JsonObject> m) {
+    JsonObject body = m.body();
+    long version = body.getLong("version", 0L);
+    List<Member> members = members();
+    String leader = members.isEmpty() ? null : members.get(0).getUuid().toString();
+    if (!Objects.equals(leader, body.getString("leader"))) {
+      LOG.warn("fence of {} by decision v{} refused: it comes from {}, not from this instance's leader {}",
+          body.getString("target"), version, body.getString("leader"), leader);
+      m.fail(409, "fence refused: the sender is not this instance's leader");
+      return;
+    }
+    long before = fencedBy.getAndAccumulate(version, Math::max);
+    if (version < before) {
+      LOG.warn("fence of {} by decision v{} refused: stale, this instance already fenced by v{}",
+          body.getString("target"), version, before);
+      m.fail(409, "stale decision v" + version + ": this instance already fenced by v" + before);
+      return;
+    }
+    versionSeen.accumulateAndGet(version, Math::max);
+    relay(m, MonitorVerticle.FENCE_ADDRESS, new JsonObject().put("target", body.getString("target")));
+  }
+
+  @Override
+  public void unfenceEverywhere(String target) {
+    for (Member m : members()) {
+      if (!m.localMember()) {
+        vertx.eventBus().request(UNFENCE + "." + m.getUuid(), new JsonObject().put("target", target),
+                new DeliveryOptions().setSendTimeout(FENCE_ACK_MILLIS))
+            .onFailure(err -> LOG.warn("{} did not acknowledge the lifted fence of {}: {}", m.getAddress(), target,
+                err.getMessage()));
+      }
+    }
+  }
+
+  // ---- operator commands and shared state ----
+
+  /**
+   * Sends an operator command cluster-wide: failovers and switchovers run on the leader (the one failover
+   * authority); maintenance, drain and enable are first recorded in the shared state (which needs a
+   * majority of members, so a failed future on the minority side of a partition), then applied by every
+   * instance (each routes by its own overlay) and answered by this one.
+   */
+  public Future<Message<JsonObject>> command(String address, JsonObject message, boolean leaderOnly) {
+    var bus = vertx.eventBus();
+    if (leaderOnly) {
+      return isLeader() ? bus.request(address, message, MonitorVerticle.LOCAL)
+          : bus.request(LEADER, new JsonObject().put("address", address).put("message", message));
+    }
+    return record(address, message)
+        .recover(err -> Future.failedFuture(new ReplyException(io.vertx.core.eventbus.ReplyFailure.RECIPIENT_FAILURE, 503,
+            "the cluster's shared state cannot be changed from this instance (" + err.getMessage() + ")")))
+        .compose(v -> {
+          bus.publish(APPLY, new JsonObject().put("from", nodeId).put("address", address).put("message", message));
+          return bus.request(address, message, MonitorVerticle.LOCAL);
+        });
+  }
+
+  /** Maintenance mode and drained targets are kept in {@value #STATE} for instances that join later. */
+  private Future<?> record(String address, JsonObject message) {
+    String target = message.getString("target");
+    return switch (address) {
+      case MonitorVerticle.MAINTENANCE_ADDRESS -> update("maintenance", SharedStateUpdate.Mode.REPLACE, message, 0);
+      case MonitorVerticle.DRAIN_ADDRESS -> update("drained", SharedStateUpdate.Mode.MERGE,
+          new JsonObject().put(target, true), 0);
+      case MonitorVerticle.ENABLE_ADDRESS -> update("drained", SharedStateUpdate.Mode.MERGE,
+          new JsonObject().putNull(target), 0);
+      default -> Future.succeededFuture();
+    };
+  }
+
+  /**
+   * Called once this instance's monitor runs: applies the shared state (maintenance mode, drained targets)
+   * and takes the latest decision's version as seen, so an instance that joins later routes like the others.
+   */
+  public Future<Void> catchUp() {
+    return read(List.of("decision", "maintenance", "drained")).compose(values -> {
+      var bus = vertx.eventBus();
+      List<Future<?>> applied = new ArrayList<>();
+      JsonObject decision = values.get("decision");
+      if (decision != null) {
+        versionSeen.accumulateAndGet(decision.getLong("version", 0L), Math::max);
+        fencedBy.accumulateAndGet(decision.getLong("version", 0L), Math::max);
+      }
+      JsonObject maintenance = values.get("maintenance");
+      if (maintenance != null && Boolean.TRUE.equals(maintenance.getBoolean("enabled"))) {
+        applied.add(bus.request(MonitorVerticle.MAINTENANCE_ADDRESS, maintenance, MonitorVerticle.LOCAL));
+      }
+      JsonObject drained = values.get("drained");
+      if (drained != null) {
+        drained.fieldNames().forEach(t -> applied.add(bus.request(MonitorVerticle.DRAIN_ADDRESS,
+            new JsonObject().put("target", t), MonitorVerticle.LOCAL)));
+      }
+      LOG.info("cluster state: decision {}, maintenance {}, drained {}", decision == null ? "none" : decision.encode(),
+          maintenance == null ? "off" : maintenance.encode(), drained == null ? "{}" : drained.encode());
+      return Future.all(applied).<Void>mapEmpty();
+    });
+  }
+
+  /** The latest recorded decision (or an empty object), for {@code /api/v1/cluster}. */
+  public Future<JsonObject> decision() {
+    return read(List.of("decision")).map(v -> v.getOrDefault("decision", new JsonObject()));
+  }
+
+  private Future<Map<String, JsonObject>> read(List<String> keys) {
+    Map<String, JsonObject> out = new ConcurrentHashMap<>();
+    List<Future<?>> reads = new ArrayList<>();
+    for (String k : keys) {
+      reads.add(withTimeout(Future.fromCompletionStage(state.getAsync(k), vertx.getOrCreateContext()))
+          .onSuccess(v -> {
+            if (v != null) {
+              out.put(k, new JsonObject(v));
+            }
+          }));
+    }
+    return Future.all(reads).map(out);
+  }
+
+  private Future<JsonObject> update(String key, SharedStateUpdate.Mode mode, JsonObject json, long floor) {
+    return withTimeout(Future.fromCompletionStage(state.submitToKey(key, new SharedStateUpdate(mode, json, floor)),
+        vertx.getOrCreateContext())).map(JsonObject::new);
+  }
+
+  private <T> Future<T> withTimeout(Future<T> f) {
+    Promise<T> p = Promise.promise();
+    long timer = vertx.setTimer(STATE_WRITE_MILLIS, id -> p.tryFail("no answer from the cluster within "
+        + STATE_WRITE_MILLIS + " ms"));
+    f.onComplete(ar -> {
+      vertx.cancelTimer(timer);
+      if (ar.succeeded()) {
+        p.tryComplete(ar.result());
+      } else {
+        p.tryFail(describe(ar.cause()));
+      }
+    });
+    return p.future();
+  }
+
+  private static String describe(Throwable t) {
+    Throwable root = t;
+    while (root.getCause() != null && root.getCause() != root) {
+      root = root.getCause();
+    }
+    return root.getClass().getSimpleName() + ": " + root.getMessage();
+  }
+
+  // ---- shared records: incidents and audit ----
+
+  /** The leader keeps its incident records in {@value #INCIDENTS} (on opening and on closing). */
+  private void recordIncident(JsonObject incident, boolean closed) {
+    if (!isLeader()) {
+      return;
+    }
+    long id = incident.getLong("id", 0L);
+    // one key per incident, from the time it opened, so that the closing record replaces the opening one
+    String key = closed ? incidentKeys.remove(id) : incidentKeys.get(id);
+    if (key == null) {
+      key = String.format(Locale.ROOT, "%s/%s/%06d", Instant.now(), uuid, id);
+      if (!closed) {
+        incidentKeys.put(id, key);
+      }
+    }
+    append(INCIDENTS, key, incident.copy().put("recorded_by", hz.getCluster().getLocalMember().getAddress().toString()),
+        incidentsKept);
+  }
+
+  /** Keeps one audit entry of this instance in {@value #AUDIT}. */
+  public void recordAudit(JsonObject entry) {
+    String key = String.format(Locale.ROOT, "%s/%s/%06d", entry.getString("at"), uuid, auditSeq.incrementAndGet());
+    append(AUDIT, key, entry.copy().put("member", hz.getCluster().getLocalMember().getAddress().toString()), auditKept);
+  }
+
+  private void append(String map, String key, JsonObject value, int kept) {
+    IMap<String, String> records = hz.getMap(map);
+    withTimeout(Future.fromCompletionStage(records.setAsync(key, value.encode()), vertx.getOrCreateContext()))
+        .compose(v -> vertx.executeBlocking(() -> {
+          // keep the newest `kept` (keys sort by time)
+          List<String> keys = new ArrayList<>(records.keySet());
+          if (keys.size() > kept) {
+            keys.sort(null);
+            keys.subList(0, keys.size() - kept).forEach(records::delete);
+          }
+          return null;
+        }, false))
+        .onFailure(err -> LOG.warn("cannot keep {} in the shared {} ({}); it stays in this instance's log", key, map,
+            err.getMessage()));
+  }
+
+  /**
+   * The shared records of {@code map} ({@value #INCIDENTS} or {@value #AUDIT}), oldest first; a failed future
+   * when they cannot be read (e.g. this instance is on the minority side of a partition).
+   */
+  public Future<JsonArray> records(String map) {
+    IMap<String, String> records = hz.getMap(map);
+    return withTimeout(vertx.executeBlocking(() -> {
+      List<Map.Entry<String, String>> all = new ArrayList<>(records.entrySet());
+      all.sort(Map.Entry.comparingByKey());
+      JsonArray out = new JsonArray();
+      all.forEach(e -> out.add(new JsonObject(e.getValue())));
+      return out;
+    }, false));
+  }
+
+  // ---- members ----
+
+  /** What this instance answers on {@value #MEMBER} (set by Cutover once its parts run). */
+  public void localView(Supplier<Future<JsonObject>> view) {
+    this.localView = view;
+  }
+
+  /**
+   * Every member's own view, oldest member first; a member that does not answer within 2 s is listed with
+   * an {@code error}.
+   */
+  public Future<JsonArray> memberViews() {
+    List<Future<JsonObject>> views = new ArrayList<>();
+    List<Member> members = members();
+    for (Member m : members) {
+      String address = m.getAddress().toString();
+      views.add(vertx.eventBus().<JsonObject>request(MEMBER + "." + m.getUuid(), new JsonObject(),
+              new DeliveryOptions().setSendTimeout(2000))
+          .map(msg -> msg.body().put("member", address).put("leader", m.equals(members.get(0))))
+          .otherwise(err -> new JsonObject().put("member", address).put("error", err.getMessage())));
+    }
+    return Future.all(views).map(all -> {
+      JsonArray out = new JsonArray();
+      views.forEach(f -> out.add(f.result()));
+      return out;
+    });
+  }
+
+  /** Only the leader consumes {@value #LEADER}: commands from followers' admin APIs run here. */
+  private void leadership() {
+    boolean leader = isLeader();
+    if (leader && leaderConsumer == null) {
+      leaderConsumer = vertx.eventBus().<JsonObject>consumer(LEADER, m ->
+          relay(m, m.body().getString("address"), m.body().getJsonObject("message")));
+    } else if (!leader && leaderConsumer != null) {
+      leaderConsumer.unregister();
+      leaderConsumer = null;
+    }
+  }
+
+  /** Forwards a cluster message to this instance's monitor and replies with its answer or failure code. */
+  private void relay(Message<JsonObject> m, String address, JsonObject body) {
+    vertx.eventBus().<JsonObject>request(address, body, MonitorVerticle.LOCAL).onComplete(ar -> {
+      if (ar.succeeded()) {
+        m.reply(ar.result().body());
+      } else if (ar.cause() instanceof ReplyException re) {
+        m.fail(re.failureCode(), re.getMessage());
+      } else {
+        m.fail(503, ar.cause().getMessage());
+      }
+    });
+  }
+
+  private List<Member> members() {
+    return new ArrayList<>(hz.getCluster().getMembers());
+  }
+
+  private int quorum() {
+    return size / 2 + 1;
   }
 
   /** Members (oldest first), the leader, quorum and this instance's authority, for {@code /api/v1/cluster}. */
@@ -270,7 +576,7 @@ public final class ClusterAuthority implements AuthoritySource {
     }
     Standing d = decide(mine.down());
     return new JsonObject().put("enabled", true).put("size", size).put("quorum", quorum()).put("members", list)
-        .put("leader", isLeader()).put("authority", d.authority().name().toLowerCase(java.util.Locale.ROOT))
+        .put("leader", isLeader()).put("authority", d.authority().name().toLowerCase(Locale.ROOT))
         .put("reason", d.reason());
   }
 }

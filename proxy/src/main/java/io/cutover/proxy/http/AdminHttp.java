@@ -143,16 +143,22 @@ public final class AdminHttp {
   // ---- reads ----
 
   private void cluster(RoutingContext ctx) {
-    io.vertx.core.Future<io.vertx.core.json.JsonArray> members = cluster == null
+    io.vertx.core.Future<io.vertx.core.json.JsonArray> views = cluster == null
         ? io.vertx.core.Future.succeededFuture(null) : cluster.memberViews();
-    members.onComplete(views -> ask(ctx, MonitorVerticle.CLUSTER_ADDRESS, new JsonObject(), body -> {
+    io.vertx.core.Future<JsonObject> decision = cluster == null ? io.vertx.core.Future.succeededFuture(null)
+        : cluster.decision().otherwise(err -> new JsonObject().put("error", err.getMessage()));
+    io.vertx.core.Future.join(views, decision).onComplete(all -> ask(ctx, MonitorVerticle.CLUSTER_ADDRESS, new JsonObject(), body -> {
       JsonObject c = (JsonObject) body;
       JsonObject perTarget = new JsonObject();
       targets.stream().sorted().forEach(t -> perTarget.put(t, sessions.sessions(t)));
       JsonObject info = clusterInfo.get();
       if (views.succeeded() && views.result() != null) {
-        // every member's own view: its authority, the primary it routes to, its incidents and audit
+        // every member's own view: its authority, the primary it routes to, its incidents
         info.put("member_views", views.result());
+      }
+      if (decision.result() != null) {
+        // the latest cutover decision recorded cluster-wide; its version is the fencing token
+        info.put("decision", decision.result());
       }
       c.put("cluster", info);
       return c.put("sessions", new JsonObject().put("write", sessions.sessions(Endpoint.WRITE))
@@ -161,47 +167,37 @@ public final class AdminHttp {
   }
 
   /**
-   * The incidents: this instance's; clustered, the leader's (the failover authority's record), with the
-   * member that recorded them.
+   * The incidents: this instance's; clustered, the cluster's shared record (the leaders' incidents, each
+   * naming the member that recorded it), or this instance's own when the shared record cannot be read.
    */
   private void incidents(RoutingContext ctx) {
     if (cluster == null) {
       ask(ctx, MonitorVerticle.INCIDENTS_ADDRESS, new JsonObject(), body -> new JsonObject().put("incidents", body));
       return;
     }
-    cluster.memberViews().onComplete(ar -> {
-      JsonObject leader = ar.succeeded() ? ar.result().stream().map(JsonObject.class::cast)
-          .filter(v -> Boolean.TRUE.equals(v.getBoolean("leader")) && v.containsKey("incidents")).findFirst().orElse(null) : null;
-      if (leader == null) {
-        // no answer from the leader (e.g. during a hand-over): this instance's own record
-        ask(ctx, MonitorVerticle.INCIDENTS_ADDRESS, new JsonObject(),
-            body -> new JsonObject().put("incidents", body).put("recorded_by", "this instance (the leader did not answer)"));
-        return;
+    cluster.records(io.cutover.proxy.cluster.ClusterAuthority.INCIDENTS).onComplete(ar -> {
+      if (ar.succeeded()) {
+        json(ctx, 200, new JsonObject().put("incidents", ar.result()).put("recorded_by", "cluster"));
+      } else {
+        ask(ctx, MonitorVerticle.INCIDENTS_ADDRESS, new JsonObject(), body -> new JsonObject().put("incidents", body)
+            .put("recorded_by", "this instance (the shared record cannot be read: " + ar.cause().getMessage() + ")"));
       }
-      json(ctx, 200, new JsonObject().put("incidents", leader.getJsonArray("incidents"))
-          .put("recorded_by", leader.getString("member") + " (leader)"));
     });
   }
 
-  /** This instance's audit entries; clustered, every member's, ordered by time, each naming its member. */
+  /**
+   * This instance's audit entries; clustered, every member's from the shared record (each naming its member),
+   * or this instance's own when the shared record cannot be read.
+   */
   private void audit(RoutingContext ctx) {
     if (cluster == null) {
       json(ctx, 200, new JsonObject().put("audit", audit.entries()));
       return;
     }
-    cluster.memberViews().onComplete(ar -> {
-      List<JsonObject> all = new java.util.ArrayList<>();
-      if (ar.succeeded()) {
-        for (Object o : ar.result()) {
-          JsonObject v = (JsonObject) o;
-          for (Object e : v.getJsonArray("audit", new io.vertx.core.json.JsonArray())) {
-            all.add(((JsonObject) e).copy().put("member", v.getString("member")));
-          }
-        }
-      }
-      all.sort(java.util.Comparator.comparing(e -> e.getString("at")));
-      json(ctx, 200, new JsonObject().put("audit", new io.vertx.core.json.JsonArray(new java.util.ArrayList<>(all))));
-    });
+    cluster.records(io.cutover.proxy.cluster.ClusterAuthority.AUDIT).onComplete(ar -> json(ctx, 200, ar.succeeded()
+        ? new JsonObject().put("audit", ar.result()).put("recorded_by", "cluster")
+        : new JsonObject().put("audit", audit.entries())
+            .put("recorded_by", "this instance (the shared record cannot be read: " + ar.cause().getMessage() + ")")));
   }
 
   private void openapi(RoutingContext ctx) {
@@ -264,8 +260,9 @@ public final class AdminHttp {
         audit.record(action, c.args(), 200, "accepted", remote);
         json(ctx, 200, ar.result().body() == null ? new JsonObject() : ar.result().body());
       } else {
-        int status = ar.cause() instanceof ReplyException re && re.failureCode() >= 400 ? re.failureCode() : 503;
-        String detail = status == 503 ? "the monitor did not answer: " + ar.cause().getMessage() : ar.cause().getMessage();
+        boolean answered = ar.cause() instanceof ReplyException re && re.failureCode() >= 400;
+        int status = answered ? ((ReplyException) ar.cause()).failureCode() : 503;
+        String detail = answered ? ar.cause().getMessage() : "the monitor did not answer: " + ar.cause().getMessage();
         audit.record(action, c.args(), status, "refused: " + detail, remote);
         error(ctx, status, status == 404 ? "not found" : status == 409 ? "conflict" : "unavailable", detail);
       }

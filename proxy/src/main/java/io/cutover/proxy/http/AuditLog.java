@@ -20,6 +20,8 @@ public final class AuditLog {
 
   private final int kept;
   private final Deque<JsonObject> entries = new ArrayDeque<>();
+  private volatile java.util.function.Consumer<JsonObject> listener = e -> {
+  };
 
   public AuditLog(int kept) {
     this.kept = kept;
@@ -45,6 +47,12 @@ public final class AuditLog {
     while (entries.size() > kept) {
       entries.removeFirst();
     }
+    listener.accept(e);
+  }
+
+  /** Also hands every new entry to {@code listener} (clustered Cutover keeps them in a shared record). */
+  public void onRecord(java.util.function.Consumer<JsonObject> listener) {
+    this.listener = listener;
   }
 
   /** Entries, oldest first. */

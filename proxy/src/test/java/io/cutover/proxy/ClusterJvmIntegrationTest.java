@@ -1,0 +1,330 @@
+package io.cutover.proxy;
+
+import io.cutover.monitor.PgCluster;
+import io.cutover.monitor.Poll;
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Three Cutover JVMs. The partition test puts each in its own network namespace (a host of its own,
+ * {@code scripts/netns}), Hazelcast between them over a bridge, PostgreSQL reached from every host on its own
+ * 127.0.0.1; cutting the leader's host off the bridge splits the proxies 2/1. The frozen-leader test runs
+ * them side by side on 127.0.0.1 with the shipped {@code cluster-config/hazelcast.yaml}.
+ */
+class ClusterJvmIntegrationTest {
+
+  private static final int HOSTS = 3;
+  /** Ports inside each host (every host has its own loopback). */
+  private static final int WRITE = 16432;
+  private static final int HTTP = 19432;
+  /** Ports here that reach host I: 2643I (write) and 2943I (HTTP). */
+  private static int hostWrite(int i) {
+    return 26430 + i;
+  }
+
+  private static int hostHttp(int i) {
+    return 29430 + i;
+  }
+
+  private final List<Process> jvms = new ArrayList<>();
+  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+  private final String name = "cutover-jvm-test-" + UUID.randomUUID();
+  /** Configurations and each instance's log (kept under target/ for a failed run). */
+  private Path dir;
+  private boolean hosts;
+
+  @BeforeEach
+  void cluster() throws Exception {
+    PgCluster.ensureCanonical();
+    dir = Files.createDirectories(Path.of("target", "cluster-jvm-test", name).toAbsolutePath());
+  }
+
+  @AfterEach
+  void stop() throws Exception {
+    for (Process p : jvms) {
+      Pids.signal("CONT", List.of(p.pid()));
+      p.destroy();
+    }
+    for (Process p : jvms) {
+      if (!p.waitFor(20, TimeUnit.SECONDS)) {
+        p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+      }
+    }
+    if (hosts) {
+      netns("down");
+    }
+  }
+
+  private static String netns(String... args) throws IOException, InterruptedException {
+    List<String> cmd = new ArrayList<>(List.of(PgCluster.projectRoot().resolve("scripts/netns").toString()));
+    cmd.addAll(List.of(args));
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    if (!p.waitFor(120, TimeUnit.SECONDS) || p.exitValue() != 0) {
+      throw new IllegalStateException(cmd + " failed:\n" + out);
+    }
+    return out;
+  }
+
+  /**
+   * Starts instance {@code i} as its own JVM (the test's classpath): inside host {@code i} with its endpoints
+   * exposed here ({@code inHost}), or here on 127.0.0.1 with the shipped Hazelcast configuration.
+   */
+  private void startInstance(int i, boolean inHost) throws Exception {
+    Path hz = PgCluster.projectRoot().resolve("cluster-config/hazelcast.yaml");
+    if (inHost) {
+      String hazelcast = Files.readString(hz)
+          .replace("- 127.0.0.1:5701", "- 10.213.0.11:5701")
+          .replace("- 127.0.0.1:5702", "- 10.213.0.12:5701")
+          .replace("- 127.0.0.1:5703", "- 10.213.0.13:5701")
+          .replace("        - 127.0.0.1\n", "        - 10.213.0.*\n");
+      hz = dir.resolve("hazelcast-" + i + ".yaml");
+      Files.writeString(hz, hazelcast);
+    }
+    int write = inHost ? WRITE : hostWrite(i);
+    int httpPort = inHost ? HTTP : hostHttp(i);
+    Path config = dir.resolve("cutover-" + i + ".yaml");
+    Files.writeString(config, "listeners: {write: '127.0.0.1:" + write + "', read: '127.0.0.1:" + (write + 10)
+        + "', http: '127.0.0.1:" + httpPort + "'}\n" + Harness.clusterTargets() + Harness.FAST_CHECKS
+        + "failover: {failback_delay: 1s}\n" + Harness.ADMIN
+        + "cluster: {enabled: true, size: 3, name: " + name + ", hazelcast: '" + hz + "'}\n");
+    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    List<String> cmd = new ArrayList<>();
+    if (inHost) {
+      cmd.addAll(List.of(PgCluster.projectRoot().resolve("scripts/netns").toString(), "exec", String.valueOf(i)));
+    }
+    cmd.addAll(List.of(java, "-Xmx256m", "-cp", System.getProperty("java.class.path"), "io.cutover.proxy.Main",
+        "--config", config.toString()));
+    jvms.add(new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve("cutover-" + i + ".log").toFile())
+        .start());
+    if (inHost) {
+      netns("expose", String.valueOf(i), String.valueOf(HTTP), String.valueOf(hostHttp(i)));
+      netns("expose", String.valueOf(i), String.valueOf(WRITE), String.valueOf(hostWrite(i)));
+    }
+    Poll.until(Duration.ofSeconds(60), "instance " + i + " answers /health/live (log in " + dir + ")",
+        () -> status(i, "/health/live") == 200);
+  }
+
+  /** Starts three instances, the first the leader, and waits until each sees all three and routes to pg1. */
+  private void startThree(boolean inHosts) throws Exception {
+    if (inHosts) {
+      netns("up", String.valueOf(HOSTS));
+      hosts = true;
+    }
+    for (int i = 1; i <= HOSTS; i++) {
+      startInstance(i, inHosts);
+    }
+    for (int i = 1; i <= HOSTS; i++) {
+      int h = i;
+      Poll.until(Duration.ofSeconds(60), "instance " + h + " sees three members and routes to pg1", () -> {
+        JsonObject c = cluster(h);
+        return members(c) == 3 && "pg1".equals(primary(c));
+      });
+    }
+    assertTrue(cluster(1).getJsonObject("cluster").getBoolean("leader"), "the first instance leads");
+  }
+
+  private int status(int i, String path) {
+    try {
+      return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + hostHttp(i) + path))
+          .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.discarding()).statusCode();
+    } catch (IOException | InterruptedException e) {
+      return -1;
+    }
+  }
+
+  private JsonObject get(int i, String path) {
+    try {
+      HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + hostHttp(i) + path))
+          .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+      return new JsonObject(r.body());
+    } catch (Exception e) {
+      return new JsonObject().put("unreachable", String.valueOf(e));
+    }
+  }
+
+  private HttpResponse<String> post(int i, String path, String body) throws Exception {
+    return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + hostHttp(i) + path))
+        .timeout(Duration.ofSeconds(20)).header("Authorization", "Bearer " + Harness.TOKEN)
+        .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  private JsonObject cluster(int i) {
+    return get(i, "/api/v1/cluster");
+  }
+
+  private static int members(JsonObject cluster) {
+    JsonObject c = cluster.getJsonObject("cluster");
+    return c == null || c.getJsonArray("members") == null ? -1 : c.getJsonArray("members").size();
+  }
+
+  private static String primary(JsonObject cluster) {
+    JsonObject t = cluster.getJsonObject("topology");
+    return t == null ? "?" : t.getString("primary");
+  }
+
+  private static long version(JsonObject cluster) {
+    JsonObject t = cluster.getJsonObject("topology");
+    return t == null ? -1 : t.getLong("version");
+  }
+
+  private static String recovery(String node) throws Exception {
+    return Harness.oneShot(PgCluster.port(node), "select pg_is_in_recovery()");
+  }
+
+  /** Which server a write session through host {@code i}'s write endpoint reaches (its port setting). */
+  private static String writesReach(int i) throws Exception {
+    return Harness.oneShot(hostWrite(i), "select current_setting('port')");
+  }
+
+  @Test
+  void theMinoritySideOfAPartitionNeverPromotesAndTheMajorityFailsOverOnce() throws Exception {
+    startThree(true);
+
+    // cut the leader's host off: the proxies split 2/1
+    netns("cut", "1");
+    Poll.until(Duration.ofSeconds(30), "hosts 2 and 3 form a majority of two with a new leader", () -> {
+      JsonObject c2 = cluster(2);
+      JsonObject c3 = cluster(3);
+      return members(c2) == 2 && members(c3) == 2
+          && (c2.getJsonObject("cluster").getBoolean("leader") ^ c3.getJsonObject("cluster").getBoolean("leader"));
+    });
+    Poll.until(Duration.ofSeconds(30), "host 1 alone: waits for lack of quorum and holds writes", () -> {
+      JsonObject c1 = cluster(1);
+      return members(c1) == 1 && "wait".equals(c1.getJsonObject("cluster").getString("authority"))
+          && primary(c1) == null && status(1, "/health/write") == 503;
+    });
+    // Hazelcast split-brain protection: the minority side cannot change the shared state
+    HttpResponse<String> refused = post(1, "/api/v1/maintenance", "{\"enabled\": true, \"reason\": \"from the minority\"}");
+    assertEquals(503, refused.statusCode(), refused.body());
+    assertTrue(refused.body().contains("SplitBrainProtectionException"), refused.body());
+    assertEquals("pg1", primary(cluster(2)), "the majority still routes to pg1");
+    assertEquals(String.valueOf(PgCluster.port("pg1")), writesReach(2));
+
+    // the primary dies during the partition: only the majority promotes
+    PgCluster.run("kill", "pg1");
+    String promoted = null;
+    for (int h : new int[] {2, 3}) {
+      Poll.until(Duration.ofSeconds(60), "host " + h + " routes to a new primary", () -> {
+        String p = primary(cluster(h));
+        return p != null && !"pg1".equals(p) && !"?".equals(p);
+      });
+      String p = primary(cluster(h));
+      if (promoted == null) {
+        promoted = p;
+      }
+      assertEquals(promoted, p, "both majority hosts route to the same primary");
+      assertEquals(String.valueOf(PgCluster.port(promoted)), writesReach(h));
+    }
+    String other = promoted.equals("pg2") ? "pg3" : "pg2";
+    assertEquals("f", recovery(promoted));
+    assertEquals("t", recovery(other), "exactly one promotion");
+    JsonObject decision = cluster(2).getJsonObject("cluster").getJsonObject("decision");
+    assertEquals("failover", decision.getString("kind"), decision.encode());
+    assertEquals("pg1", decision.getString("old_primary"));
+    assertEquals(promoted, decision.getString("new_primary"));
+    long token = decision.getLong("version");
+    assertTrue(version(cluster(2)) > token && version(cluster(3)) > token,
+        "every majority instance routes by a version above the decision's " + token);
+    JsonObject minority = cluster(1);
+    assertEquals(null, primary(minority), "the minority still holds writes: " + minority.getJsonObject("topology"));
+    assertEquals(1, members(minority));
+
+    // heal: Hazelcast merges the minority back; it routes by the current topology
+    netns("heal", "1");
+    String now = promoted;
+    Poll.until(Duration.ofSeconds(90), "host 1 rejoins and routes to " + now, () -> {
+      JsonObject c1 = cluster(1);
+      return members(c1) == 3 && now.equals(primary(c1));
+    });
+    assertEquals(String.valueOf(PgCluster.port(promoted)), writesReach(1));
+    assertTrue(version(cluster(1)) > token, "the rejoined instance routes by a version above the decision's");
+    long leaders = 0;
+    for (int i = 1; i <= HOSTS; i++) {
+      JsonObject c = cluster(i);
+      assertEquals(3, members(c), c.encode());
+      leaders += c.getJsonObject("cluster").getBoolean("leader") ? 1 : 0;
+    }
+    assertEquals(1, leaders, "exactly one leader after the merge");
+    assertNotEquals("f", recovery(other), "still exactly one promotion");
+
+    // a cutover after the merge, asked on the rejoined instance: every instance (the rejoined one under its
+    // new Hazelcast UUID) fences the old primary by the new decision and routes to the new primary
+    HttpResponse<String> switchover = post(1, "/api/v1/switchover", "{\"candidate\": \"" + other + "\"}");
+    assertEquals(200, switchover.statusCode(), switchover.body());
+    for (int i = 1; i <= HOSTS; i++) {
+      int h = i;
+      Poll.until(Duration.ofSeconds(60), "host " + h + " routes to " + other, () -> other.equals(primary(cluster(h))));
+      assertEquals(String.valueOf(PgCluster.port(other)), writesReach(h));
+    }
+    JsonObject second = cluster(3).getJsonObject("cluster").getJsonObject("decision");
+    assertEquals("switchover", second.getString("kind"), second.encode());
+    assertTrue(second.getLong("version") > token, "decisions are numbered upwards: " + second.encode());
+  }
+
+  @Test
+  void aFrozenLeaderIsReplacedWithinTheFailureDetectorsBoundAndAFailoverStillWorks() throws Exception {
+    startThree(false);
+    long leaderPid = jvms.get(0).pid();
+    Pids.signal("STOP", List.of(leaderPid));
+    long tookMs = Poll.until(Duration.ofSeconds(60), "a new leader among instances 2 and 3", () -> {
+      JsonObject c2 = cluster(2);
+      JsonObject c3 = cluster(3);
+      return members(c2) == 2 && members(c3) == 2
+          && (c2.getJsonObject("cluster").getBoolean("leader") ^ c3.getJsonObject("cluster").getBoolean("leader"));
+    });
+    System.out.println("frozen leader (SIGSTOP): a new leader after " + tookMs + " ms");
+    // the documented bound: hazelcast.max.no.heartbeat.seconds (5 s) + one heartbeat interval (1 s) + the
+    // 0.5 s leadership check, with room for a loaded machine
+    assertTrue(tookMs < 15_000, "a new leader after " + tookMs + " ms");
+
+    PgCluster.run("kill", "pg1");
+    String promoted = null;
+    for (int h : new int[] {2, 3}) {
+      Poll.until(Duration.ofSeconds(60), "instance " + h + " routes to a new primary", () -> {
+        String p = primary(cluster(h));
+        return p != null && !"pg1".equals(p) && !"?".equals(p);
+      });
+      promoted = primary(cluster(h));
+      assertEquals(String.valueOf(PgCluster.port(promoted)), writesReach(h));
+    }
+    String other = promoted.equals("pg2") ? "pg3" : "pg2";
+    assertEquals("f", recovery(promoted));
+    assertEquals("t", recovery(other), "exactly one promotion");
+
+    // the old leader wakes up: it rejoins as a follower and routes by the current topology
+    Pids.signal("CONT", List.of(leaderPid));
+    String now = promoted;
+    Poll.until(Duration.ofSeconds(90), "the old leader rejoins and routes to " + now, () -> {
+      JsonObject c1 = cluster(1);
+      return members(c1) == 3 && now.equals(primary(c1));
+    });
+    assertEquals(String.valueOf(PgCluster.port(promoted)), writesReach(1));
+    assertEquals("t", recovery(other), "the woken old leader promoted nothing");
+    long leaders = 0;
+    for (int i = 1; i <= HOSTS; i++) {
+      leaders += cluster(i).getJsonObject("cluster").getBoolean("leader") ? 1 : 0;
+    }
+    assertEquals(1, leaders, "exactly one leader");
+  }
+}
