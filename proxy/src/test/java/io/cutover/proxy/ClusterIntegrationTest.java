@@ -3,6 +3,8 @@ package io.cutover.proxy;
 import io.cutover.monitor.MonitorVerticle;
 import io.cutover.monitor.PgCluster;
 import io.cutover.monitor.Poll;
+import io.cutover.proxy.cluster.ClusterAuthority;
+import io.vertx.core.eventbus.ReplyException;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterEach;
@@ -59,6 +61,26 @@ class ClusterIntegrationTest {
     assertEquals(1, instances.stream().filter(h -> h.cutover.authority().isLeader()).count(), "exactly one leader");
   }
 
+  private static String uuid(Harness h) {
+    return h.cutover.authority().toJson().getJsonArray("members").stream().map(JsonObject.class::cast)
+        .filter(m -> m.getBoolean("local")).findFirst().orElseThrow().getString("uuid");
+  }
+
+  private static <T> T get(io.vertx.core.Future<T> f) throws Exception {
+    return f.toCompletionStage().toCompletableFuture().get(20, TimeUnit.SECONDS);
+  }
+
+  /** Sends a fence to {@code to}'s per-member address; returns the failure code, or 0 if it was obeyed. */
+  private static int fence(Harness from, Harness to, String target, long version, String leaderUuid) throws Exception {
+    try {
+      get(from.cutover.vertx().eventBus().request(ClusterAuthority.FENCE + "." + uuid(to),
+          new JsonObject().put("target", target).put("version", version).put("leader", leaderUuid)));
+      return 0;
+    } catch (java.util.concurrent.ExecutionException e) {
+      return e.getCause() instanceof ReplyException re ? re.failureCode() : -1;
+    }
+  }
+
   private static String recovery(String node) throws SQLException {
     return Harness.oneShot(PgCluster.port(node), "select pg_is_in_recovery()");
   }
@@ -78,6 +100,26 @@ class ClusterIntegrationTest {
     String other = promoted.equals("pg2") ? "pg3" : "pg2";
     assertEquals("f", recovery(promoted));
     assertEquals("t", recovery(other), "exactly one promotion");
+
+    // the decision is recorded cluster-wide; its version is the fencing token every instance routes above
+    JsonObject decision = get(instances.get(2).cutover.authority().decision());
+    assertEquals("failover", decision.getString("kind"), decision.encode());
+    assertEquals("pg1", decision.getString("old_primary"));
+    assertEquals(promoted, decision.getString("new_primary"));
+    long token = decision.getLong("version");
+    for (Harness h : instances) {
+      h.await("routes by a version above the decision's " + token, t -> t.version() > token);
+    }
+    // a stale decision is harmless: a fence with an older version, or from a member that is not the leader,
+    // is refused and routing stays as it is
+    Harness leader = instances.get(0);
+    Harness follower = instances.get(2);
+    assertEquals(409, fence(leader, follower, promoted, token - 1, uuid(leader)), "an older decision's fence");
+    assertEquals(409, fence(instances.get(1), follower, promoted, token + 100, uuid(instances.get(1))),
+        "a fence from a member that is not the leader");
+    assertEquals(promoted, follower.cutover.topology().primary());
+    assertFalse(follower.cutover.topology().target(promoted).orElseThrow().fenced());
+    assertEquals(String.valueOf(PgCluster.port(promoted)), Harness.oneShot(follower.cutover.writePort(), "select inet_server_port()"));
   }
 
   @Test
@@ -133,6 +175,12 @@ class ClusterIntegrationTest {
       assertEquals(String.valueOf(PgCluster.port("pg2")), Harness.oneShot(h.cutover.writePort(), "select inet_server_port()"));
     }
     assertEquals("f", recovery("pg2"));
+    // the leader fenced pg1 on every instance before the switchover began
+    for (Harness h : instances.subList(1, 3)) {
+      JsonArray decisions = get(h.cutover.vertx().eventBus().<JsonObject>request(MonitorVerticle.CLUSTER_ADDRESS, ""))
+          .body().getJsonArray("decisions");
+      assertTrue(decisions.encode().contains("pg1 fenced by the failover authority"), decisions.encode());
+    }
     // any instance shows every member's view and the cluster-wide audit
     try (Http other = new Http(instances.get(1).cutover.httpPort())) {
       Poll.until(Duration.ofSeconds(20), "every member routes to pg2", () -> {
@@ -177,8 +225,21 @@ class ClusterIntegrationTest {
     }
     String promoted = instances.get(0).cutover.topology().primary();
     instances.get(1).await("the other instance follows", t -> promoted.equals(t.primary()));
-    // an instance started later joins and routes by the current roles
+    // maintenance mode and drains asked on any instance are kept in the shared state
+    String other = promoted.equals("pg2") ? "pg3" : "pg2";
+    try (Http http = new Http(instances.get(1).cutover.httpPort())) {
+      assertEquals(200, http.post("/api/v1/maintenance", "{\"enabled\": true, \"reason\": \"drill\"}").statusCode());
+      assertEquals(200, http.post("/api/v1/targets/" + other + "/drain", null).statusCode());
+    }
+    // an instance started later joins, applies them and routes by the current roles
     Harness late = start(Harness.clusterTargets());
+    late.await(other + " drained on the late instance", t -> t.target(other).orElseThrow().drained());
+    try (Http http = new Http(late.cutover.httpPort())) {
+      JsonObject c = http.get("/api/v1/cluster").bodyAsJsonObject();
+      assertTrue(c.getJsonObject("maintenance").getBoolean("enabled"), c.encode());
+      assertEquals("drill", c.getJsonObject("maintenance").getString("reason"));
+      assertEquals(promoted, c.getJsonObject("cluster").getJsonObject("decision").getString("new_primary"), c.encode());
+    }
     late.await("the late instance routes to " + promoted, t -> promoted.equals(t.primary()));
     Poll.until(Duration.ofSeconds(30), "three members again", () -> late.cutover.authority().toJson().getJsonArray("members").size() == 3);
     assertFalse(late.cutover.authority().isLeader(), "the newest member is a follower");
