@@ -92,7 +92,7 @@ public final class Cutover {
           + config.cluster().hazelcast() + ": " + e.getMessage(), e));
     }
     hz.setClusterName(config.cluster().name());
-    ClusterAuthority.configure(hz, config.cluster().size());
+    io.cutover.proxy.cluster.SharedState.configure(hz, config.cluster().size());
     HazelcastClusterManager manager = new HazelcastClusterManager(hz);
     return Vertx.builder().with(options).withClusterManager(manager).buildClustered()
         .recover(err -> Future.failedFuture(new IllegalStateException("cannot join the Hazelcast cluster: " + err.getMessage(), err)))

@@ -2,12 +2,10 @@ package io.cutover.proxy.cluster;
 
 import com.hazelcast.cluster.Member;
 import com.hazelcast.core.HazelcastInstance;
-import com.hazelcast.map.IMap;
 import io.cutover.monitor.AuthoritySource;
 import io.cutover.monitor.FailoverMachine.Authority;
 import io.cutover.monitor.MonitorVerticle;
 import io.vertx.core.Future;
-import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.Message;
@@ -40,9 +38,9 @@ import java.util.function.Supplier;
  *       of members <i>and</i> a quorum of instances (itself included) currently hold the same primary DOWN;
  *       otherwise it waits ({@link Authority#WAIT}). An instance cut off from the primary alone therefore
  *       never causes a failover, and the minority side of a partition never promotes.</li>
- *   <li><b>Decisions</b> are recorded in the Hazelcast map {@value #STATE}, which Cutover protects with
+ *   <li><b>Decisions</b> are recorded in the Hazelcast map {@value SharedState#STATE}, which Cutover protects with
  *       Hazelcast split-brain protection (a majority of {@code cluster.size} members, see
- *       {@link #configure}): a leader that lost the majority cannot record one, so it cannot promote. Each
+ *       {@link SharedState#configure}): a leader that lost the majority cannot record one, so it cannot promote. Each
  *       decision gets a version above every earlier one and above every topology version its leader has
  *       seen; it is the fencing token: every other instance fences the old primary by it, rejects a fence
  *       with an older version or from a member that is not its leader, and numbers its own snapshots above
@@ -50,8 +48,8 @@ import java.util.function.Supplier;
  *   <li>Followers ({@link Authority#FOLLOW}) fence and hold writes when they see the primary DOWN and route
  *       to whichever node then reports itself primary.</li>
  * </ul>
- * Shared state: the latest decision, maintenance mode and drained targets ({@value #STATE}), the leader's
- * incident records ({@value #INCIDENTS}) and every instance's audit entries ({@value #AUDIT}); an instance
+ * Shared state: the latest decision, maintenance mode and drained targets ({@value SharedState#STATE}), the leader's
+ * incident records ({@value SharedState#INCIDENTS}) and every instance's audit entries ({@value SharedState#AUDIT}); an instance
  * that joins later applies maintenance mode and drains from there. Verdicts travel on the clustered event bus
  * address {@value #VERDICTS}; a verdict older than {@code staleMillis} does not count.
  */
@@ -71,23 +69,9 @@ public final class ClusterAuthority implements AuthoritySource {
   public static final String UNFENCE = "cutover.cluster.unfence";
   /** Per-member address answering with that member's own view (topology, incidents). */
   public static final String MEMBER = "cutover.cluster.member";
-  /** Hazelcast map of the shared state: keys {@code decision}, {@code maintenance}, {@code drained}. */
-  public static final String STATE = "cutover.state";
-  /** Hazelcast map of the leader's incident records (JSON), keyed so that keys sort by opening time. */
-  public static final String INCIDENTS = "cutover.incidents";
-  /** Hazelcast map of every instance's audit entries (JSON), keyed so that keys sort by time. */
-  public static final String AUDIT = "cutover.audit";
-  /** Name of the split-brain protection rule Cutover attaches to its maps ({@code cutover.*}). */
-  public static final String SPLIT_BRAIN_PROTECTION = "cutover-majority";
 
   /** How long the leader waits for every member to acknowledge a fence, in milliseconds. */
   private static final long FENCE_ACK_MILLIS = 3000;
-  /**
-   * How long a write to the shared state may take, in milliseconds: longer than
-   * {@code hazelcast.max.no.heartbeat.seconds} (5 s), so that a write begun just before a partition fails
-   * with the split-brain protection's answer once the other side is removed, rather than with a timeout.
-   */
-  private static final long STATE_WRITE_MILLIS = 8000;
 
   private record Verdict(String primary, boolean down, long at) {
   }
@@ -102,13 +86,13 @@ public final class ClusterAuthority implements AuthoritySource {
   private final long staleMillis;
   private final int incidentsKept;
   private final int auditKept;
-  private final IMap<String, String> state;
+  private final SharedState shared;
   private final Map<String, Verdict> verdicts = new ConcurrentHashMap<>();
   private final AtomicLong versionSeen = new AtomicLong();
   /** The highest decision version this instance fenced by; an older fence is stale. */
   private final AtomicLong fencedBy = new AtomicLong();
   private final AtomicLong auditSeq = new AtomicLong();
-  /** Keys in {@value #INCIDENTS} of this leader's open incidents, by incident id. */
+  /** Keys in {@value SharedState#INCIDENTS} of this leader's open incidents, by incident id. */
   private final Map<Long, String> incidentKeys = new ConcurrentHashMap<>();
   private volatile long myVersion;
   private volatile Verdict mine = new Verdict(null, false, 0);
@@ -116,25 +100,10 @@ public final class ClusterAuthority implements AuthoritySource {
   private MessageConsumer<JsonObject> leaderConsumer;
 
   /**
-   * Attaches Hazelcast split-brain protection to Cutover's maps ({@code cutover.*}): every operation on them
-   * needs {@code size / 2 + 1} members in the cluster as this member sees it, else it fails with
-   * {@code SplitBrainProtectionException}. Backups: {@code size - 1} (at most 6), so the state survives the
-   * loss of any minority.
-   *
-   * @param size {@code cluster.size}
-   */
-  public static void configure(com.hazelcast.config.Config hz, int size) {
-    hz.addSplitBrainProtectionConfig(new com.hazelcast.config.SplitBrainProtectionConfig(SPLIT_BRAIN_PROTECTION, true,
-        size / 2 + 1));
-    hz.addMapConfig(new com.hazelcast.config.MapConfig("cutover.*").setSplitBrainProtectionName(SPLIT_BRAIN_PROTECTION)
-        .setBackupCount(Math.max(0, Math.min(6, size - 1))));
-  }
-
-  /**
    * @param size        {@code cluster.size}
    * @param staleMillis how long a verdict counts (a few check intervals), in milliseconds
-   * @param incidentsKept incident records kept in {@value #INCIDENTS} ({@code failover.incidents_kept})
-   * @param auditKept     audit entries kept in {@value #AUDIT} ({@code admin.audit_kept})
+   * @param incidentsKept incident records kept in {@value SharedState#INCIDENTS} ({@code failover.incidents_kept})
+   * @param auditKept     audit entries kept in {@value SharedState#AUDIT} ({@code admin.audit_kept})
    */
   public ClusterAuthority(Vertx vertx, HazelcastInstance hz, String nodeId, int size, long staleMillis,
                           int incidentsKept, int auditKept) {
@@ -145,7 +114,7 @@ public final class ClusterAuthority implements AuthoritySource {
     this.staleMillis = staleMillis;
     this.incidentsKept = incidentsKept;
     this.auditKept = auditKept;
-    this.state = hz.getMap(STATE);
+    this.shared = new SharedState(vertx, hz);
     var bus = vertx.eventBus();
     bus.<JsonObject>consumer(VERDICTS, m -> {
       JsonObject v = m.body();
@@ -270,9 +239,9 @@ public final class ClusterAuthority implements AuthoritySource {
   @Override
   public Future<Long> decide(String kind, String oldPrimary, String newPrimary, long version) {
     JsonObject decision = new JsonObject().put("kind", kind).put("old_primary", oldPrimary).put("new_primary", newPrimary)
-        .put("leader", uuid).put("leader_address", hz.getCluster().getLocalMember().getAddress().toString())
+        .put("leader", uuid).put("leader_address", localAddress())
         .put("at", Instant.now().toString());
-    return update("decision", SharedStateUpdate.Mode.ADVANCE, decision, Math.max(version, versionSeen.get()))
+    return shared.update("decision", SharedStateUpdate.Mode.ADVANCE, decision, Math.max(version, versionSeen.get()))
         .recover(err -> Future.failedFuture("cannot record the " + kind + " decision with a majority of members ("
             + err.getMessage() + "); not promoting"))
         .compose(stored -> {
@@ -352,7 +321,7 @@ public final class ClusterAuthority implements AuthoritySource {
       return isLeader() ? bus.request(address, message, MonitorVerticle.LOCAL)
           : bus.request(LEADER, new JsonObject().put("address", address).put("message", message));
     }
-    return record(address, message)
+    return share(address, message)
         .recover(err -> Future.failedFuture(new ReplyException(io.vertx.core.eventbus.ReplyFailure.RECIPIENT_FAILURE, 503,
             "the cluster's shared state cannot be changed from this instance (" + err.getMessage() + ")")))
         .compose(v -> {
@@ -361,14 +330,14 @@ public final class ClusterAuthority implements AuthoritySource {
         });
   }
 
-  /** Maintenance mode and drained targets are kept in {@value #STATE} for instances that join later. */
-  private Future<?> record(String address, JsonObject message) {
+  /** Maintenance mode and drained targets are kept in {@value SharedState#STATE} for instances that join later. */
+  private Future<?> share(String address, JsonObject message) {
     String target = message.getString("target");
     return switch (address) {
-      case MonitorVerticle.MAINTENANCE_ADDRESS -> update("maintenance", SharedStateUpdate.Mode.REPLACE, message, 0);
-      case MonitorVerticle.DRAIN_ADDRESS -> update("drained", SharedStateUpdate.Mode.MERGE,
+      case MonitorVerticle.MAINTENANCE_ADDRESS -> shared.update("maintenance", SharedStateUpdate.Mode.REPLACE, message, 0);
+      case MonitorVerticle.DRAIN_ADDRESS -> shared.update("drained", SharedStateUpdate.Mode.MERGE,
           new JsonObject().put(target, true), 0);
-      case MonitorVerticle.ENABLE_ADDRESS -> update("drained", SharedStateUpdate.Mode.MERGE,
+      case MonitorVerticle.ENABLE_ADDRESS -> shared.update("drained", SharedStateUpdate.Mode.MERGE,
           new JsonObject().putNull(target), 0);
       default -> Future.succeededFuture();
     };
@@ -379,7 +348,7 @@ public final class ClusterAuthority implements AuthoritySource {
    * and takes the latest decision's version as seen, so an instance that joins later routes like the others.
    */
   public Future<Void> catchUp() {
-    return read(List.of("decision", "maintenance", "drained")).compose(values -> {
+    return shared.read(List.of("decision", "maintenance", "drained")).compose(values -> {
       var bus = vertx.eventBus();
       List<Future<?>> applied = new ArrayList<>();
       JsonObject decision = values.get("decision");
@@ -402,56 +371,19 @@ public final class ClusterAuthority implements AuthoritySource {
     });
   }
 
+  /** The shared state (shared records for {@code /api/v1/incidents} and {@code /api/v1/audit}). */
+  public SharedState shared() {
+    return shared;
+  }
+
   /** The latest recorded decision (or an empty object), for {@code /api/v1/cluster}. */
   public Future<JsonObject> decision() {
-    return read(List.of("decision")).map(v -> v.getOrDefault("decision", new JsonObject()));
-  }
-
-  private Future<Map<String, JsonObject>> read(List<String> keys) {
-    Map<String, JsonObject> out = new ConcurrentHashMap<>();
-    List<Future<?>> reads = new ArrayList<>();
-    for (String k : keys) {
-      reads.add(withTimeout(Future.fromCompletionStage(state.getAsync(k), vertx.getOrCreateContext()))
-          .onSuccess(v -> {
-            if (v != null) {
-              out.put(k, new JsonObject(v));
-            }
-          }));
-    }
-    return Future.all(reads).map(out);
-  }
-
-  private Future<JsonObject> update(String key, SharedStateUpdate.Mode mode, JsonObject json, long floor) {
-    return withTimeout(Future.fromCompletionStage(state.submitToKey(key, new SharedStateUpdate(mode, json, floor)),
-        vertx.getOrCreateContext())).map(JsonObject::new);
-  }
-
-  private <T> Future<T> withTimeout(Future<T> f) {
-    Promise<T> p = Promise.promise();
-    long timer = vertx.setTimer(STATE_WRITE_MILLIS, id -> p.tryFail("no answer from the cluster within "
-        + STATE_WRITE_MILLIS + " ms"));
-    f.onComplete(ar -> {
-      vertx.cancelTimer(timer);
-      if (ar.succeeded()) {
-        p.tryComplete(ar.result());
-      } else {
-        p.tryFail(describe(ar.cause()));
-      }
-    });
-    return p.future();
-  }
-
-  private static String describe(Throwable t) {
-    Throwable root = t;
-    while (root.getCause() != null && root.getCause() != root) {
-      root = root.getCause();
-    }
-    return root.getClass().getSimpleName() + ": " + root.getMessage();
+    return shared.read(List.of("decision")).map(v -> v.getOrDefault("decision", new JsonObject()));
   }
 
   // ---- shared records: incidents and audit ----
 
-  /** The leader keeps its incident records in {@value #INCIDENTS} (on opening and on closing). */
+  /** The leader keeps its incident records in {@value SharedState#INCIDENTS} (on opening and on closing). */
   private void recordIncident(JsonObject incident, boolean closed) {
     if (!isLeader()) {
       return;
@@ -465,45 +397,13 @@ public final class ClusterAuthority implements AuthoritySource {
         incidentKeys.put(id, key);
       }
     }
-    append(INCIDENTS, key, incident.copy().put("recorded_by", hz.getCluster().getLocalMember().getAddress().toString()),
-        incidentsKept);
+    shared.append(SharedState.INCIDENTS, key, incident.copy().put("recorded_by", localAddress()), incidentsKept);
   }
 
-  /** Keeps one audit entry of this instance in {@value #AUDIT}. */
+  /** Keeps one audit entry of this instance in {@value SharedState#AUDIT}. */
   public void recordAudit(JsonObject entry) {
     String key = String.format(Locale.ROOT, "%s/%s/%06d", entry.getString("at"), uuid, auditSeq.incrementAndGet());
-    append(AUDIT, key, entry.copy().put("member", hz.getCluster().getLocalMember().getAddress().toString()), auditKept);
-  }
-
-  private void append(String map, String key, JsonObject value, int kept) {
-    IMap<String, String> records = hz.getMap(map);
-    withTimeout(Future.fromCompletionStage(records.setAsync(key, value.encode()), vertx.getOrCreateContext()))
-        .compose(v -> vertx.executeBlocking(() -> {
-          // keep the newest `kept` (keys sort by time)
-          List<String> keys = new ArrayList<>(records.keySet());
-          if (keys.size() > kept) {
-            keys.sort(null);
-            keys.subList(0, keys.size() - kept).forEach(records::delete);
-          }
-          return null;
-        }, false))
-        .onFailure(err -> LOG.warn("cannot keep {} in the shared {} ({}); it stays in this instance's log", key, map,
-            err.getMessage()));
-  }
-
-  /**
-   * The shared records of {@code map} ({@value #INCIDENTS} or {@value #AUDIT}), oldest first; a failed future
-   * when they cannot be read (e.g. this instance is on the minority side of a partition).
-   */
-  public Future<JsonArray> records(String map) {
-    IMap<String, String> records = hz.getMap(map);
-    return withTimeout(vertx.executeBlocking(() -> {
-      List<Map.Entry<String, String>> all = new ArrayList<>(records.entrySet());
-      all.sort(Map.Entry.comparingByKey());
-      JsonArray out = new JsonArray();
-      all.forEach(e -> out.add(new JsonObject(e.getValue())));
-      return out;
-    }, false));
+    shared.append(SharedState.AUDIT, key, entry.copy().put("member", localAddress()), auditKept);
   }
 
   // ---- members ----
@@ -557,6 +457,10 @@ public final class ClusterAuthority implements AuthoritySource {
         m.fail(503, ar.cause().getMessage());
       }
     });
+  }
+
+  private String localAddress() {
+    return hz.getCluster().getLocalMember().getAddress().toString();
   }
 
   private List<Member> members() {

@@ -175,7 +175,7 @@ public final class AdminHttp {
       ask(ctx, MonitorVerticle.INCIDENTS_ADDRESS, new JsonObject(), body -> new JsonObject().put("incidents", body));
       return;
     }
-    cluster.records(io.cutover.proxy.cluster.ClusterAuthority.INCIDENTS).onComplete(ar -> {
+    cluster.shared().records(io.cutover.proxy.cluster.SharedState.INCIDENTS).onComplete(ar -> {
       if (ar.succeeded()) {
         json(ctx, 200, new JsonObject().put("incidents", ar.result()).put("recorded_by", "cluster"));
       } else {
@@ -194,7 +194,7 @@ public final class AdminHttp {
       json(ctx, 200, new JsonObject().put("audit", audit.entries()));
       return;
     }
-    cluster.records(io.cutover.proxy.cluster.ClusterAuthority.AUDIT).onComplete(ar -> json(ctx, 200, ar.succeeded()
+    cluster.shared().records(io.cutover.proxy.cluster.SharedState.AUDIT).onComplete(ar -> json(ctx, 200, ar.succeeded()
         ? new JsonObject().put("audit", ar.result()).put("recorded_by", "cluster")
         : new JsonObject().put("audit", audit.entries())
             .put("recorded_by", "this instance (the shared record cannot be read: " + ar.cause().getMessage() + ")")));
