@@ -197,6 +197,28 @@ class ClusterJvmIntegrationTest {
     return Harness.oneShot(hostWrite(i), "select current_setting('port')");
   }
 
+  /**
+   * Kills pg1 and waits until instances 2 and 3 both route writes to the same new primary, promoted exactly
+   * once; returns it.
+   */
+  private String killPrimaryAndAwaitFailoverOn2And3() throws Exception {
+    PgCluster.run("kill", "pg1");
+    String promoted = null;
+    for (int h : new int[] {2, 3}) {
+      Poll.until(Duration.ofSeconds(60), "instance " + h + " routes to a new primary", () -> {
+        String p = primary(cluster(h));
+        return p != null && !"pg1".equals(p) && !"?".equals(p);
+      });
+      String p = primary(cluster(h));
+      promoted = promoted == null ? p : promoted;
+      assertEquals(promoted, p, "instances 2 and 3 route to the same primary");
+      assertEquals(String.valueOf(PgCluster.port(promoted)), writesReach(h));
+    }
+    assertEquals("f", recovery(promoted));
+    assertEquals("t", recovery(promoted.equals("pg2") ? "pg3" : "pg2"), "exactly one promotion");
+    return promoted;
+  }
+
   @Test
   void theMinoritySideOfAPartitionNeverPromotesAndTheMajorityFailsOverOnce() throws Exception {
     startThree(true);
@@ -222,23 +244,8 @@ class ClusterJvmIntegrationTest {
     assertEquals(String.valueOf(PgCluster.port("pg1")), writesReach(2));
 
     // the primary dies during the partition: only the majority promotes
-    PgCluster.run("kill", "pg1");
-    String promoted = null;
-    for (int h : new int[] {2, 3}) {
-      Poll.until(Duration.ofSeconds(60), "host " + h + " routes to a new primary", () -> {
-        String p = primary(cluster(h));
-        return p != null && !"pg1".equals(p) && !"?".equals(p);
-      });
-      String p = primary(cluster(h));
-      if (promoted == null) {
-        promoted = p;
-      }
-      assertEquals(promoted, p, "both majority hosts route to the same primary");
-      assertEquals(String.valueOf(PgCluster.port(promoted)), writesReach(h));
-    }
+    String promoted = killPrimaryAndAwaitFailoverOn2And3();
     String other = promoted.equals("pg2") ? "pg3" : "pg2";
-    assertEquals("f", recovery(promoted));
-    assertEquals("t", recovery(other), "exactly one promotion");
     JsonObject decision = cluster(2).getJsonObject("cluster").getJsonObject("decision");
     assertEquals("failover", decision.getString("kind"), decision.encode());
     assertEquals("pg1", decision.getString("old_primary"));
@@ -283,7 +290,7 @@ class ClusterJvmIntegrationTest {
   }
 
   @Test
-  void aFrozenLeaderIsReplacedWithinTheFailureDetectorsBoundAndAFailoverStillWorks() throws Exception {
+  void aFrozenOrKilledLeaderIsReplacedWithinTheBoundAndCutoversStillWork() throws Exception {
     startThree(false);
     long leaderPid = jvms.get(0).pid();
     Pids.signal("STOP", List.of(leaderPid));
@@ -298,19 +305,8 @@ class ClusterJvmIntegrationTest {
     // 0.5 s leadership check, with room for a loaded machine
     assertTrue(tookMs < 15_000, "a new leader after " + tookMs + " ms");
 
-    PgCluster.run("kill", "pg1");
-    String promoted = null;
-    for (int h : new int[] {2, 3}) {
-      Poll.until(Duration.ofSeconds(60), "instance " + h + " routes to a new primary", () -> {
-        String p = primary(cluster(h));
-        return p != null && !"pg1".equals(p) && !"?".equals(p);
-      });
-      promoted = primary(cluster(h));
-      assertEquals(String.valueOf(PgCluster.port(promoted)), writesReach(h));
-    }
+    String promoted = killPrimaryAndAwaitFailoverOn2And3();
     String other = promoted.equals("pg2") ? "pg3" : "pg2";
-    assertEquals("f", recovery(promoted));
-    assertEquals("t", recovery(other), "exactly one promotion");
 
     // the old leader wakes up: it rejoins as a follower and routes by the current topology
     Pids.signal("CONT", List.of(leaderPid));
@@ -321,10 +317,32 @@ class ClusterJvmIntegrationTest {
     });
     assertEquals(String.valueOf(PgCluster.port(promoted)), writesReach(1));
     assertEquals("t", recovery(other), "the woken old leader promoted nothing");
-    long leaders = 0;
+    List<Integer> leaders = new ArrayList<>();
     for (int i = 1; i <= HOSTS; i++) {
-      leaders += cluster(i).getJsonObject("cluster").getBoolean("leader") ? 1 : 0;
+      if (cluster(i).getJsonObject("cluster").getBoolean("leader")) {
+        leaders.add(i);
+      }
     }
-    assertEquals(1, leaders, "exactly one leader");
+    assertEquals(1, leaders.size(), "exactly one leader: " + leaders);
+
+    // kill -9 of the current leader's JVM: the other two elect a new one, and a cutover still works
+    int dead = leaders.get(0);
+    List<Integer> rest = new ArrayList<>(List.of(1, 2, 3));
+    rest.remove(Integer.valueOf(dead));
+    Pids.signal("KILL", List.of(jvms.get(dead - 1).pid()));
+    long killedMs = Poll.until(Duration.ofSeconds(60), "a new leader after kill -9 of instance " + dead, () -> {
+      JsonObject a = cluster(rest.get(0));
+      JsonObject b = cluster(rest.get(1));
+      return members(a) == 2 && members(b) == 2
+          && (a.getJsonObject("cluster").getBoolean("leader") ^ b.getJsonObject("cluster").getBoolean("leader"));
+    });
+    System.out.println("killed leader (kill -9): a new leader after " + killedMs + " ms");
+    assertTrue(killedMs < 15_000, "a new leader after " + killedMs + " ms");
+    HttpResponse<String> switchover = post(rest.get(1), "/api/v1/switchover", "{\"candidate\": \"" + other + "\"}");
+    assertEquals(200, switchover.statusCode(), switchover.body());
+    for (int h : rest) {
+      Poll.until(Duration.ofSeconds(60), "instance " + h + " routes to " + other, () -> other.equals(primary(cluster(h))));
+      assertEquals(String.valueOf(PgCluster.port(other)), writesReach(h));
+    }
   }
 }
