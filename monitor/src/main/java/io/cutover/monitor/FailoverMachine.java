@@ -115,6 +115,8 @@ public final class FailoverMachine {
   private Authority authority = Authority.PROMOTE;
   private String authorityReason;
   private String minority;
+  /** The last evaluation refused a failover for lack of quorum; a tick re-evaluates once the quorum is there. */
+  private boolean waitingForQuorum;
   private boolean maintenance;
   private String maintenanceReason;
   private final Map<String, Long> drained = new LinkedHashMap<>();
@@ -457,8 +459,10 @@ public final class FailoverMachine {
       case AUTO -> {
         if (authority == Authority.WAIT) {
           refuse("no quorum for a failover: " + authorityReason, out);
+          waitingForQuorum = true;
           return;
         }
+        waitingForQuorum = false;
         String why = chooseCandidate(t);
         if (candidate == null) {
           refuse("no replica qualifies for promotion: " + why, out);
@@ -661,6 +665,11 @@ public final class FailoverMachine {
         out.add(new Alert("warn", "RTO at 75%: " + incident.kind.name().toLowerCase(java.util.Locale.ROOT) + " of "
             + incident.oldPrimary + " open for " + elapsed + " ms, rto " + rto + " ms"));
       }
+    }
+    if (waitingForQuorum && phase == Phase.IDLE && authority == Authority.PROMOTE && lastTopology != null) {
+      // clustered: a quorum agreed since the last check (another instance's verdict arrived): decide now
+      // rather than at this instance's next check
+      idle(lastTopology, now, out);
     }
     long delay = options.getFailbackDelay().toMillis();
     recovering.removeIf(name -> {

@@ -433,6 +433,20 @@ class FailoverMachineTest {
   }
 
   @Test
+  void aQuorumThatArrivesBetweenChecksPromotesAtTheNextTick() {
+    Sim s = new Sim(opts()).healthy(100, 100, 100);
+    s.machine.setAuthority(FailoverMachine.Authority.WAIT, "1 of 3 instances see pg1 DOWN, quorum 2");
+    s.down(PG1).down(PG1).down(PG1);
+    s.apply(FailoverMachine::onTick);
+    assertTrue(s.all(FailoverMachine.Promote.class).isEmpty(), "still no quorum: a tick decides nothing");
+    s.machine.setAuthority(FailoverMachine.Authority.PROMOTE, "2 of 3 instances see pg1 DOWN");
+    s.apply(FailoverMachine::onTick);
+    assertEquals(1, s.all(FailoverMachine.Promote.class).size(), "promoted without waiting for the next check");
+    s.apply(FailoverMachine::onTick);
+    assertEquals(1, s.all(FailoverMachine.Promote.class).size(), "once");
+  }
+
+  @Test
   void aMinorityInstanceHoldsWritesAndTheAuthoritysFenceIsObeyed() {
     Sim s = new Sim(opts()).healthy(100, 100, 100);
     s.machine.setMinority("this instance sees 1 of cluster.size 3 members, quorum 2");

@@ -367,6 +367,9 @@ public final class ClusterAuthority implements AuthoritySource {
       }
       LOG.info("cluster state: decision {}, maintenance {}, drained {}", decision == null ? "none" : decision.encode(),
           maintenance == null ? "off" : maintenance.encode(), drained == null ? "{}" : drained.encode());
+      // an update that changes nothing, so that the first real decision does not pay for loading and
+      // serializing the entry processor (measured: ~150 ms in a fresh JVM, a few ms after)
+      applied.add(shared.update("decision", SharedStateUpdate.Mode.MERGE, new JsonObject(), 0));
       return Future.all(applied).<Void>mapEmpty();
     });
   }
