@@ -47,6 +47,10 @@ public interface AuthoritySource {
     public long versionSeen() {
       return 0;
     }
+
+    @Override
+    public void promoted(String target) {
+    }
   };
 
   /** Non-null (the reason) while this instance sees fewer than a quorum of members. */
@@ -65,6 +69,12 @@ public interface AuthoritySource {
    *         instance did not acknowledge
    */
   Future<Long> decide(String kind, String oldPrimary, String newPrimary, long version);
+
+  /**
+   * After a promotion: every other instance checks {@code target} now (at the {@code fastinter} pace at the
+   * most), so it routes to the new primary without waiting for its next regular check (best effort).
+   */
+  void promoted(String target);
 
   /** After an aborted switchover: every other instance lifts its fence of {@code target} (best effort). */
   void unfenceEverywhere(String target);

@@ -316,7 +316,9 @@ public final class MonitorVerticle extends VerticleBase {
         authority.decide("failover", old, name, tracker.current().version())
             .compose(v -> executor.promote(p.candidate()))
             .onComplete(ar -> {
-              if (ar.failed() && old != null) {
+              if (ar.succeeded()) {
+                authority.promoted(name);
+              } else if (old != null) {
                 // nothing promoted: should the old primary answer again, the other instances may route to it
                 authority.unfenceEverywhere(old);
               }
@@ -367,6 +369,8 @@ public final class MonitorVerticle extends VerticleBase {
               if (ar.failed() || !ar.result().ok()) {
                 // the old primary stays the primary: the other instances route to it again
                 authority.unfenceEverywhere(s.from().name());
+              } else {
+                authority.promoted(s.to().name());
               }
               feed((m, now) -> ar.succeeded()
                   ? m.onSwitchoverResult(ar.result().ok(), ar.result().error(), ar.result().oldLsn(), ar.result().candidateLsn(), now)

@@ -63,6 +63,8 @@ public final class ClusterAuthority implements AuthoritySource {
   public static final String LEADER = "cutover.cluster.leader";
   /** Cluster-wide address every instance consumes: a command each applies to its own monitor. */
   public static final String APPLY = "cutover.cluster.apply";
+  /** Cluster-wide address: the leader just promoted this target (body: its name); every instance checks it. */
+  public static final String PROMOTED = "cutover.cluster.promoted";
   /** Per-member address on which the leader's fence requests arrive. */
   public static final String FENCE = "cutover.cluster.fence";
   /** Per-member address on which the leader lifts a fence after an aborted switchover. */
@@ -121,6 +123,7 @@ public final class ClusterAuthority implements AuthoritySource {
       verdicts.put(v.getString("node"), new Verdict(v.getString("primary"), v.getBoolean("down"), System.currentTimeMillis()));
       versionSeen.accumulateAndGet(v.getLong("version", 0L), Math::max);
     });
+    bus.<String>consumer(PROMOTED, m -> bus.send(MonitorVerticle.HINT_ADDRESS, m.body(), MonitorVerticle.LOCAL));
     bus.<JsonObject>consumer(APPLY, m -> {
       if (!nodeId.equals(m.body().getString("from"))) {
         bus.request(m.body().getString("address"), m.body().getJsonObject("message"), MonitorVerticle.LOCAL);
@@ -293,6 +296,11 @@ public final class ClusterAuthority implements AuthoritySource {
     }
     versionSeen.accumulateAndGet(version, Math::max);
     relay(m, MonitorVerticle.FENCE_ADDRESS, new JsonObject().put("target", body.getString("target")));
+  }
+
+  @Override
+  public void promoted(String target) {
+    vertx.eventBus().publish(PROMOTED, target);
   }
 
   @Override
