@@ -151,12 +151,10 @@ public final class Cutover {
               config.readMaxLagBytes(), Clock.systemUTC(), probeHost, writePort,
               authority == null ? AuthoritySource.SINGLE : authority));
         })
-        .compose(p -> authority == null ? Future.succeededFuture() : authority.catchUp()
-            .recover(err -> {
-              LOG.warn("cannot read the cluster's shared state ({}); routing by this instance's own checks", err.getMessage());
-              return Future.succeededFuture();
-            }))
         .map(p -> {
+          if (authority != null) {
+            authority.catchUp();
+          }
           LOG.info("cutover started: write endpoint {}:{}, read endpoint {}:{}, {} listener instance(s) each; HTTP {}:{}",
               config.write().host(), writePort, config.read().host(), readPort, config.eventLoops(),
               config.http().host(), httpPort);

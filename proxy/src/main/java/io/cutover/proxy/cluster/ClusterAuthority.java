@@ -97,6 +97,8 @@ public final class ClusterAuthority implements AuthoritySource {
   /** Keys in {@value SharedState#INCIDENTS} of this leader's open incidents, by incident id. */
   private final Map<Long, String> incidentKeys = new ConcurrentHashMap<>();
   private volatile long myVersion;
+  private volatile boolean catchUpWanted;
+  private volatile boolean catchingUp;
   private volatile Verdict mine = new Verdict(null, false, 0);
   private volatile Supplier<Future<JsonObject>> localView = () -> Future.succeededFuture(new JsonObject());
   private MessageConsumer<JsonObject> leaderConsumer;
@@ -134,8 +136,11 @@ public final class ClusterAuthority implements AuthoritySource {
     bus.<JsonObject>localConsumer(MonitorVerticle.INCIDENT_CLOSED_ADDRESS, m -> recordIncident(m.body(), true));
     vertx.setPeriodic(500, id -> {
       if (!uuid.equals(hz.getCluster().getLocalMember().getUuid().toString())) {
+        // merged back after a partition: new addresses, and the shared state may have changed meanwhile
         registerMemberAddresses();
+        catchUpWanted = true;
       }
+      tryCatchUp();
       broadcast();
       leadership();
     });
@@ -353,9 +358,31 @@ public final class ClusterAuthority implements AuthoritySource {
 
   /**
    * Called once this instance's monitor runs: applies the shared state (maintenance mode, drained targets)
-   * and takes the latest decision's version as seen, so an instance that joins later routes like the others.
+   * and takes the latest decision's version as seen, so an instance that joins later routes like the others —
+   * at once when this instance sees a quorum of members, else as soon as it does (the shared state cannot be
+   * read without one).
    */
-  public Future<Void> catchUp() {
+  public void catchUp() {
+    catchUpWanted = true;
+    tryCatchUp();
+  }
+
+  private void tryCatchUp() {
+    if (!catchUpWanted || catchingUp || minority() != null) {
+      return;
+    }
+    catchingUp = true;
+    applySharedState().onComplete(ar -> {
+      catchingUp = false;
+      if (ar.succeeded()) {
+        catchUpWanted = false;
+      } else {
+        LOG.warn("cannot apply the cluster's shared state yet ({}); retrying", ar.cause().getMessage());
+      }
+    });
+  }
+
+  private Future<Void> applySharedState() {
     return shared.read(List.of("decision", "maintenance", "drained")).compose(values -> {
       var bus = vertx.eventBus();
       List<Future<?>> applied = new ArrayList<>();
