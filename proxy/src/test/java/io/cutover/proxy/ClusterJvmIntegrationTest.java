@@ -257,6 +257,11 @@ class ClusterJvmIntegrationTest {
     assertEquals(null, primary(minority), "the minority still holds writes: " + minority.getJsonObject("topology"));
     assertEquals(1, members(minority));
 
+    // maintenance mode changed on the majority while host 1 is cut off
+    HttpResponse<String> on = post(2, "/api/v1/maintenance", "{\"enabled\": true, \"reason\": \"during the partition\"}");
+    assertEquals(200, on.statusCode(), on.body());
+    assertEquals(false, cluster(1).getJsonObject("maintenance").getBoolean("enabled"), "the minority did not hear of it");
+
     // heal: Hazelcast merges the minority back; it routes by the current topology
     netns("heal", "1");
     String now = promoted;
@@ -274,6 +279,16 @@ class ClusterJvmIntegrationTest {
     }
     assertEquals(1, leaders, "exactly one leader after the merge");
     assertNotEquals("f", recovery(other), "still exactly one promotion");
+    // the rejoined instance caught up with the shared state, and its admin API acts cluster-wide again
+    Poll.until(Duration.ofSeconds(30), "host 1 applies the maintenance mode set during the partition",
+        () -> Boolean.TRUE.equals(cluster(1).getJsonObject("maintenance").getBoolean("enabled")));
+    HttpResponse<String> off = post(1, "/api/v1/maintenance", "{\"enabled\": false}");
+    assertEquals(200, off.statusCode(), off.body());
+    for (int i = 2; i <= HOSTS; i++) {
+      int h = i;
+      Poll.until(Duration.ofSeconds(30), "host " + h + " leaves maintenance mode",
+          () -> Boolean.FALSE.equals(cluster(h).getJsonObject("maintenance").getBoolean("enabled")));
+    }
 
     // a cutover after the merge, asked on the rejoined instance: every instance (the rejoined one under its
     // new Hazelcast UUID) fences the old primary by the new decision and routes to the new primary

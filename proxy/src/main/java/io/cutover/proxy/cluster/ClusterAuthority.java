@@ -189,14 +189,14 @@ public final class ClusterAuthority implements AuthoritySource {
 
   @Override
   public Standing standing() {
-    return decide(true);
+    return standing(true);
   }
 
   /**
    * @param primaryDown whether to answer for a moment when this instance holds the primary DOWN (the only
    *                    moment the answer matters to the state machine)
    */
-  private Standing decide(boolean primaryDown) {
+  private Standing standing(boolean primaryDown) {
     List<Member> m = members();
     if (m.isEmpty() || !m.get(0).localMember()) {
       return new Standing(Authority.FOLLOW, "follower; the leader is " + (m.isEmpty() ? "unknown" : m.get(0).getAddress()));
@@ -382,9 +382,18 @@ public final class ClusterAuthority implements AuthoritySource {
     });
   }
 
+  /**
+   * Brings this instance's maintenance mode and drained targets in line with the shared state (only what
+   * differs is applied: nothing at all on a cluster that never had any) and takes the latest decision's
+   * version as seen.
+   */
   private Future<Void> applySharedState() {
-    return shared.read(List.of("decision", "maintenance", "drained")).compose(values -> {
-      var bus = vertx.eventBus();
+    var bus = vertx.eventBus();
+    Future<JsonObject> local = bus.<JsonObject>request(MonitorVerticle.CLUSTER_ADDRESS, "", MonitorVerticle.LOCAL)
+        .map(Message::body);
+    return Future.all(shared.read(List.of("decision", "maintenance", "drained")), local).compose(both -> {
+      Map<String, JsonObject> values = both.resultAt(0);
+      JsonObject mine = both.resultAt(1);
       List<Future<?>> applied = new ArrayList<>();
       JsonObject decision = values.get("decision");
       if (decision != null) {
@@ -392,16 +401,24 @@ public final class ClusterAuthority implements AuthoritySource {
         fencedBy.accumulateAndGet(decision.getLong("version", 0L), Math::max);
       }
       JsonObject maintenance = values.get("maintenance");
-      if (maintenance != null && Boolean.TRUE.equals(maintenance.getBoolean("enabled"))) {
-        applied.add(bus.request(MonitorVerticle.MAINTENANCE_ADDRESS, maintenance, MonitorVerticle.LOCAL));
+      boolean maintenanceOn = maintenance != null && Boolean.TRUE.equals(maintenance.getBoolean("enabled"));
+      if (maintenanceOn != Boolean.TRUE.equals(mine.getJsonObject("maintenance").getBoolean("enabled"))) {
+        applied.add(bus.request(MonitorVerticle.MAINTENANCE_ADDRESS,
+            maintenanceOn ? maintenance : new JsonObject().put("enabled", false), MonitorVerticle.LOCAL));
       }
-      JsonObject drained = values.get("drained");
-      if (drained != null) {
-        drained.fieldNames().forEach(t -> applied.add(bus.request(MonitorVerticle.DRAIN_ADDRESS,
-            new JsonObject().put("target", t), MonitorVerticle.LOCAL)));
+      JsonObject drained = values.getOrDefault("drained", new JsonObject());
+      for (Object o : mine.getJsonObject("topology").getJsonArray("targets")) {
+        JsonObject t = (JsonObject) o;
+        String name = t.getString("name");
+        boolean shouldBe = Boolean.TRUE.equals(drained.getBoolean(name));
+        if (shouldBe != t.getBoolean("drained", false)) {
+          applied.add(bus.request(shouldBe ? MonitorVerticle.DRAIN_ADDRESS : MonitorVerticle.ENABLE_ADDRESS,
+              new JsonObject().put("target", name), MonitorVerticle.LOCAL));
+        }
       }
-      LOG.info("cluster state: decision {}, maintenance {}, drained {}", decision == null ? "none" : decision.encode(),
-          maintenance == null ? "off" : maintenance.encode(), drained == null ? "{}" : drained.encode());
+      LOG.info("cluster state: decision {}, maintenance {}, drained {}; {} change(s) applied here",
+          decision == null ? "none" : decision.encode(), maintenance == null ? "off" : maintenance.encode(),
+          drained.encode(), applied.size());
       // an update that changes nothing, so that the first real decision does not pay for loading and
       // serializing the entry processor (measured: ~150 ms in a fresh JVM, a few ms after)
       applied.add(shared.update("decision", SharedStateUpdate.Mode.MERGE, new JsonObject(), 0));
@@ -516,7 +533,7 @@ public final class ClusterAuthority implements AuthoritySource {
       list.add(new JsonObject().put("uuid", m.getUuid().toString()).put("address", m.getAddress().toString())
           .put("local", m.localMember()));
     }
-    Standing d = decide(mine.down());
+    Standing d = standing(mine.down());
     return new JsonObject().put("enabled", true).put("size", size).put("quorum", quorum()).put("members", list)
         .put("leader", isLeader()).put("authority", d.authority().name().toLowerCase(Locale.ROOT))
         .put("reason", d.reason());
