@@ -75,7 +75,8 @@ public final class ClusterAuthority implements AuthoritySource {
   /** How long the leader waits for every member to acknowledge a fence, in milliseconds. */
   private static final long FENCE_ACK_MILLIS = 3000;
 
-  private record Verdict(String primary, boolean down, long at) {
+  /** An instance's verdict on the primary, its topology version, and when it was received (ms). */
+  private record Verdict(String primary, boolean down, long version, long at) {
   }
 
   private final Vertx vertx;
@@ -93,13 +94,9 @@ public final class ClusterAuthority implements AuthoritySource {
   private final AtomicLong versionSeen = new AtomicLong();
   /** The highest decision version this instance fenced by; an older fence is stale. */
   private final AtomicLong fencedBy = new AtomicLong();
-  private final AtomicLong auditSeq = new AtomicLong();
-  /** Keys in {@value SharedState#INCIDENTS} of this leader's open incidents, by incident id. */
-  private final Map<Long, String> incidentKeys = new ConcurrentHashMap<>();
-  private volatile long myVersion;
   private volatile boolean catchUpWanted;
   private volatile boolean catchingUp;
-  private volatile Verdict mine = new Verdict(null, false, 0);
+  private volatile Verdict mine = new Verdict(null, false, 0, 0);
   private volatile Supplier<Future<JsonObject>> localView = () -> Future.succeededFuture(new JsonObject());
   private MessageConsumer<JsonObject> leaderConsumer;
 
@@ -122,7 +119,8 @@ public final class ClusterAuthority implements AuthoritySource {
     var bus = vertx.eventBus();
     bus.<JsonObject>consumer(VERDICTS, m -> {
       JsonObject v = m.body();
-      verdicts.put(v.getString("node"), new Verdict(v.getString("primary"), v.getBoolean("down"), System.currentTimeMillis()));
+      verdicts.put(v.getString("node"), new Verdict(v.getString("primary"), v.getBoolean("down"),
+          v.getLong("version", 0L), System.currentTimeMillis()));
       versionSeen.accumulateAndGet(v.getLong("version", 0L), Math::max);
     });
     bus.<String>consumer(PROMOTED, m -> bus.send(MonitorVerticle.HINT_ADDRESS, m.body(), MonitorVerticle.LOCAL));
@@ -226,8 +224,7 @@ public final class ClusterAuthority implements AuthoritySource {
   @Override
   public void verdict(String primary, boolean down, long version) {
     Verdict before = mine;
-    mine = new Verdict(primary, down, System.currentTimeMillis());
-    myVersion = version;
+    mine = new Verdict(primary, down, version, System.currentTimeMillis());
     if (!Objects.equals(before.primary(), primary) || before.down() != down) {
       broadcast();
     }
@@ -236,7 +233,7 @@ public final class ClusterAuthority implements AuthoritySource {
   private void broadcast() {
     Verdict v = mine;
     vertx.eventBus().publish(VERDICTS, new JsonObject().put("node", nodeId).put("primary", v.primary())
-        .put("down", v.down()).put("version", myVersion));
+        .put("down", v.down()).put("version", v.version()));
   }
 
   @Override
@@ -440,25 +437,14 @@ public final class ClusterAuthority implements AuthoritySource {
 
   /** The leader keeps its incident records in {@value SharedState#INCIDENTS} (on opening and on closing). */
   private void recordIncident(JsonObject incident, boolean closed) {
-    if (!isLeader()) {
-      return;
+    if (isLeader()) {
+      shared.keepIncident(incident, closed, uuid, localAddress(), incidentsKept);
     }
-    long id = incident.getLong("id", 0L);
-    // one key per incident, from the time it opened, so that the closing record replaces the opening one
-    String key = closed ? incidentKeys.remove(id) : incidentKeys.get(id);
-    if (key == null) {
-      key = String.format(Locale.ROOT, "%s/%s/%06d", Instant.now(), uuid, id);
-      if (!closed) {
-        incidentKeys.put(id, key);
-      }
-    }
-    shared.append(SharedState.INCIDENTS, key, incident.copy().put("recorded_by", localAddress()), incidentsKept);
   }
 
   /** Keeps one audit entry of this instance in {@value SharedState#AUDIT}. */
   public void recordAudit(JsonObject entry) {
-    String key = String.format(Locale.ROOT, "%s/%s/%06d", entry.getString("at"), uuid, auditSeq.incrementAndGet());
-    shared.append(SharedState.AUDIT, key, entry.copy().put("member", localAddress()), auditKept);
+    shared.keepAudit(entry, uuid, localAddress(), auditKept);
   }
 
   // ---- members ----

@@ -13,10 +13,13 @@ import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Clustered Cutover's shared state: Hazelcast maps of JSON strings, all under Hazelcast split-brain
@@ -53,6 +56,9 @@ public final class SharedState {
   private final Vertx vertx;
   private final HazelcastInstance hz;
   private final IMap<String, String> state;
+  /** Keys in {@value #INCIDENTS} of this member's open incidents, by incident id. */
+  private final Map<Long, String> incidentKeys = new ConcurrentHashMap<>();
+  private final AtomicLong auditSeq = new AtomicLong();
 
   SharedState(Vertx vertx, HazelcastInstance hz) {
     this.vertx = vertx;
@@ -96,10 +102,38 @@ public final class SharedState {
   }
 
   /**
+   * Keeps an incident record in {@value #INCIDENTS} under one key per incident, from the time it opened, so
+   * that the closing record replaces the opening one.
+   *
+   * @param member  this member's UUID; {@code address} its address, added as {@code recorded_by}
+   */
+  void keepIncident(JsonObject incident, boolean closed, String member, String address, int kept) {
+    long id = incident.getLong("id", 0L);
+    String key = closed ? incidentKeys.remove(id) : incidentKeys.get(id);
+    if (key == null) {
+      key = key(Instant.now().toString(), member, id);
+      if (!closed) {
+        incidentKeys.put(id, key);
+      }
+    }
+    append(INCIDENTS, key, incident.copy().put("recorded_by", address), kept);
+  }
+
+  /** Keeps an audit entry in {@value #AUDIT}, naming the member ({@code address}) that recorded it. */
+  void keepAudit(JsonObject entry, String member, String address, int kept) {
+    append(AUDIT, key(entry.getString("at"), member, auditSeq.incrementAndGet()), entry.copy().put("member", address), kept);
+  }
+
+  /** Record keys sort by time (ISO-8601 instants), then member and sequence. */
+  private static String key(String at, String member, long seq) {
+    return String.format(Locale.ROOT, "%s/%s/%06d", at, member, seq);
+  }
+
+  /**
    * Keeps {@code value} under {@code key} in {@code map} ({@value #INCIDENTS} or {@value #AUDIT}) and trims
    * the map to its newest {@code kept} entries; a failure is logged (the entry stays in this instance's log).
    */
-  void append(String map, String key, JsonObject value, int kept) {
+  private void append(String map, String key, JsonObject value, int kept) {
     IMap<String, String> records = hz.getMap(map);
     bounded(Future.fromCompletionStage(records.setAsync(key, value.encode()), vertx.getOrCreateContext()))
         .compose(v -> vertx.executeBlocking(() -> {
