@@ -3,21 +3,21 @@ package io.cutover.monitor;
 import io.vertx.core.Future;
 
 /**
- * Where the failover state machine's {@link FailoverMachine.Authority} comes from: a single instance
+ * Where the failover state machine's {@link Authority} comes from: a single instance
  * always promotes ({@link #SINGLE}); clustered Cutover asks the cluster (leader, members, verdicts) and
  * records its decisions cluster-wide.
  */
 public interface AuthoritySource {
 
   /** This instance's authority and why (e.g. "2 of 3 instances see pg1 DOWN, quorum 2"). */
-  record Standing(FailoverMachine.Authority authority, String reason) {
+  record Standing(Authority authority, String reason) {
   }
 
   /** A single Cutover instance: always the failover authority, nothing to share. */
   AuthoritySource SINGLE = new AuthoritySource() {
     @Override
     public Standing standing() {
-      return new Standing(FailoverMachine.Authority.PROMOTE, "single instance");
+      return new Standing(Authority.PROMOTE, "single instance");
     }
 
     @Override

@@ -38,6 +38,11 @@ public final class FailoverOptions {
   public static final Duration DEFAULT_FAILBACK_DELAY = Duration.ofSeconds(60);
   /** Default {@code switchover_timeout}: 10 s for the candidate to replay the old primary's last LSN. */
   public static final Duration DEFAULT_SWITCHOVER_TIMEOUT = Duration.ofSeconds(10);
+  /**
+   * Default {@code promote_timeout}: 10 s for {@code pg_promote()} to finish on the candidate; past it (and the
+   * time allowed for recording the decision) the attempt is given up and another candidate chosen.
+   */
+  public static final Duration DEFAULT_PROMOTE_TIMEOUT = Duration.ofSeconds(10);
   /** Default {@code incidents_kept}: the last 100 incidents are kept in memory. */
   public static final int DEFAULT_INCIDENTS_KEPT = 100;
   /** Default {@code hooks.timeout}: 30 s per hook command. */
@@ -51,6 +56,7 @@ public final class FailoverOptions {
   private String preferred;
   private Duration switchoverTimeout = DEFAULT_SWITCHOVER_TIMEOUT;
   private int incidentsKept = DEFAULT_INCIDENTS_KEPT;
+  private Duration promoteTimeout = DEFAULT_PROMOTE_TIMEOUT;
   private String onFailover;
   private String onFence;
   private String onSwitchover;
@@ -71,6 +77,7 @@ public final class FailoverOptions {
     o.autoFailback = s.bool("auto_failback", false);
     o.preferred = s.string("preferred", null);
     o.switchoverTimeout = s.duration("switchover_timeout", DEFAULT_SWITCHOVER_TIMEOUT, Duration.ofMillis(100));
+    o.promoteTimeout = s.duration("promote_timeout", DEFAULT_PROMOTE_TIMEOUT, Duration.ofMillis(100));
     o.incidentsKept = s.integer("incidents_kept", DEFAULT_INCIDENTS_KEPT, 1, 100_000);
     ConfigSection hooks = s.section("hooks");
     o.onFailover = hooks.string("on_failover", null);
@@ -94,6 +101,7 @@ public final class FailoverOptions {
         .put("auto_failback", autoFailback)
         .put("preferred", preferred)
         .put("switchover_timeout", Durations.format(switchoverTimeout))
+        .put("promote_timeout", Durations.format(promoteTimeout))
         .put("incidents_kept", incidentsKept)
         .put("hooks", new JsonObject().put("on_failover", onFailover).put("on_fence", onFence)
             .put("on_switchover", onSwitchover).put("timeout", Durations.format(hookTimeout)));
@@ -162,6 +170,16 @@ public final class FailoverOptions {
 
   public FailoverOptions setSwitchoverTimeout(Duration switchoverTimeout) {
     this.switchoverTimeout = switchoverTimeout;
+    return this;
+  }
+
+  /** How long a promotion may take ({@code pg_promote()} on the candidate) before it is given up. */
+  public Duration getPromoteTimeout() {
+    return promoteTimeout;
+  }
+
+  public FailoverOptions setPromoteTimeout(Duration promoteTimeout) {
+    this.promoteTimeout = promoteTimeout;
     return this;
   }
 

@@ -33,7 +33,50 @@ public final class Incident {
   String outcome = "open";
   boolean warned;
   boolean breachLogged;
+  /** The {@code on_fence} hook was asked for (it runs once per incident, not again for a retry). */
+  boolean fenceHookRun;
   final List<String> notes = new ArrayList<>();
+  final List<Attempt> attempts = new ArrayList<>();
+
+  /**
+   * One promotion attempt: which candidate, when it started and ended (epoch ms, {@code -1} while running) and
+   * how it ended ({@code promoted}, {@code failed: ...}, {@code timed out: ...}).
+   */
+  static final class Attempt {
+    final String candidate;
+    final long startedAt;
+    long endedAt = -1;
+    String result;
+
+    Attempt(String candidate, long startedAt) {
+      this.candidate = candidate;
+      this.startedAt = startedAt;
+    }
+
+    JsonObject toJson() {
+      return new JsonObject().put("candidate", candidate).put("started", ts(startedAt)).put("ended", ts(endedAt))
+          .put("result", result);
+    }
+  }
+
+  void attemptStarted(String candidate, long now) {
+    attempts.add(new Attempt(candidate, now));
+  }
+
+  /** Ends the running attempt of {@code candidate}, if any, with {@code result}. */
+  void attemptEnded(String candidate, String result, long now) {
+    for (Attempt a : attempts) {
+      if (a.candidate.equals(candidate) && a.endedAt < 0) {
+        a.endedAt = now;
+        a.result = result;
+      }
+    }
+  }
+
+  /** Notes a line (what was decided or observed, and why). */
+  void note(String line) {
+    notes.add(line);
+  }
 
   Incident(long id, Kind kind, String oldPrimary, long rtoMillis) {
     this.id = id;
@@ -58,7 +101,10 @@ public final class Incident {
     return candidate;
   }
 
-  /** {@code open}, {@code completed}, {@code recovered} (the old primary came back first), {@code aborted}. */
+  /**
+   * {@code open}, {@code completed}, {@code recovered} (the old primary came back before any promotion
+   * succeeded: recovered without failover), {@code aborted} (a switchover that did not happen).
+   */
   public String outcome() {
     return outcome;
   }
@@ -113,6 +159,7 @@ public final class Incident {
         .put("rpo_bytes", rpoBytes() < 0 ? null : rpoBytes())
         .put("old_primary_lsn", Lsn.format(oldPrimaryLsn))
         .put("promoted_lsn", Lsn.format(candidateLsn))
+        .put("attempts", new JsonArray(attempts.stream().map(Attempt::toJson).map(Object.class::cast).toList()))
         .put("notes", new JsonArray(new ArrayList<>(notes)));
   }
 

@@ -144,7 +144,7 @@ public final class MonitorVerticle extends VerticleBase {
         () -> new JsonObject().put("fenced", msg.body().getString("target"))));
     bus.<JsonObject>localConsumer(UNFENCE_ADDRESS, msg -> command(msg, (m, now) -> m.unfence(msg.body().getString("target"), now),
         () -> new JsonObject().put("unfenced", msg.body().getString("target"))));
-    vertx.setPeriodic(100, id -> feed(FailoverMachine::onTick));
+    vertx.setPeriodic(100, id -> report(FailoverMachine::onTick));
     LOG.info("monitor started: targets={} checks={} failover={}", targets.stream().map(Target::name).toList(),
         options.toJson().encode(), failover.toJson().encode());
     targets.forEach(this::runCheck);
@@ -163,7 +163,7 @@ public final class MonitorVerticle extends VerticleBase {
    * message with 404 for an unknown target, 409 when the command conflicts with the state, with the reason.
    */
   private void command(io.vertx.core.eventbus.Message<JsonObject> msg,
-                       BiFunction<FailoverMachine, Long, List<FailoverMachine.Action>> input,
+                       BiFunction<FailoverMachine, Long, List<Action>> input,
                        java.util.function.Supplier<JsonObject> reply) {
     try {
       feed(input);
@@ -252,16 +252,23 @@ public final class MonitorVerticle extends VerticleBase {
     long started = System.nanoTime();
     lastStart.put(target.name(), started);
     inFlight.add(target.name());
-    check.check(target).onSuccess(obs -> {
+    check.check(target).onComplete(ar -> {
       inFlight.remove(target.name());
       if (stopped) {
         return;
       }
-      Topology before = tracker.current();
-      refreshAuthority();
-      tracker.record(obs).ifPresent(next -> publish(before, next));
-      shareVerdict();
-      run(tracker.drainActions());
+      try {
+        Observation obs = ar.succeeded() ? ar.result() : Observation.failed(target.name(), clock.millis(),
+            (System.nanoTime() - started) / 1_000_000, FailureKind.ERROR, Errors.describe(ar.cause()));
+        Topology before = tracker.current();
+        refreshAuthority();
+        tracker.record(obs).ifPresent(next -> publish(before, next));
+        shareVerdict();
+        run(tracker.drainActions());
+      } catch (RuntimeException e) {
+        // a bug in handling one result must never stop this target's checks
+        LOG.error("handling the check of {} failed: {}", target.name(), e.toString(), e);
+      }
       if (recheckRequested.remove(target.name())) {
         runCheck(target);
         return;
@@ -275,7 +282,7 @@ public final class MonitorVerticle extends VerticleBase {
     });
   }
 
-  private void feed(BiFunction<FailoverMachine, Long, List<FailoverMachine.Action>> input) {
+  private void feed(BiFunction<FailoverMachine, Long, List<Action>> input) {
     if (stopped) {
       return;
     }
@@ -283,6 +290,15 @@ public final class MonitorVerticle extends VerticleBase {
     refreshAuthority();
     tracker.apply(input).ifPresent(next -> publish(before, next));
     run(tracker.drainActions());
+  }
+
+  /** Like {@link #feed} for inputs that arrive from callbacks: a failure is logged, never thrown into Vert.x. */
+  private void report(BiFunction<FailoverMachine, Long, List<Action>> input) {
+    try {
+      feed(input);
+    } catch (RuntimeException e) {
+      LOG.error("the failover machine failed on an input: {}", e.toString(), e);
+    }
   }
 
   private void refreshAuthority() {
@@ -300,87 +316,96 @@ public final class MonitorVerticle extends VerticleBase {
     authority.verdict(primary, down, tracker.current().version());
   }
 
-  private void run(List<FailoverMachine.Action> actions) {
+  private void run(List<Action> actions) {
     boolean acting = authority.leader();
-    for (FailoverMachine.Action a : actions) {
-      if (!acting && (a instanceof FailoverMachine.Promote || a instanceof FailoverMachine.Repoint
-          || a instanceof FailoverMachine.Hook || a instanceof FailoverMachine.Switchover)) {
+    for (Action a : actions) {
+      if (!acting && (a instanceof Action.Promote || a instanceof Action.Repoint || a instanceof Action.Hook
+          || a instanceof Action.Switchover)) {
         LOG.debug("not the leader: {} left to the leader", a);
         continue;
       }
-      if (a instanceof FailoverMachine.Promote p) {
-        String name = p.candidate().name();
-        String old = tracker.machine().knownPrimary();
-        // recorded cluster-wide, and every instance fences the old primary, before the new one can take
-        // writes through any of them
-        authority.decide("failover", old, name, tracker.current().version())
-            .compose(v -> executor.promote(p.candidate()))
-            .onComplete(ar -> {
-              if (ar.succeeded()) {
-                authority.promoted(name);
-              } else if (old != null) {
-                // nothing promoted: should the old primary answer again, the other instances may route to it
-                authority.unfenceEverywhere(old);
-              }
-              feed((m, now) -> m.onPromoted(name, ar.succeeded(), ar.failed() ? Errors.describe(ar.cause()) : null, now));
-            });
-      } else if (a instanceof FailoverMachine.Repoint r) {
-        executor.repoint(r.replica(), r.primary()).onComplete(ar -> {
-          if (ar.succeeded()) {
-            LOG.info("{} re-pointed to the new primary {}", r.replica().name(), r.primary().name());
-          } else {
-            LOG.error("{} cannot follow the new primary {}: {}", r.replica().name(), r.primary().name(),
-                Errors.describe(ar.cause()));
-          }
-        });
-      } else if (a instanceof FailoverMachine.Recheck r) {
+      if (a instanceof Action.Promote p) {
+        promote(p);
+      } else if (a instanceof Action.Repoint r) {
+        executor.repoint(r.replica(), r.primary()).onComplete(ar -> report((m, now) -> m.onRepointed(r.replica().name(),
+            r.primary().name(), ar.succeeded(), ar.failed() ? Errors.describe(ar.cause()) : null, now)));
+      } else if (a instanceof Action.Recheck r) {
         checkNow(r.target());
-      } else if (a instanceof FailoverMachine.ProbeWrite) {
-        executor.probeWrite(probeHost, probePort, clock.millis() + 60_000).onComplete(ar -> {
-          if (ar.succeeded()) {
-            feed(FailoverMachine::onWriteAccepted);
-          } else {
-            LOG.error("write probe through {}:{} failed: {}", probeHost, probePort, Errors.describe(ar.cause()));
-          }
-        });
-      } else if (a instanceof FailoverMachine.Hook h) {
+      } else if (a instanceof Action.ProbeWrite w) {
+        executor.probeWrite(probeHost, probePort, w.deadlineMillis()).onComplete(ar -> report(ar.succeeded()
+            ? FailoverMachine::onWriteAccepted : (m, now) -> m.onProbeFailed(Errors.describe(ar.cause()), now)));
+      } else if (a instanceof Action.Hook h) {
         runHook(h);
-      } else if (a instanceof FailoverMachine.Alert al) {
-        decision(al.level(), al.message());
-        switch (al.level()) {
-          case "error" -> LOG.error(al.message());
-          case "warn" -> LOG.warn(al.message());
-          default -> LOG.info(al.message());
-        }
-      } else if (a instanceof FailoverMachine.IncidentClosed ic) {
+      } else if (a instanceof Action.Alert al) {
+        alert(al);
+      } else if (a instanceof Action.IncidentClosed ic) {
         JsonObject json = ic.incident().toJson();
         INCIDENTS.info(json.encode());
         vertx.eventBus().publish(INCIDENT_CLOSED_ADDRESS, json, LOCAL);
-      } else if (a instanceof FailoverMachine.IncidentOpened io) {
+        if ("recovered".equals(ic.incident().outcome()) && acting) {
+          // the old primary leads again: any instance still fencing it by this leader's decision lifts that
+          authority.unfenceEverywhere(ic.incident().oldPrimary());
+        }
+      } else if (a instanceof Action.IncidentOpened io) {
         vertx.eventBus().publish(INCIDENT_OPENED_ADDRESS, io.incident().toJson()
             .put("last_healthy_ms", io.incident().lastHealthyAt()), LOCAL);
-      } else if (a instanceof FailoverMachine.Refused r) {
+      } else if (a instanceof Action.Refused r) {
         vertx.eventBus().publish(REFUSED_ADDRESS, r.reason(), LOCAL);
-      } else if (a instanceof FailoverMachine.Switchover s) {
-        LOG.warn("switchover: {} -> {}", s.from().name(), s.to().name());
-        authority.decide("switchover", s.from().name(), s.to().name(), tracker.current().version())
-            .compose(v -> executor.switchover(s.from(), s.to()))
-            .onComplete(ar -> {
-              if (ar.failed() || !ar.result().ok()) {
-                // the old primary stays the primary: the other instances route to it again
-                authority.unfenceEverywhere(s.from().name());
-              } else {
-                authority.promoted(s.to().name());
-              }
-              feed((m, now) -> ar.succeeded()
-                  ? m.onSwitchoverResult(ar.result().ok(), ar.result().error(), ar.result().oldLsn(), ar.result().candidateLsn(), now)
-                  : m.onSwitchoverResult(false, Errors.describe(ar.cause()), -1, -1, now));
-            });
+      } else if (a instanceof Action.Switchover sw) {
+        switchover(sw);
       }
     }
   }
 
-  private void runHook(FailoverMachine.Hook h) {
+  /**
+   * Records the decision (clustered: cluster-wide, every instance fencing the old primary), runs {@code on_fence}
+   * once per incident after that, then promotes; the result (or failure, at any step) goes back to the machine.
+   */
+  private void promote(Action.Promote p) {
+    String name = p.candidate().name();
+    String old = p.oldPrimary() == null ? null : p.oldPrimary().name();
+    authority.decide("failover", old, name, tracker.current().version())
+        .compose(v -> {
+          if (p.runFenceHook()) {
+            runHook(new Action.Hook("on_fence", p.oldPrimary(), p.candidate()));
+          }
+          return executor.promote(p.candidate());
+        })
+        .onComplete(ar -> {
+          if (ar.succeeded()) {
+            authority.promoted(name);
+          }
+          report((m, now) -> m.onPromoted(name, ar.succeeded(), ar.failed() ? Errors.describe(ar.cause()) : null, now));
+        });
+  }
+
+  private void switchover(Action.Switchover s) {
+    LOG.warn("switchover: {} -> {}", s.from().name(), s.to().name());
+    authority.decide("switchover", s.from().name(), s.to().name(), tracker.current().version())
+        .compose(v -> executor.switchover(s.from(), s.to()))
+        .onComplete(ar -> {
+          if (ar.failed() || !ar.result().ok()) {
+            // the old primary stays the primary: the other instances route to it again
+            authority.unfenceEverywhere(s.from().name());
+          } else {
+            authority.promoted(s.to().name());
+          }
+          report((m, now) -> ar.succeeded()
+              ? m.onSwitchoverResult(ar.result().ok(), ar.result().error(), ar.result().oldLsn(), ar.result().candidateLsn(), now)
+              : m.onSwitchoverResult(false, Errors.describe(ar.cause()), -1, -1, now));
+        });
+  }
+
+  private void alert(Action.Alert al) {
+    decision(al.level(), al.message());
+    switch (al.level()) {
+      case "error" -> LOG.error(al.message());
+      case "warn" -> LOG.warn(al.message());
+      default -> LOG.info(al.message());
+    }
+  }
+
+  private void runHook(Action.Hook h) {
     String command = switch (h.event()) {
       case "on_failover" -> failover.getOnFailover();
       case "on_fence" -> failover.getOnFence();

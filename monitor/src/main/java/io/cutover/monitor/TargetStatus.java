@@ -13,6 +13,8 @@ import io.vertx.core.json.JsonObject;
  * @param timeline    timeline id at the last successful check, {@code -1} if unknown
  * @param positionLsn WAL position at the last successful check in bytes (primary: current LSN,
  *                    replica: replay LSN), {@code -1} if unknown
+ * @param receiveLsn  replica only: WAL received at the last successful check ({@code pg_last_wal_receive_lsn()}) in
+ *                    bytes, what it will have replayed once promoted; {@code -1} if unknown or not a replica
  * @param lagBytes    replay lag in bytes of WAL (replica only: primary's current LSN minus this replica's
  *                    replay LSN, or receive minus replay LSN when no primary is known), {@code 0} for the
  *                    primary, {@code -1} if unknown
@@ -24,11 +26,24 @@ import io.vertx.core.json.JsonObject;
  * @param drainCloseAt when the proxies close its remaining sessions (epoch milliseconds), {@code -1} for never
  */
 public record TargetStatus(Target target, TargetState state, int health, Role role, long timeline, long positionLsn,
-                           long lagBytes, boolean readable, String lastError, boolean fenced, String hold,
+                           long receiveLsn, long lagBytes, boolean readable, String lastError, boolean fenced, String hold,
                            boolean drained, long drainCloseAt) {
 
   public String name() {
     return target.name();
+  }
+
+  /**
+   * The WAL this node will have once promoted, in bytes: a replica's received LSN when known (it replays all
+   * of it before leaving recovery), else its replay LSN; a primary's current LSN.
+   */
+  public long promotableLsn() {
+    return Math.max(positionLsn, receiveLsn);
+  }
+
+  /** UP and its last check succeeded (a target UP by hysteresis may already be failing its checks). */
+  public boolean healthyNow() {
+    return state == TargetState.UP && lastError == null;
   }
 
   public JsonObject toJson() {
@@ -38,6 +53,7 @@ public record TargetStatus(Target target, TargetState state, int health, Role ro
         .put("role", role.label())
         .put("timeline", timeline)
         .put("lsn", Lsn.format(positionLsn))
+        .put("receive_lsn", Lsn.format(receiveLsn))
         .put("lag_bytes", lagBytes)
         .put("readable", readable);
     if (lastError != null) {
@@ -61,6 +77,7 @@ public record TargetStatus(Target target, TargetState state, int health, Role ro
         Role.fromLabel(json.getString("role")),
         json.getLong("timeline", -1L),
         lsn == null ? -1 : Lsn.parse(lsn),
+        json.getString("receive_lsn") == null ? -1 : Lsn.parse(json.getString("receive_lsn")),
         json.getLong("lag_bytes", -1L),
         json.getBoolean("readable", false),
         json.getString("last_error"),

@@ -45,7 +45,7 @@ public record Topology(long version, long atMillis, List<TargetStatus> targets, 
   /** The snapshot before any check completed: nothing routable. */
   public static Topology initial(List<Target> targets, long atMillis) {
     List<TargetStatus> statuses = targets.stream()
-        .map(t -> new TargetStatus(t, TargetState.UNKNOWN, -1, Role.UNKNOWN, -1, -1, -1, false, null, false, null, false, -1))
+        .map(t -> new TargetStatus(t, TargetState.UNKNOWN, -1, Role.UNKNOWN, -1, -1, -1, -1, false, null, false, null, false, -1))
         .toList();
     return new Topology(0, atMillis, statuses, null, List.of(), "no check has completed yet",
         "no check has completed yet", null);

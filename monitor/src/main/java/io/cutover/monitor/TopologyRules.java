@@ -118,7 +118,7 @@ public final class TopologyRules {
       }
       String lastError = in.last() != null && !in.last().ok() ? in.last().error() : null;
       statuses.add(new TargetStatus(in.target(), in.state(), in.health(), role, ok == null ? -1 : ok.timeline(),
-          ok == null ? -1 : ok.positionLsn(), lag, isReadable, lastError, fenced, hold,
+          ok == null ? -1 : ok.positionLsn(), ok == null || ok.role() != Role.REPLICA ? -1 : ok.receiveLsn(), lag, isReadable, lastError, fenced, hold,
           overlay.drained().containsKey(name), overlay.drained().getOrDefault(name, -1L)));
     }
     String readReason = readable.isEmpty()

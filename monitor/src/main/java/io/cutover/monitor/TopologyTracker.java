@@ -31,7 +31,7 @@ public final class TopologyTracker {
   private final TopologyRules rules;
   private final Clock clock;
   private final FailoverMachine machine;
-  private final List<FailoverMachine.Action> actions = new ArrayList<>();
+  private final List<Action> actions = new ArrayList<>();
   private Topology current;
   /** The highest version seen elsewhere (clustered Cutover); the next snapshot is numbered above it. */
   private long witnessed;
@@ -100,7 +100,7 @@ public final class TopologyTracker {
    *
    * @return the new snapshot if its content changed, else empty
    */
-  public Optional<Topology> apply(java.util.function.BiFunction<FailoverMachine, Long, List<FailoverMachine.Action>> input) {
+  public Optional<Topology> apply(java.util.function.BiFunction<FailoverMachine, Long, List<Action>> input) {
     if (machine == null) {
       return Optional.empty();
     }
@@ -110,8 +110,8 @@ public final class TopologyTracker {
   }
 
   /** Actions produced by the state machine since the last call, in order. */
-  public List<FailoverMachine.Action> drainActions() {
-    List<FailoverMachine.Action> out = List.copyOf(actions);
+  public List<Action> drainActions() {
+    List<Action> out = List.copyOf(actions);
     actions.clear();
     return out;
   }

@@ -25,7 +25,7 @@ class FailoverMachineTest {
     final MutableClock clock = new MutableClock(1_000_000);
     final TopologyTracker tracker;
     final FailoverMachine machine;
-    final List<FailoverMachine.Action> log = new ArrayList<>();
+    final List<Action> log = new ArrayList<>();
 
     Sim(FailoverOptions options) {
       machine = new FailoverMachine(options, List.of(PG1, PG2, PG3));
@@ -57,7 +57,7 @@ class FailoverMachineTest {
       return this;
     }
 
-    Sim apply(java.util.function.BiFunction<FailoverMachine, Long, List<FailoverMachine.Action>> in) {
+    Sim apply(java.util.function.BiFunction<FailoverMachine, Long, List<Action>> in) {
       tracker.apply(in);
       log.addAll(tracker.drainActions());
       return this;
@@ -76,7 +76,12 @@ class FailoverMachineTest {
       return tracker.current();
     }
 
-    <A extends FailoverMachine.Action> List<A> all(Class<A> type) {
+    /** The candidates of every promotion asked for so far, in order. */
+    List<String> promoted() {
+      return all(Action.Promote.class).stream().map(p -> p.candidate().name()).toList();
+    }
+
+    <A extends Action> List<A> all(Class<A> type) {
       return log.stream().filter(type::isInstance).map(type::cast).toList();
     }
 
@@ -97,31 +102,32 @@ class FailoverMachineTest {
     s.clear();
 
     s.down(PG1).step(200).down(PG1).step(200);
-    assertTrue(s.all(FailoverMachine.Promote.class).isEmpty(), "two failures: no decision yet");
+    assertTrue(s.all(Action.Promote.class).isEmpty(), "two failures: no decision yet");
     assertEquals("pg1", s.topo().primary(), "still routed while UP by hysteresis");
     s.down(PG1);
-    assertEquals(List.of(new FailoverMachine.Promote(PG3)), s.all(FailoverMachine.Promote.class),
+    assertEquals(List.of("pg3"), s.promoted(),
         "pg3 has the highest replayed LSN");
     Topology during = s.topo();
     assertNull(during.primary(), "writes held during the cutover");
     assertEquals("failover in flight: promoting pg3 (was pg1)", during.cutover());
     assertTrue(during.target("pg1").orElseThrow().fenced(), "the old primary is fenced at decision time");
-    assertTrue(s.all(FailoverMachine.Hook.class).stream().anyMatch(h -> h.event().equals("on_fence")));
+    assertTrue(s.all(Action.Promote.class).get(0).runFenceHook(), "on_fence runs once the decision is recorded");
+    assertEquals(PG1, s.all(Action.Promote.class).get(0).oldPrimary());
 
     s.step(150).apply((m, now) -> m.onPromoted("pg3", true, null, now));
-    assertEquals(List.of(new FailoverMachine.Recheck("pg3")), s.all(FailoverMachine.Recheck.class));
-    assertTrue(s.all(FailoverMachine.Hook.class).stream().anyMatch(h -> h.event().equals("on_failover")
+    assertEquals(List.of(new Action.Recheck("pg3")), s.all(Action.Recheck.class));
+    assertTrue(s.all(Action.Hook.class).stream().anyMatch(h -> h.event().equals("on_failover")
         && h.oldPrimary().equals(PG1) && h.newPrimary().equals(PG3)));
     assertNull(s.topo().primary(), "not routed before pg3 itself reports primary");
 
     s.primary(PG3, 2, 1000);
     assertEquals("pg3", s.topo().primary());
     assertNull(s.topo().cutover());
-    assertEquals(1, s.all(FailoverMachine.ProbeWrite.class).size());
-    assertEquals(List.of(new FailoverMachine.Repoint(PG2, PG3)), s.all(FailoverMachine.Repoint.class));
+    assertEquals(1, s.all(Action.ProbeWrite.class).size());
+    assertEquals(List.of(new Action.Repoint(PG2, PG3)), s.all(Action.Repoint.class));
 
     s.step(30).apply(FailoverMachine::onWriteAccepted);
-    List<FailoverMachine.IncidentClosed> closed = s.all(FailoverMachine.IncidentClosed.class);
+    List<Action.IncidentClosed> closed = s.all(Action.IncidentClosed.class);
     assertEquals(1, closed.size());
     Incident i = closed.get(0).incident();
     assertEquals("completed", i.outcome());
@@ -137,44 +143,44 @@ class FailoverMachineTest {
   void rpoExposureIsTheOldPrimarysLastLsnMinusThePromotedReplay() {
     Sim s = new Sim(opts()).healthy(5000, 4000, 4500);
     s.down(PG1).down(PG1).down(PG1);
-    assertEquals(List.of(new FailoverMachine.Promote(PG3)), s.all(FailoverMachine.Promote.class));
+    assertEquals(List.of("pg3"), s.promoted());
     s.apply((m, now) -> m.onPromoted("pg3", true, null, now)).primary(PG3, 2, 4500).apply(FailoverMachine::onWriteAccepted);
-    assertEquals(500, s.all(FailoverMachine.IncidentClosed.class).get(0).incident().rpoBytes());
+    assertEquals(500, s.all(Action.IncidentClosed.class).get(0).incident().rpoBytes());
   }
 
   @Test
   void lagGuardRefusesAStaleCandidateAndReEvaluates() {
     Sim s = new Sim(opts().setMaxLagOnFailoverBytes(100)).healthy(10_000, 5_000, 9_000);
     s.down(PG1).down(PG1).down(PG1);
-    assertTrue(s.all(FailoverMachine.Promote.class).isEmpty(), "never promote a stale replica");
-    List<FailoverMachine.Alert> refusals = s.all(FailoverMachine.Alert.class).stream()
+    assertTrue(s.all(Action.Promote.class).isEmpty(), "never promote a stale replica");
+    List<Action.Alert> refusals = s.all(Action.Alert.class).stream()
         .filter(a -> a.message().contains("refused:")).toList();
     assertEquals(1, refusals.size());
     assertTrue(refusals.get(0).message().contains("pg2 replay lag 5000 bytes exceeds max_lag_on_failover 100 bytes"),
         refusals.get(0).message());
     assertTrue(refusals.get(0).message().contains("pg3 replay lag 1000 bytes"), refusals.get(0).message());
     s.replica(PG2, 5_000).replica(PG3, 9_000);
-    s.all(FailoverMachine.Alert.class).forEach(a -> System.err.println("ALERT " + a));
-    assertEquals(1, s.all(FailoverMachine.Alert.class).stream().filter(a -> a.message().contains("refused:")).count(),
+    s.all(Action.Alert.class).forEach(a -> System.err.println("ALERT " + a));
+    assertEquals(1, s.all(Action.Alert.class).stream().filter(a -> a.message().contains("refused:")).count(),
         "the same refusal is logged once");
     assertNotNull(s.machine.openIncident());
     assertNull(s.topo().primary());
     // pg3 replays the WAL it had received: now within the limit
     s.replica(PG3, 9_950);
-    assertEquals(List.of(new FailoverMachine.Promote(PG3)), s.all(FailoverMachine.Promote.class));
+    assertEquals(List.of("pg3"), s.promoted());
   }
 
   @Test
   void manualModeDetectsRecordsAndWaits() {
     Sim s = new Sim(opts().setMode(FailoverOptions.Mode.MANUAL)).healthy(100, 100, 100);
     s.down(PG1).down(PG1).down(PG1);
-    assertTrue(s.all(FailoverMachine.Promote.class).isEmpty());
-    assertTrue(s.all(FailoverMachine.Alert.class).stream().anyMatch(a -> a.message().contains("mode manual")));
+    assertTrue(s.all(Action.Promote.class).isEmpty());
+    assertTrue(s.all(Action.Alert.class).stream().anyMatch(a -> a.message().contains("mode manual")));
     assertNotNull(s.machine.openIncident());
     assertFalse(s.topo().target("pg1").orElseThrow().fenced(), "manual mode fences nothing by itself");
     s.primary(PG1, 1, 100).primary(PG1, 1, 100);
     assertEquals("pg1", s.topo().primary());
-    Incident i = s.all(FailoverMachine.IncidentClosed.class).get(0).incident();
+    Incident i = s.all(Action.IncidentClosed.class).get(0).incident();
     assertEquals("recovered", i.outcome());
   }
 
@@ -182,12 +188,12 @@ class FailoverMachineTest {
   void followModeNeverPromotesButMeasuresAnExternalPromotion() {
     Sim s = new Sim(opts().setMode(FailoverOptions.Mode.FOLLOW)).healthy(100, 100, 100);
     s.down(PG1).down(PG1).down(PG1);
-    assertTrue(s.all(FailoverMachine.Promote.class).isEmpty());
+    assertTrue(s.all(Action.Promote.class).isEmpty());
     s.primary(PG2, 2, 100);
     assertEquals("pg2", s.topo().primary());
-    assertEquals(1, s.all(FailoverMachine.ProbeWrite.class).size());
+    assertEquals(1, s.all(Action.ProbeWrite.class).size());
     s.apply(FailoverMachine::onWriteAccepted);
-    assertEquals("completed", s.all(FailoverMachine.IncidentClosed.class).get(0).incident().outcome());
+    assertEquals("completed", s.all(Action.IncidentClosed.class).get(0).incident().outcome());
   }
 
   @Test
@@ -209,11 +215,14 @@ class FailoverMachineTest {
     Sim s = new Sim(opts()).healthy(100, 100, 100);
     s.clear();
     s.primary(PG3, 1, 100).primary(PG3, 1, 100);
-    assertNull(s.topo().primary(), "same timeline: writes refused rather than split");
+    assertEquals("pg1", s.topo().primary(), "same timeline: the primary of record keeps the writes");
+    assertTrue(s.topo().target("pg3").orElseThrow().fenced(), "the second primary is fenced");
+    assertTrue(s.all(Action.Alert.class).stream().anyMatch(a -> a.message().startsWith("split brain: pg3")));
     s.primary(PG3, 2, 100);
     assertEquals("pg3", s.topo().primary(), "newest timeline wins");
     assertTrue(s.topo().target("pg1").orElseThrow().fenced(), "the older-timeline primary is fenced");
-    assertTrue(s.all(FailoverMachine.Alert.class).stream().anyMatch(a -> a.message().startsWith("split brain: pg1")));
+    assertTrue(s.all(Action.Alert.class).stream().anyMatch(a -> a.message().startsWith("split brain: pg1")));
+    assertTrue(s.all(Action.Alert.class).stream().anyMatch(a -> a.message().contains("promoted outside Cutover")));
   }
 
   @Test
@@ -254,20 +263,27 @@ class FailoverMachineTest {
     for (int i = 0; i < 10; i++) {
       s.down(PG1).down(PG1).primary(PG1, 1, 100).primary(PG1, 1, 100).primary(PG1, 1, 100);
     }
-    assertTrue(s.all(FailoverMachine.Promote.class).isEmpty());
+    assertTrue(s.all(Action.Promote.class).isEmpty());
     assertNull(s.machine.openIncident());
     assertEquals("pg1", s.topo().primary());
   }
 
   @Test
-  void aFailedPromotionChoosesAgain() {
+  void aFailedPromotionChoosesAnotherCandidateAtOnce() {
     Sim s = new Sim(opts()).healthy(100, 100, 90);
     s.down(PG1).down(PG1).down(PG1);
     s.apply((m, now) -> m.onPromoted("pg2", false, "57P01 terminating connection", now));
-    assertNull(s.topo().cutover(), "not holding writes for a promotion that failed");
-    s.replica(PG2, 100);
-    assertEquals(2, s.all(FailoverMachine.Promote.class).size(), "decided again at the next check");
-    assertTrue(s.machine.openIncident().notes().stream().anyMatch(n -> n.contains("promotion of pg2 failed")));
+    assertEquals(List.of("pg2", "pg3"), s.promoted(), "the next best candidate, without waiting for a check");
+    assertTrue(s.topo().target("pg1").orElseThrow().fenced(), "still being replaced");
+    assertFalse(s.all(Action.Promote.class).get(1).runFenceHook(), "on_fence ran for the first attempt only");
+    Incident i = s.machine.openIncident();
+    assertTrue(i.notes().stream().anyMatch(n -> n.contains("promotion of pg2 failed")));
+    assertEquals(2, i.toJson().getJsonArray("attempts").size());
+    assertEquals("failed: 57P01 terminating connection", i.toJson().getJsonArray("attempts").getJsonObject(0).getString("result"));
+    s.apply((m, now) -> m.onPromoted("pg3", true, null, now)).primary(PG3, 2, 90).apply(FailoverMachine::onWriteAccepted);
+    assertEquals("completed", s.all(Action.IncidentClosed.class).get(0).incident().outcome());
+    assertEquals("promoted", s.all(Action.IncidentClosed.class).get(0).incident().toJson().getJsonArray("attempts")
+        .getJsonObject(1).getString("result"));
   }
 
   @Test
@@ -278,32 +294,32 @@ class FailoverMachineTest {
     s.clear();
     s.clock.advance(Duration.ofMillis(lastHealthy + 2_999 - s.clock.millis()));
     s.step(0);
-    assertTrue(s.all(FailoverMachine.Alert.class).isEmpty());
+    assertTrue(s.all(Action.Alert.class).isEmpty());
     s.step(1);
-    assertEquals("warn", s.all(FailoverMachine.Alert.class).get(0).level());
-    assertTrue(s.all(FailoverMachine.Alert.class).get(0).message().startsWith("RTO at 75%"));
+    assertEquals("warn", s.all(Action.Alert.class).get(0).level());
+    assertTrue(s.all(Action.Alert.class).get(0).message().startsWith("RTO at 75%"));
     s.step(999);
-    assertEquals(1, s.all(FailoverMachine.Alert.class).size());
+    assertEquals(1, s.all(Action.Alert.class).size());
     s.step(1);
-    assertEquals("error", s.all(FailoverMachine.Alert.class).get(1).level());
-    assertTrue(s.all(FailoverMachine.Alert.class).get(1).message().startsWith("RTO breached"));
+    assertEquals("error", s.all(Action.Alert.class).get(1).level());
+    assertTrue(s.all(Action.Alert.class).get(1).message().startsWith("RTO breached"));
     s.step(5_000);
-    assertEquals(2, s.all(FailoverMachine.Alert.class).size(), "each is logged once");
+    assertEquals(2, s.all(Action.Alert.class).size(), "each is logged once");
   }
 
   @Test
   void switchoverHoldsWritesFencesTheOldPrimaryAndCompletes() {
     Sim s = new Sim(opts()).healthy(100, 100, 100);
     s.apply((m, now) -> m.requestSwitchover("pg2", now));
-    assertEquals(List.of(new FailoverMachine.Switchover(PG1, PG2)), s.all(FailoverMachine.Switchover.class));
+    assertEquals(List.of(new Action.Switchover(PG1, PG2)), s.all(Action.Switchover.class));
     assertEquals("switchover in flight: pg1 -> pg2", s.topo().cutover());
     assertNull(s.topo().primary());
     assertThrows(IllegalStateException.class, () -> s.machine.requestSwitchover("pg3", s.clock.millis()));
     s.step(300).apply((m, now) -> m.onSwitchoverResult(true, null, 200, 200, now));
     assertTrue(s.topo().target("pg1").orElseThrow().fenced());
-    assertTrue(s.all(FailoverMachine.Hook.class).stream().anyMatch(h -> h.event().equals("on_switchover")));
+    assertTrue(s.all(Action.Hook.class).stream().anyMatch(h -> h.event().equals("on_switchover")));
     s.primary(PG2, 2, 200).step(20).apply(FailoverMachine::onWriteAccepted);
-    Incident i = s.all(FailoverMachine.IncidentClosed.class).get(0).incident();
+    Incident i = s.all(Action.IncidentClosed.class).get(0).incident();
     assertEquals(Incident.Kind.SWITCHOVER, i.kind());
     assertEquals("completed", i.outcome());
     assertEquals(0, i.rpoBytes());
@@ -318,7 +334,7 @@ class FailoverMachineTest {
     assertEquals("pg1", s.topo().primary());
     assertNull(s.topo().cutover());
     assertFalse(s.topo().target("pg1").orElseThrow().fenced());
-    assertEquals("aborted", s.all(FailoverMachine.IncidentClosed.class).get(0).incident().outcome());
+    assertEquals("aborted", s.all(Action.IncidentClosed.class).get(0).incident().outcome());
   }
 
   @Test
@@ -341,9 +357,9 @@ class FailoverMachineTest {
     s.clear();
     s.replica(PG1, 100).replica(PG1, 100);
     s.step(9_000).primary(PG2, 2, 100).replica(PG1, 100);
-    assertTrue(s.all(FailoverMachine.Switchover.class).isEmpty(), "held by the failback delay");
+    assertTrue(s.all(Action.Switchover.class).isEmpty(), "held by the failback delay");
     s.step(1_000).primary(PG2, 2, 100).replica(PG1, 100).step(10_000).primary(PG2, 2, 100).replica(PG1, 100);
-    assertEquals(List.of(new FailoverMachine.Switchover(PG2, PG1)), s.all(FailoverMachine.Switchover.class));
+    assertEquals(List.of(new Action.Switchover(PG2, PG1)), s.all(Action.Switchover.class));
   }
 
   @Test
@@ -351,11 +367,11 @@ class FailoverMachineTest {
     Sim s = new Sim(opts()).healthy(100, 100, 100);
     s.apply((m, now) -> m.setMaintenance(true, "upgrade", now));
     s.down(PG1).down(PG1).down(PG1).replica(PG2, 100);
-    assertTrue(s.all(FailoverMachine.Promote.class).isEmpty());
-    assertEquals(1, s.all(FailoverMachine.Refused.class).size());
-    assertTrue(s.all(FailoverMachine.Refused.class).get(0).reason().contains("maintenance mode"));
+    assertTrue(s.all(Action.Promote.class).isEmpty());
+    assertEquals(1, s.all(Action.Refused.class).size());
+    assertTrue(s.all(Action.Refused.class).get(0).reason().contains("maintenance mode"));
     s.apply((m, now) -> m.setMaintenance(false, null, now)).replica(PG2, 100);
-    assertEquals(1, s.all(FailoverMachine.Promote.class).size(), "resumed: the failover goes ahead");
+    assertEquals(1, s.all(Action.Promote.class).size(), "resumed: the failover goes ahead");
   }
 
   @Test
@@ -365,11 +381,11 @@ class FailoverMachineTest {
         "pg3 is 100 bytes behind, beyond max_lag_on_failover");
     assertThrows(IllegalArgumentException.class, () -> s.machine.requestFailover("pg9", s.clock.millis()));
     s.apply((m, now) -> m.requestFailover(null, now));
-    assertEquals(List.of(new FailoverMachine.Promote(PG2)), s.all(FailoverMachine.Promote.class));
+    assertEquals(List.of("pg2"), s.promoted());
     assertTrue(s.topo().target("pg1").orElseThrow().fenced());
     assertThrows(IllegalStateException.class, () -> s.machine.requestFailover("pg2", s.clock.millis()), "in flight");
     s.apply((m, now) -> m.onPromoted("pg2", true, null, now)).primary(PG2, 2, 1000).apply(FailoverMachine::onWriteAccepted);
-    assertEquals("completed", s.all(FailoverMachine.IncidentClosed.class).get(0).incident().outcome());
+    assertEquals("completed", s.all(Action.IncidentClosed.class).get(0).incident().outcome());
   }
 
   @Test
@@ -392,18 +408,19 @@ class FailoverMachineTest {
   @Test
   void aFollowerHoldsWritesButLeavesThePromotionToTheLeader() {
     Sim s = new Sim(opts()).healthy(100, 100, 90);
-    s.machine.setAuthority(FailoverMachine.Authority.FOLLOW, "follower");
+    s.machine.setAuthority(Authority.FOLLOW, "follower");
     s.down(PG1).down(PG1).down(PG1);
-    assertTrue(s.all(FailoverMachine.Promote.class).isEmpty(), "followers never promote");
-    assertNotNull(s.topo().cutover(), "new writes are held");
+    assertTrue(s.all(Action.Promote.class).isEmpty(), "followers never promote");
+    assertNull(s.topo().primary(), "no writes: the primary is DOWN");
+    assertTrue(s.machine.phase() instanceof Phase.WaitingForAuthority, s.machine.phase().toString());
     assertFalse(s.topo().target("pg1").orElseThrow().fenced(), "fencing is the leader's decision");
     // the leader promoted pg3 (not this instance's own favourite)
     s.primary(PG3, 2, 100);
     assertEquals("pg3", s.topo().primary());
-    assertEquals(1, s.all(FailoverMachine.ProbeWrite.class).size());
-    assertTrue(s.all(FailoverMachine.Repoint.class).stream().allMatch(r -> r.primary().equals(PG3)));
+    assertEquals(1, s.all(Action.ProbeWrite.class).size());
+    assertTrue(s.all(Action.Repoint.class).stream().allMatch(r -> r.primary().equals(PG3)));
     s.apply(FailoverMachine::onWriteAccepted);
-    assertEquals("completed", s.all(FailoverMachine.IncidentClosed.class).get(0).incident().outcome());
+    assertEquals("completed", s.all(Action.IncidentClosed.class).get(0).incident().outcome());
     s.primary(PG1, 1, 100).primary(PG1, 1, 100);
     assertTrue(s.topo().target("pg1").orElseThrow().fenced(), "the old primary coming back is fenced");
   }
@@ -411,39 +428,39 @@ class FailoverMachineTest {
   @Test
   void aFollowerCutOffFromThePrimaryAloneRecoversWhenItAnswersAgain() {
     Sim s = new Sim(opts()).healthy(100, 100, 100);
-    s.machine.setAuthority(FailoverMachine.Authority.FOLLOW, "follower");
+    s.machine.setAuthority(Authority.FOLLOW, "follower");
     s.down(PG1).down(PG1).down(PG1);
     assertNull(s.topo().primary());
     s.primary(PG1, 1, 100).primary(PG1, 1, 100);
     assertEquals("pg1", s.topo().primary());
-    assertEquals("recovered", s.all(FailoverMachine.IncidentClosed.class).get(0).incident().outcome());
+    assertEquals("recovered", s.all(Action.IncidentClosed.class).get(0).incident().outcome());
   }
 
   @Test
   void aLeaderWithoutQuorumWaitsAndPromotesOnceAQuorumAgrees() {
     Sim s = new Sim(opts()).healthy(100, 100, 100);
-    s.machine.setAuthority(FailoverMachine.Authority.WAIT, "1 of 3 instances see pg1 DOWN, quorum 2");
+    s.machine.setAuthority(Authority.WAIT, "1 of 3 instances see pg1 DOWN, quorum 2");
     s.down(PG1).down(PG1).down(PG1).replica(PG2, 100);
-    assertTrue(s.all(FailoverMachine.Promote.class).isEmpty());
+    assertTrue(s.all(Action.Promote.class).isEmpty());
     assertFalse(s.topo().target("pg1").orElseThrow().fenced());
-    assertTrue(s.all(FailoverMachine.Refused.class).get(0).reason().contains("no quorum for a failover: 1 of 3"));
-    s.machine.setAuthority(FailoverMachine.Authority.PROMOTE, "2 of 3 instances see pg1 DOWN");
+    assertTrue(s.all(Action.Refused.class).get(0).reason().contains("no quorum for a failover: 1 of 3"));
+    s.machine.setAuthority(Authority.PROMOTE, "2 of 3 instances see pg1 DOWN");
     s.replica(PG2, 100);
-    assertEquals(1, s.all(FailoverMachine.Promote.class).size());
+    assertEquals(1, s.all(Action.Promote.class).size());
   }
 
   @Test
   void aQuorumThatArrivesBetweenChecksPromotesAtTheNextTick() {
     Sim s = new Sim(opts()).healthy(100, 100, 100);
-    s.machine.setAuthority(FailoverMachine.Authority.WAIT, "1 of 3 instances see pg1 DOWN, quorum 2");
+    s.machine.setAuthority(Authority.WAIT, "1 of 3 instances see pg1 DOWN, quorum 2");
     s.down(PG1).down(PG1).down(PG1);
     s.apply(FailoverMachine::onTick);
-    assertTrue(s.all(FailoverMachine.Promote.class).isEmpty(), "still no quorum: a tick decides nothing");
-    s.machine.setAuthority(FailoverMachine.Authority.PROMOTE, "2 of 3 instances see pg1 DOWN");
+    assertTrue(s.all(Action.Promote.class).isEmpty(), "still no quorum: a tick decides nothing");
+    s.machine.setAuthority(Authority.PROMOTE, "2 of 3 instances see pg1 DOWN");
     s.apply(FailoverMachine::onTick);
-    assertEquals(1, s.all(FailoverMachine.Promote.class).size(), "promoted without waiting for the next check");
+    assertEquals(1, s.all(Action.Promote.class).size(), "promoted without waiting for the next check");
     s.apply(FailoverMachine::onTick);
-    assertEquals(1, s.all(FailoverMachine.Promote.class).size(), "once");
+    assertEquals(1, s.all(Action.Promote.class).size(), "once");
   }
 
   @Test

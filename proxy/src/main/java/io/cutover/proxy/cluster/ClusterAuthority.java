@@ -3,7 +3,7 @@ package io.cutover.proxy.cluster;
 import com.hazelcast.cluster.Member;
 import com.hazelcast.core.HazelcastInstance;
 import io.cutover.monitor.AuthoritySource;
-import io.cutover.monitor.FailoverMachine.Authority;
+import io.cutover.monitor.Authority;
 import io.cutover.monitor.MonitorVerticle;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;

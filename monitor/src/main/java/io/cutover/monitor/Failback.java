@@ -1,0 +1,91 @@
+package io.cutover.monitor;
+
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The failback delay: a node back from DOWN, or unfenced after rejoining as a replica, re-enters the read pool
+ * only after being UP for {@code failback_delay} (start-up is exempt); and {@code auto_failback}: the preferred
+ * node, a healthy replica with zero lag for {@code failback_delay}, is switched back to. Pure; time comes in.
+ */
+final class Failback {
+
+  private final long delayMillis;
+  private final Map<String, Long> upSince = new HashMap<>();
+  private final Map<String, TargetState> lastState = new HashMap<>();
+  private final Set<String> recovering = new HashSet<>();
+  private long preferredReadySince = -1;
+
+  /** @param delayMillis {@code failback_delay} in ms */
+  Failback(long delayMillis) {
+    this.delayMillis = delayMillis;
+  }
+
+  /** Follows every target's state; {@code unfenced} are the targets whose fence was just lifted. */
+  void track(Topology t, Set<String> unfenced, long now) {
+    for (TargetStatus s : t.targets()) {
+      String name = s.name();
+      TargetState before = lastState.put(name, s.state());
+      if (s.state() == TargetState.UP && before != TargetState.UP) {
+        upSince.put(name, now);
+        if (before == TargetState.DOWN) {
+          recovering.add(name);
+        }
+      } else if (s.state() != TargetState.UP) {
+        upSince.remove(name);
+      }
+      if (unfenced.contains(name) && s.state() == TargetState.UP) {
+        recovering.add(name);
+        upSince.put(name, now);
+      }
+    }
+  }
+
+  /** Targets held out of the read pool now, with the reason. */
+  Map<String, String> held(long now) {
+    Map<String, String> held = new LinkedHashMap<>();
+    for (String name : recovering) {
+      Long since = upSince.get(name);
+      if (since != null && now < since + delayMillis) {
+        held.put(name, "is back since " + (now - since) / 1000 + " s; held out of the read pool until failback_delay "
+            + delayMillis / 1000 + " s");
+      }
+    }
+    return held;
+  }
+
+  /** Forgets delays that have passed. */
+  void expire(long now) {
+    recovering.removeIf(name -> {
+      Long since = upSince.get(name);
+      return since != null && now >= since + delayMillis;
+    });
+  }
+
+  /**
+   * Whether an automatic failback to {@code preferred} is due now: it has been an UP, unfenced, unheld replica
+   * with zero lag for {@code failback_delay} while {@code eligible} (auto_failback on, no incident, another
+   * primary routed).
+   */
+  boolean autoFailbackDue(Topology t, String preferred, boolean eligible, long now) {
+    TargetStatus p = preferred == null ? null : t.target(preferred).orElse(null);
+    boolean ready = eligible && p != null && p.state() == TargetState.UP && p.role() == Role.REPLICA && !p.fenced()
+        && p.hold() == null && p.lagBytes() == 0;
+    if (!ready) {
+      preferredReadySince = -1;
+      return false;
+    }
+    if (preferredReadySince < 0) {
+      preferredReadySince = now;
+    }
+    return now - preferredReadySince >= delayMillis;
+  }
+
+  /** A switchover started: the readiness of the preferred node is measured afresh next time. */
+  void reset() {
+    preferredReadySince = -1;
+  }
+}
