@@ -12,9 +12,15 @@ public final class Errors {
   private Errors() {
   }
 
-  /** E.g. {@code connection refused}, {@code 57P03 the database system is starting up}. */
+  /**
+   * E.g. {@code connection refused}, {@code 57P03 the database system is starting up}; the message of an
+   * {@link OperationFailedException} as it is.
+   */
   public static String describe(Throwable err) {
     for (Throwable t = err; t != null; t = t.getCause()) {
+      if (t instanceof OperationFailedException) {
+        return oneLine(t); // already complete: what, which target, why
+      }
       if (t instanceof PgException pg) {
         return pg.getSqlState() + " " + pg.getErrorMessage();
       }

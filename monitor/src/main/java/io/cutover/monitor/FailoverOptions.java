@@ -1,5 +1,6 @@
 package io.cutover.monitor;
 
+import io.cutover.config.ConfigProblems;
 import io.cutover.config.ConfigSection;
 import io.cutover.config.Durations;
 import io.vertx.core.json.JsonObject;
@@ -39,10 +40,15 @@ public final class FailoverOptions {
   /** Default {@code switchover_timeout}: 10 s for the candidate to replay the old primary's last LSN. */
   public static final Duration DEFAULT_SWITCHOVER_TIMEOUT = Duration.ofSeconds(10);
   /**
-   * Default {@code promote_timeout}: 10 s for {@code pg_promote()} to finish on the candidate; past it (and the
-   * time allowed for recording the decision) the attempt is given up and another candidate chosen.
+   * Default {@code promote_timeout}: 10 s for promoting the candidate (connect, {@code pg_promote}, the server
+   * leaving recovery).
    */
   public static final Duration DEFAULT_PROMOTE_TIMEOUT = Duration.ofSeconds(10);
+  /**
+   * The smallest accepted {@code promote_timeout}: 2 s, so that {@code pg_promote(wait_seconds => n)}, which
+   * counts whole seconds, can wait at least 1 s and still end a second before the deadline.
+   */
+  public static final Duration MIN_PROMOTE_TIMEOUT = Duration.ofSeconds(2);
   /** Default {@code incidents_kept}: the last 100 incidents are kept in memory. */
   public static final int DEFAULT_INCIDENTS_KEPT = 100;
   /** Default {@code hooks.timeout}: 30 s per hook command. */
@@ -55,8 +61,8 @@ public final class FailoverOptions {
   private boolean autoFailback;
   private String preferred;
   private Duration switchoverTimeout = DEFAULT_SWITCHOVER_TIMEOUT;
-  private int incidentsKept = DEFAULT_INCIDENTS_KEPT;
   private Duration promoteTimeout = DEFAULT_PROMOTE_TIMEOUT;
+  private int incidentsKept = DEFAULT_INCIDENTS_KEPT;
   private String onFailover;
   private String onFence;
   private String onSwitchover;
@@ -77,7 +83,7 @@ public final class FailoverOptions {
     o.autoFailback = s.bool("auto_failback", false);
     o.preferred = s.string("preferred", null);
     o.switchoverTimeout = s.duration("switchover_timeout", DEFAULT_SWITCHOVER_TIMEOUT, Duration.ofMillis(100));
-    o.promoteTimeout = s.duration("promote_timeout", DEFAULT_PROMOTE_TIMEOUT, Duration.ofMillis(100));
+    o.promoteTimeout = s.duration("promote_timeout", DEFAULT_PROMOTE_TIMEOUT, MIN_PROMOTE_TIMEOUT);
     o.incidentsKept = s.integer("incidents_kept", DEFAULT_INCIDENTS_KEPT, 1, 100_000);
     ConfigSection hooks = s.section("hooks");
     o.onFailover = hooks.string("on_failover", null);
@@ -92,6 +98,29 @@ public final class FailoverOptions {
     return o;
   }
 
+  /**
+   * From the JSON produced by {@link #toJson()} (absent keys keep their defaults), read with the same rules
+   * as the YAML section.
+   *
+   * @throws IllegalArgumentException naming every bad key and value
+   */
+  public static FailoverOptions fromJson(JsonObject json) {
+    java.util.Map<String, Object> values = new java.util.LinkedHashMap<>(json.getMap());
+    values.values().removeIf(java.util.Objects::isNull);
+    if (json.getValue("hooks") instanceof JsonObject hooks) {
+      java.util.Map<String, Object> h = new java.util.LinkedHashMap<>(hooks.getMap());
+      h.values().removeIf(java.util.Objects::isNull);
+      values.put("hooks", h);
+    }
+    ConfigProblems problems = new ConfigProblems();
+    FailoverOptions o = fromConfig(new ConfigSection("failover", values, problems));
+    if (!problems.isEmpty()) {
+      throw new IllegalArgumentException(String.join("; ", problems.lines()));
+    }
+    return o;
+  }
+
+  /** Every setting, durations with units ({@code 10s}); the inverse of {@link #fromJson(JsonObject)}. */
   public JsonObject toJson() {
     return new JsonObject()
         .put("mode", mode.label())
@@ -173,12 +202,20 @@ public final class FailoverOptions {
     return this;
   }
 
-  /** How long a promotion may take ({@code pg_promote()} on the candidate) before it is given up. */
+  /**
+   * How long a promotion may take ({@code promote_timeout}): connecting to the candidate, {@code pg_promote}
+   * and its leaving recovery. The executor's promote fails with a reason naming this limit once it passes.
+   */
   public Duration getPromoteTimeout() {
     return promoteTimeout;
   }
 
+  /** @throws IllegalArgumentException when {@code null} or below {@link #MIN_PROMOTE_TIMEOUT} */
   public FailoverOptions setPromoteTimeout(Duration promoteTimeout) {
+    if (promoteTimeout == null || promoteTimeout.compareTo(MIN_PROMOTE_TIMEOUT) < 0) {
+      throw new IllegalArgumentException("promote_timeout must be at least " + Durations.format(MIN_PROMOTE_TIMEOUT)
+          + ": " + promoteTimeout);
+    }
     this.promoteTimeout = promoteTimeout;
     return this;
   }

@@ -4,7 +4,6 @@ import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.pgclient.PgConnectOptions;
-import io.vertx.pgclient.PgConnection;
 import io.vertx.sqlclient.Row;
 
 import java.net.ConnectException;
@@ -22,8 +21,9 @@ import java.time.Clock;
  * {@code pg_last_wal_replay_lsn()}) and the timeline (primary: from the current WAL file name; replica:
  * {@code pg_stat_wal_receiver.received_tli}, else the last checkpoint's).
  *
- * <p>The whole check is bounded by {@code checks.timeout}; a connection that completes after the
- * deadline is closed at once.
+ * <p>The whole check is bounded by {@code checks.timeout} through {@link BoundedSession}: a connection
+ * that completes after the deadline is closed at once, and the session's {@code statement_timeout} is the
+ * same limit.
  */
 public final class RoleCheck {
 
@@ -55,34 +55,21 @@ public final class RoleCheck {
    */
   public Future<Observation> check(Target target) {
     long started = System.nanoTime();
-    Promise<Observation> result = Promise.promise();
-    long timer = vertx.setTimer(options.getTimeout().toMillis(), id -> result.tryComplete(
-        failed(target, started, FailureKind.TIMEOUT, "no answer within " + options.getTimeout().toMillis() + " ms")));
+    long timeoutMs = options.getTimeout().toMillis();
     if (options.getSimulateUnreachable().contains(target.name())) {
-      return result.future(); // checks.simulate_unreachable: only the timeout answers
+      // checks.simulate_unreachable: only the timeout answers
+      Promise<Observation> result = Promise.promise();
+      vertx.setTimer(timeoutMs, id -> result.complete(
+          failed(target, started, FailureKind.TIMEOUT, "no answer within " + timeoutMs + " ms")));
+      return result.future();
     }
     PgConnectOptions connect = options.connectOptions(target.host(), target.port(), "cutover-monitor");
-    PgConnection.connect(vertx, connect).onComplete(ar -> {
-      if (ar.failed()) {
-        vertx.cancelTimer(timer);
-        result.tryComplete(failed(target, started, classify(ar.cause()), Errors.describe(ar.cause())));
-        return;
-      }
-      PgConnection conn = ar.result();
-      if (result.future().isComplete()) {
-        conn.close();
-        return;
-      }
-      conn.query(QUERY).execute()
-          .map(rows -> observe(target, started, rows.iterator().next()))
-          .otherwise(err -> failed(target, started, classify(err), Errors.describe(err)))
-          .onComplete(obs -> {
-            vertx.cancelTimer(timer);
-            result.tryComplete(obs.result());
-            conn.close();
-          });
-    });
-    return result.future();
+    Deadline deadline = Deadline.in(options.getTimeout(), "checks.timeout");
+    return BoundedSession.run(vertx, connect, deadline, "check of " + target.name(),
+            conn -> conn.query(QUERY).execute().map(rows -> observe(target, started, rows.iterator().next())))
+        .otherwise(err -> OperationFailedException.isDeadline(err)
+            ? failed(target, started, FailureKind.TIMEOUT, "no answer within " + timeoutMs + " ms")
+            : failed(target, started, classify(err), Errors.describe(err.getCause() == null ? err : err.getCause())));
   }
 
   private Observation observe(Target target, long started, Row row) {

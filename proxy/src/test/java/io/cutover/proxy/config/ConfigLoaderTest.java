@@ -97,6 +97,7 @@ class ConfigLoaderTest {
           auto_failback: true
           preferred: pg2
           switchover_timeout: 4s
+          promote_timeout: 3s
           incidents_kept: 7
           hooks: {on_failover: "echo {new_name}", on_fence: "echo f", on_switchover: "echo s", timeout: 2s}
         """);
@@ -109,6 +110,8 @@ class ConfigLoaderTest {
     assertTrue(f.isAutoFailback());
     assertEquals("pg2", f.getPreferred());
     assertEquals(Duration.ofSeconds(4), f.getSwitchoverTimeout());
+    assertEquals(Duration.ofSeconds(3), f.getPromoteTimeout());
+    assertEquals("3s", r.config().toJson().getJsonObject("failover").getString("promote_timeout"));
     assertEquals(7, f.getIncidentsKept());
     assertEquals("echo {new_name}", f.getOnFailover());
     assertEquals(Duration.ofSeconds(2), f.getHookTimeout());
@@ -117,6 +120,7 @@ class ConfigLoaderTest {
     assertEquals(io.cutover.monitor.FailoverOptions.Mode.AUTO, defaults.config().failover().getMode());
     assertEquals(1L << 20, defaults.config().failover().getMaxLagOnFailoverBytes());
     assertEquals(Duration.ofSeconds(60), defaults.config().failover().getFailbackDelay());
+    assertEquals(io.cutover.monitor.FailoverOptions.DEFAULT_PROMOTE_TIMEOUT, defaults.config().failover().getPromoteTimeout());
     assertEquals(Duration.ofSeconds(5), defaults.config().connectWait());
   }
 
@@ -129,6 +133,11 @@ class ConfigLoaderTest {
         problems(TARGETS + "failover: {mode: yolo, auto_failback: true, hooks: {on_crash: x}}\n"));
     assertEquals(List.of("failover.preferred: must name a target (got 'pg9')"),
         problems(TARGETS + "failover: {preferred: pg9}\n"));
+    assertEquals(List.of("failover.promote_timeout: must be at least 2s (got '1500ms')"),
+        problems(TARGETS + "failover: {promote_timeout: 1500ms}\n"));
+    assertEquals(List.of("failover.promote_timeout: not a duration (expected a number with a unit ms, s, m or h, "
+            + "e.g. 200ms or 30s) (got 'soon')"),
+        problems(TARGETS + "failover: {promote_timeout: soon}\n"));
   }
 
   @Test
