@@ -167,7 +167,8 @@ public final class FailoverMachine {
     String candidate = choice.candidate();
     String why = choice.reason();
     if (requested != null && !requested.equals(candidate)) {
-      String rejected = s.lastTopology.target(requested).map(rules::rejection).orElse(requested + " is unknown");
+      TargetStatus st = s.lastTopology.target(requested).orElse(null);
+      String rejected = st == null ? requested + " is unknown" : rules.rejection(st);
       if (rejected != null) {
         throw new IllegalStateException("candidate " + rejected);
       }

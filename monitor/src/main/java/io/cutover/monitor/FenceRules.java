@@ -12,6 +12,9 @@ import java.util.Map;
  *       ends: promoted, or given up at its deadline).</li>
  *   <li><b>The failover authority's fence</b> (clustered: the leader fenced it before promoting): until its
  *       expiry, until the target is observed as a replica, or until the leader lifts it.</li>
+ *   <li><b>No quorum</b> (clustered): the primary of record while this instance sees fewer than a quorum of
+ *       members or holds no write lease: its write sessions are closed, since the majority may promote another
+ *       node.</li>
  *   <li><b>Behind:</b> the old primary of an open failover incident, back before any promotion succeeded,
  *       while a healthy node has received more WAL or is on a newer timeline: the most advanced node leads,
  *       not the first one back (until the failover promotes, or the incident ends).</li>
@@ -25,6 +28,9 @@ import java.util.Map;
  */
 final class FenceRules {
 
+  /** How the reason of a one-primary fence begins (an UP node fenced for it is a split brain). */
+  static final String SPLIT_BRAIN = "reports primary";
+
   private FenceRules() {
   }
 
@@ -34,12 +40,16 @@ final class FenceRules {
    * @param phase          the current phase
    * @param authorityFences the failover authority's fences: target → expiry (epoch ms)
    * @param incident       the open incident, or {@code null}
+   * @param minority       why this instance may not route writes (no quorum, no write lease), or {@code null}
    * @param now            epoch ms
    * @return fenced targets with the reason, in configuration order of the rules above
    */
   static Map<String, String> derive(Topology t, String knownPrimary, Phase phase, Map<String, Long> authorityFences,
-                                    Incident incident, long now) {
+                                    Incident incident, String minority, long now) {
     Map<String, String> out = new LinkedHashMap<>();
+    if (minority != null && knownPrimary != null) {
+      out.put(knownPrimary, "no quorum: " + minority);
+    }
     if (phase.fences() != null) {
       out.put(phase.fences(), "being replaced (" + phase.holdText() + ")");
     }
@@ -62,7 +72,7 @@ final class FenceRules {
         continue;
       }
       if (phase.busy() || refTimeline < 0 || s.timeline() <= refTimeline) {
-        out.put(s.name(), "reports primary (timeline " + s.timeline() + ") while " + ref + " is the primary (timeline "
+        out.put(s.name(), SPLIT_BRAIN + " (timeline " + s.timeline() + ") while " + ref + " is the primary (timeline "
             + refTimeline + ")");
       }
     }

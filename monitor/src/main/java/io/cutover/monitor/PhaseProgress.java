@@ -103,9 +103,18 @@ final class PhaseProgress {
     } else if (s.phase instanceof Phase.SwitchingOver sw && sw.promoted()) {
       candidate = sw.to();
     }
+    boolean promoted = s.phase instanceof Phase.Promoting p ? p.promoted() : candidate != null;
     if (candidate != null) {
       TargetStatus c = t.target(candidate).orElseThrow();
-      if (c.healthyNow() && c.role() == Role.PRIMARY) {
+      if (promoted && c.state() == TargetState.DOWN) {
+        // promoted, then lost before it served a write: it is the primary that failed now
+        String text = "new primary " + candidate + " lost right after its promotion (" + c.lastError() + "); deciding again";
+        s.incident.attemptEnded(candidate, "promoted, then lost", now);
+        s.note(text);
+        out.add(new Action.Alert("error", text));
+        s.knownPrimary = candidate;
+        s.phase = new Phase.Idle();
+      } else if (c.healthyNow() && c.role() == Role.PRIMARY) {
         s.incident.attemptEnded(candidate, "promoted", now);
         s.knownPrimary = candidate;
         out.add(new Action.Alert("info", candidate + " reports primary (timeline " + c.timeline() + "); routing writes to it"));
@@ -128,7 +137,7 @@ final class PhaseProgress {
 
   /** Re-derives the fences ({@link FenceRules}): alerts for new ones, the failback delay for lifted ones. */
   void refreshFences(Topology t, long now, List<Action> out) {
-    Map<String, String> next = FenceRules.derive(t, s.knownPrimary, s.phase, s.authorityFences, s.incident, now);
+    Map<String, String> next = FenceRules.derive(t, s.knownPrimary, s.phase, s.authorityFences, s.incident, s.minority, now);
     Set<String> lifted = new HashSet<>(s.fenced.keySet());
     lifted.removeAll(next.keySet());
     for (Map.Entry<String, String> e : next.entrySet()) {
@@ -150,7 +159,7 @@ final class PhaseProgress {
       return; // announced with the decision
     }
     TargetStatus st = t.target(name).orElse(null);
-    if (st != null && st.state() == TargetState.UP && st.role() == Role.PRIMARY && !s.authorityFences.containsKey(name)) {
+    if (st != null && st.state() == TargetState.UP && reason.startsWith(FenceRules.SPLIT_BRAIN)) {
       out.add(new Action.Alert("error", "split brain: " + name + " " + reason + "; " + name + " fenced"));
       out.add(new Action.Hook("on_fence", st.target(), s.targets.get(s.phase.primaryOfRecord(s.knownPrimary))));
     } else {

@@ -129,6 +129,20 @@ class FailoverCompoundFaultsTest {
   }
 
   @Test
+  void aNewPrimaryLostRightAfterItsPromotionIsFailedOverAgain() {
+    Sim s = new Sim(opts()).healthy(1000, 1000, 990);
+    s.down(PG1).down(PG1).down(PG1).apply((m, now) -> m.onPromoted("pg2", true, null, now));
+    s.down(PG2).down(PG2).down(PG2);
+    assertEquals(List.of("pg2", "pg3"), s.promoted(), "pg2 died before it reported primary: no wait for the deadline");
+    s.apply((m, now) -> m.onPromoted("pg3", true, null, now)).primary(PG3, 2, 990).apply(FailoverMachine::onWriteAccepted);
+    assertEquals("completed", s.all(Action.IncidentClosed.class).get(0).incident().outcome());
+    // pg2 restarts as the primary it was promoted to (timeline 2, like pg3): fenced, pg3 keeps the writes
+    s.primary(PG2, 2, 1000).primary(PG2, 2, 1000);
+    assertEquals("pg3", s.topo().primary());
+    assertTrue(s.topo().target("pg2").orElseThrow().fenced());
+  }
+
+  @Test
   void aFollowerThatBecomesTheLeaderDecidesAtOnceAndAWaitForTheLeaderHasADeadline() {
     Sim s = new Sim(opts()).healthy(1000, 1000, 990);
     s.machine.setAuthority(Authority.FOLLOW, "follower; the leader is 127.0.0.1:5701");
@@ -202,6 +216,13 @@ class FailoverCompoundFaultsTest {
     Incident i = s.all(Action.IncidentClosed.class).get(0).incident();
     assertEquals("completed", i.outcome());
     assertTrue(i.notes().stream().anyMatch(n -> n.contains("57P03 cannot connect now")));
+  }
+
+  @Test
+  void anOperatorMayAskForAQualifiedCandidateThatIsNotTheBest() {
+    Sim s = new Sim(opts()).healthy(1000, 1000, 1000);
+    s.apply((m, now) -> m.requestFailover("pg3", now));
+    assertEquals(List.of("pg3"), s.promoted());
   }
 
   @Test

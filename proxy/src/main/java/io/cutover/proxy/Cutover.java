@@ -99,7 +99,8 @@ public final class Cutover {
         .compose(vertx -> {
           long stale = 3 * config.checks().getInterval().toMillis() + config.checks().getTimeout().toMillis();
           ClusterAuthority authority = new ClusterAuthority(vertx, manager.getHazelcastInstance(), manager.getNodeId(),
-              config.cluster().size(), stale, config.failover().getIncidentsKept(), config.auditKept());
+              config.cluster().size(), stale, config.failover().getIncidentsKept(), config.auditKept(),
+              config.cluster().lease().toMillis());
           LOG.info("clustered: node {}, {} member(s), cluster.size {}", manager.getNodeId(), manager.getNodes().size(),
               config.cluster().size());
           return started(vertx, config, registryName, authority);

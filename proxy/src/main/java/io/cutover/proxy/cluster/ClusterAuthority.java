@@ -5,6 +5,7 @@ import com.hazelcast.core.HazelcastInstance;
 import io.cutover.monitor.AuthoritySource;
 import io.cutover.monitor.Authority;
 import io.cutover.monitor.MonitorVerticle;
+import io.cutover.monitor.cluster.Lease;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.DeliveryOptions;
@@ -71,6 +72,8 @@ public final class ClusterAuthority implements AuthoritySource {
   public static final String UNFENCE = "cutover.cluster.unfence";
   /** Per-member address answering with that member's own view (topology, incidents). */
   public static final String MEMBER = "cutover.cluster.member";
+  /** Per-member address answering another instance's write-lease renewal ({@link Lease}). */
+  public static final String LEASE = "cutover.cluster.lease";
 
   /** How long the leader waits for every member to acknowledge a fence, in milliseconds. */
   private static final long FENCE_ACK_MILLIS = 3000;
@@ -99,15 +102,17 @@ public final class ClusterAuthority implements AuthoritySource {
   private volatile Verdict mine = new Verdict(null, false, 0, 0);
   private volatile Supplier<Future<JsonObject>> localView = () -> Future.succeededFuture(new JsonObject());
   private MessageConsumer<JsonObject> leaderConsumer;
+  private final Lease lease;
 
   /**
    * @param size        {@code cluster.size}
    * @param staleMillis how long a verdict counts (a few check intervals), in milliseconds
    * @param incidentsKept incident records kept in {@value SharedState#INCIDENTS} ({@code failover.incidents_kept})
    * @param auditKept     audit entries kept in {@value SharedState#AUDIT} ({@code admin.audit_kept})
+   * @param leaseMillis   {@code cluster.lease} in ms ({@link Lease})
    */
   public ClusterAuthority(Vertx vertx, HazelcastInstance hz, String nodeId, int size, long staleMillis,
-                          int incidentsKept, int auditKept) {
+                          int incidentsKept, int auditKept, long leaseMillis) {
     this.vertx = vertx;
     this.hz = hz;
     this.nodeId = nodeId;
@@ -116,9 +121,16 @@ public final class ClusterAuthority implements AuthoritySource {
     this.incidentsKept = incidentsKept;
     this.auditKept = auditKept;
     this.shared = new SharedState(vertx, hz);
+    this.lease = new Lease(leaseMillis, quorum());
     var bus = vertx.eventBus();
     bus.<JsonObject>consumer(VERDICTS, m -> {
       JsonObject v = m.body();
+      JsonObject answered = v.getJsonObject("answered");
+      if (answered != null && v.getString("uuid") != null && !v.getString("uuid").equals(uuid)) {
+        Map<String, Long> ages = new java.util.HashMap<>();
+        answered.forEach(e -> ages.put(e.getKey(), ((Number) e.getValue()).longValue()));
+        lease.peerAnswered(v.getString("uuid"), ages, monotonicMillis());
+      }
       verdicts.put(v.getString("node"), new Verdict(v.getString("primary"), v.getBoolean("down"),
           v.getLong("version", 0L), System.currentTimeMillis()));
       versionSeen.accumulateAndGet(v.getLong("version", 0L), Math::max);
@@ -142,7 +154,31 @@ public final class ClusterAuthority implements AuthoritySource {
       broadcast();
       leadership();
     });
+    vertx.setPeriodic(Math.max(50, Math.min(500, leaseMillis / 4)), id -> renewLease());
+    renewLease();
     leadership();
+  }
+
+  /** This instance's clock for the lease: monotonic milliseconds (never compared across instances). */
+  private static long monotonicMillis() {
+    return System.nanoTime() / 1_000_000;
+  }
+
+  /**
+   * One lease renewal round: every other member is asked to answer; once a quorum (this instance included) has,
+   * the lease runs until the round's send time + {@code cluster.lease}.
+   */
+  private void renewLease() {
+    long round = lease.startRound(monotonicMillis());
+    long timeout = Math.max(100, lease.leaseMillis() / 2);
+    for (Member m : members()) {
+      if (m.localMember()) {
+        continue;
+      }
+      String other = m.getUuid().toString();
+      vertx.eventBus().request(LEASE + "." + other, new JsonObject().put("uuid", uuid),
+          new DeliveryOptions().setSendTimeout(timeout)).onSuccess(reply -> lease.answered(round, other));
+    }
   }
 
   /** This member's own addresses ({@value #FENCE}, {@value #UNFENCE}, {@value #MEMBER} + its UUID). */
@@ -157,6 +193,10 @@ public final class ClusterAuthority implements AuthoritySource {
     var bus = vertx.eventBus();
     memberConsumers.add(bus.<JsonObject>consumer(FENCE + "." + uuid, this::onFence));
     memberConsumers.add(bus.<JsonObject>consumer(UNFENCE + "." + uuid, m -> relay(m, MonitorVerticle.UNFENCE_ADDRESS, m.body())));
+    memberConsumers.add(bus.<JsonObject>consumer(LEASE + "." + uuid, m -> {
+      lease.iAnswered(m.body().getString("uuid"), monotonicMillis());
+      m.reply(new JsonObject());
+    }));
     memberConsumers.add(bus.<JsonObject>consumer(MEMBER + "." + uuid, m -> localView.get().onComplete(ar -> {
       if (ar.succeeded()) {
         m.reply(ar.result());
@@ -182,7 +222,10 @@ public final class ClusterAuthority implements AuthoritySource {
   @Override
   public String minority() {
     int n = members().size();
-    return n < quorum() ? "this instance sees " + n + " of cluster.size " + size + " members, quorum " + quorum() : null;
+    if (n < quorum()) {
+      return "this instance sees " + n + " of cluster.size " + size + " members, quorum " + quorum();
+    }
+    return lease.expired(monotonicMillis());
   }
 
   @Override
@@ -218,6 +261,15 @@ public final class ClusterAuthority implements AuthoritySource {
     if (agree < quorum()) {
       return new Standing(Authority.WAIT, agree + " of " + size + " instances see " + what + " DOWN, quorum " + quorum());
     }
+    java.util.Set<String> uuids = new java.util.HashSet<>();
+    m.forEach(member -> uuids.add(member.getUuid().toString()));
+    long clock = monotonicMillis();
+    long wait = lease.promoteNotBefore(uuids) - clock;
+    if (wait > 0) {
+      return new Standing(Authority.WAIT, "the write lease of instance(s) " + lease.mayStillWrite(uuids, clock)
+          + " that left may still run for " + wait + " ms (cluster.lease " + lease.leaseMillis() + " ms + "
+          + Lease.MARGIN_PERCENT + "%)");
+    }
     return new Standing(Authority.PROMOTE, agree + " of " + size + " instances see " + what + " DOWN");
   }
 
@@ -232,8 +284,10 @@ public final class ClusterAuthority implements AuthoritySource {
 
   private void broadcast() {
     Verdict v = mine;
-    vertx.eventBus().publish(VERDICTS, new JsonObject().put("node", nodeId).put("primary", v.primary())
-        .put("down", v.down()).put("version", v.version()));
+    JsonObject answered = new JsonObject();
+    lease.answeredAges(monotonicMillis()).forEach(answered::put);
+    vertx.eventBus().publish(VERDICTS, new JsonObject().put("node", nodeId).put("uuid", uuid).put("primary", v.primary())
+        .put("down", v.down()).put("version", v.version()).put("answered", answered));
   }
 
   @Override

@@ -196,7 +196,8 @@ public final class ConfigLoader {
         clusterSection.bool("enabled", false),
         clusterSection.integer("size", 3, 1, 99),
         clusterSection.string("name", "cutover"),
-        java.nio.file.Path.of(clusterSection.string("hazelcast", "cluster-config/hazelcast.yaml")));
+        java.nio.file.Path.of(clusterSection.string("hazelcast", "cluster-config/hazelcast.yaml")),
+        clusterSection.duration("lease", CutoverConfig.Cluster.DEFAULT_LEASE, java.time.Duration.ofMillis(500)));
     clusterSection.rejectUnknown();
 
     root.rejectUnknown();

@@ -45,15 +45,24 @@ public record CutoverConfig(ListenAddress write, ListenAddress read, List<Target
    * @param size      the number of instances the cluster is meant to have; a quorum is a majority of it
    * @param name      Hazelcast cluster name (overrides the file's {@code cluster-name})
    * @param hazelcast the Hazelcast configuration file
+   * @param lease     {@code cluster.lease}: how long an instance keeps routing writes after a quorum of instances
+   *                  last answered it (default {@link #DEFAULT_LEASE}); the leader promotes no earlier than a
+   *                  lease (plus 10%) after an instance left
    */
-  public record Cluster(boolean enabled, int size, String name, java.nio.file.Path hazelcast) {
+  public record Cluster(boolean enabled, int size, String name, java.nio.file.Path hazelcast, java.time.Duration lease) {
+    /**
+     * Default {@code cluster.lease}: 4 s, shorter than Hazelcast's failure detector (5 s without a heartbeat), so
+     * a leader never has to wait for the lease of an instance the detector just removed.
+     */
+    public static final java.time.Duration DEFAULT_LEASE = java.time.Duration.ofSeconds(4);
+
     /** A majority of {@link #size()}. */
     public int quorum() {
       return size / 2 + 1;
     }
 
     public Cluster withEnabled(boolean on) {
-      return new Cluster(on, size, name, hazelcast);
+      return new Cluster(on, size, name, hazelcast, lease);
     }
   }
 

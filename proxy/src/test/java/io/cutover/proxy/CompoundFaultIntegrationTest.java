@@ -1,0 +1,146 @@
+package io.cutover.proxy;
+
+import io.cutover.monitor.MonitorVerticle;
+import io.cutover.monitor.PgCluster;
+import io.cutover.monitor.Poll;
+import io.cutover.monitor.TargetState;
+import io.cutover.monitor.TargetStatus;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Faults that arrive together, against the real cluster: every node at once, a fault during the recovery from another. */
+class CompoundFaultIntegrationTest {
+
+  private Harness h;
+
+  @BeforeEach
+  void canonicalCluster() {
+    PgCluster.ensureCanonical();
+  }
+
+  @AfterEach
+  void stop() throws Exception {
+    if (h != null) {
+      h.close();
+    }
+    PgCluster.ensureStarted();
+    PgCluster.run("start");
+  }
+
+  private JsonObject closedIncident() throws Exception {
+    JsonObject[] found = new JsonObject[1];
+    Poll.until(Duration.ofSeconds(60), "a closed incident", () -> {
+      JsonArray all = h.cutover.vertx().eventBus().<JsonArray>request(MonitorVerticle.INCIDENTS_ADDRESS, "")
+          .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS).body();
+      for (Object o : all) {
+        JsonObject i = (JsonObject) o;
+        if (!"open".equals(i.getString("outcome"))) {
+          found[0] = i;
+          return true;
+        }
+      }
+      return false;
+    });
+    return found[0];
+  }
+
+  private static String inRecovery(String node) throws SQLException {
+    return Harness.oneShot(PgCluster.port(node), "select pg_is_in_recovery()");
+  }
+
+  private static void insert(Harness h, int id) throws SQLException {
+    try (Connection c = h.write(); Statement st = c.createStatement()) {
+      st.execute("insert into compound_test values (" + id + ")");
+    }
+  }
+
+  @Test
+  void wholeClusterPowerLossEndsWithTheOldPrimaryLeadingNoPromotionAndNothingFenced() throws Exception {
+    h = Harness.startOnCluster("failover: {rto: 30s, failback_delay: 1s}\n");
+    try (Connection c = h.write(); Statement st = c.createStatement()) {
+      st.execute("drop table if exists compound_test; create table compound_test(id int primary key)");
+    }
+    insert(h, 1);
+
+    PgCluster.run("crash");
+    h.await("every node DOWN", t -> t.targets().stream().allMatch(s -> s.state() == TargetState.DOWN));
+    Poll.until(Duration.ofSeconds(30), "a refused failover while everything is down", () ->
+        h.cutover.topology().targets().stream().noneMatch(TargetStatus::fenced)
+            && h.cutover.vertx().eventBus().<JsonArray>request(MonitorVerticle.INCIDENTS_ADDRESS, "")
+            .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS).body().encode().contains("no replica qualifies"));
+
+    // power back: pg1 first, then the replicas
+    PgCluster.start("pg1");
+    PgCluster.start("pg2");
+    PgCluster.start("pg3");
+    h.await("pg1 primary again", t -> "pg1".equals(t.primary()));
+    insert(h, 2);
+    try (Connection c = h.write()) {
+      assertEquals(String.valueOf(PgCluster.port("pg1")), Harness.one(c, "select inet_server_port()"));
+    }
+    JsonObject incident = closedIncident();
+    assertEquals("recovered", incident.getString("outcome"), incident.encodePrettily());
+    assertTrue(incident.getJsonArray("notes").encode().contains("recovered without failover"), incident.encodePrettily());
+    assertEquals(0, incident.getJsonArray("attempts").size(), incident.encodePrettily());
+    h.await("both replicas readable again", t -> t.readable().contains("pg2") && t.readable().contains("pg3"));
+    assertEquals("t", inRecovery("pg2"), "pg2 was not promoted");
+    assertEquals("t", inRecovery("pg3"), "pg3 was not promoted");
+    assertTrue(h.cutover.topology().targets().stream().noneMatch(TargetStatus::fenced), h.cutover.topology().summary());
+  }
+
+  @Test
+  void aNewPrimaryKilledDuringItsPromotionIsFailedOverAgain(@TempDir Path dir) throws Exception {
+    // on_fence runs once the decision is recorded, as the promotion starts: the first time, it kills the
+    // candidate, so the promotion fails or the new primary dies before or while its first write is probed
+    Path marker = dir.resolve("killed-once");
+    String kill = "[ -e " + marker + " ] || { touch " + marker + "; " + PgCluster.projectRoot().resolve("scripts/pg-cluster")
+        + " kill {new_name}; }";
+    h = Harness.startOnCluster("failover: {rto: 30s, failback_delay: 1s, promote_timeout: 5s, hooks: {on_fence: '"
+        + kill + "'}}\n");
+    try (Connection c = h.write(); Statement st = c.createStatement()) {
+      st.execute("drop table if exists compound_test; create table compound_test(id int primary key)");
+    }
+    insert(h, 1);
+    for (String replica : new String[] {"pg2", "pg3"}) {
+      Poll.until(Duration.ofSeconds(30), replica + " has the first row", () ->
+          "1".equals(Harness.oneShot(PgCluster.port(replica), "select count(*) from compound_test")));
+    }
+
+    PgCluster.run("kill", "pg1");
+    h.await("a replica promoted after the second fault", t -> t.primary() != null && !t.primary().equals("pg1")
+        && java.nio.file.Files.exists(marker) && t.targets().stream().filter(s -> s.state() == TargetState.DOWN).count() == 2);
+    String survivor = h.cutover.topology().primary();
+    JsonArray attempts = new JsonArray();
+    Poll.until(Duration.ofSeconds(60), "the incident of the promotion of " + survivor + " completed", () -> {
+      JsonArray all = h.cutover.vertx().eventBus().<JsonArray>request(MonitorVerticle.INCIDENTS_ADDRESS, "")
+          .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS).body();
+      JsonObject last = all.isEmpty() ? null : all.getJsonObject(all.size() - 1);
+      attempts.clear();
+      all.forEach(o -> ((JsonObject) o).getJsonArray("attempts").forEach(attempts::add));
+      return last != null && "completed".equals(last.getString("outcome")) && survivor.equals(last.getString("new_primary"));
+    });
+    assertEquals(2, attempts.size(), attempts.encodePrettily());
+    String first = attempts.getJsonObject(0).getString("candidate");
+    assertTrue(!first.equals(survivor) && !first.equals("pg1"), attempts.encodePrettily());
+    assertEquals(survivor, attempts.getJsonObject(1).getString("candidate"), attempts.encodePrettily());
+    insert(h, 2);
+    try (Connection c = h.write()) {
+      assertEquals(String.valueOf(PgCluster.port(survivor)), Harness.one(c, "select inet_server_port()"));
+      assertEquals("2", Harness.one(c, "select count(*) from compound_test"), "the write before the faults survived");
+    }
+  }
+}
