@@ -55,8 +55,6 @@ public final class MonitorVerticle extends VerticleBase {
   public static final String INCIDENT_CLOSED_ADDRESS = "cutover.incident.closed";
   /** Published: a failover was refused (body: the reason). */
   public static final String REFUSED_ADDRESS = "cutover.failover.refused";
-  /** Decisions kept for {@value #CLUSTER_ADDRESS}. */
-  private static final int DECISIONS_KEPT = 50;
 
   private static final Logger LOG = LoggerFactory.getLogger(MonitorVerticle.class);
   /**
@@ -64,7 +62,6 @@ public final class MonitorVerticle extends VerticleBase {
    * (the cluster layer uses its own cluster-wide addresses).
    */
   public static final io.vertx.core.eventbus.DeliveryOptions LOCAL = new io.vertx.core.eventbus.DeliveryOptions().setLocalOnly(true);
-  private static final Logger INCIDENTS = LoggerFactory.getLogger("io.cutover.incident");
 
   private final List<Target> targets;
   private final Map<String, Target> byName = new HashMap<>();
@@ -78,7 +75,7 @@ public final class MonitorVerticle extends VerticleBase {
   private final Set<String> inFlight = new HashSet<>();
   private final Set<String> recheckRequested = new HashSet<>();
   private final Map<String, Long> lastStart = new HashMap<>();
-  private final java.util.Deque<JsonObject> decisions = new java.util.ArrayDeque<>();
+  private ActionRunner actions;
   private TopologyTracker tracker;
   private RoleCheck check;
   private FailoverExecutor executor;
@@ -122,6 +119,8 @@ public final class MonitorVerticle extends VerticleBase {
         new FailoverMachine(failover, targets));
     check = new RoleCheck(vertx, options, clock);
     executor = new FailoverExecutor(vertx, options, failover);
+    actions = new ActionRunner(vertx, executor, failover, authority, clock, probeHost, probePort, this::report, this::checkNow,
+        () -> tracker.current().version());
     var bus = vertx.eventBus();
     bus.<Object>localConsumer(Topology.CURRENT_ADDRESS, msg -> msg.reply(tracker.current().toJson()));
     bus.<String>localConsumer(HINT_ADDRESS, msg -> hint(msg.body()));
@@ -190,16 +189,9 @@ public final class MonitorVerticle extends VerticleBase {
         .put("rpo_target_bytes", failover.getMaxLagOnFailoverBytes())
         .put("known_primary", m.knownPrimary())
         .put("open_incident", m.openIncident() == null ? null : m.openIncident().toJson())
-        .put("decisions", new JsonArray(new java.util.ArrayList<>(decisions)));
+        .put("decisions", actions.decisions());
   }
 
-  private void decision(String level, String message) {
-    decisions.addLast(new JsonObject().put("at", java.time.Instant.ofEpochMilli(clock.millis()).toString())
-        .put("level", level).put("reason", message));
-    while (decisions.size() > DECISIONS_KEPT) {
-      decisions.removeFirst();
-    }
-  }
 
   private JsonArray incidents() {
     JsonArray out = new JsonArray();
@@ -264,7 +256,7 @@ public final class MonitorVerticle extends VerticleBase {
         refreshAuthority();
         tracker.record(obs).ifPresent(next -> publish(before, next));
         shareVerdict();
-        run(tracker.drainActions());
+        actions.run(tracker.drainActions());
       } catch (RuntimeException e) {
         // a bug in handling one result must never stop this target's checks
         LOG.error("handling the check of {} failed: {}", target.name(), e.toString(), e);
@@ -289,7 +281,7 @@ public final class MonitorVerticle extends VerticleBase {
     Topology before = tracker.current();
     refreshAuthority();
     tracker.apply(input).ifPresent(next -> publish(before, next));
-    run(tracker.drainActions());
+    actions.run(tracker.drainActions());
   }
 
   /** Like {@link #feed} for inputs that arrive from callbacks: a failure is logged, never thrown into Vert.x. */
@@ -314,114 +306,6 @@ public final class MonitorVerticle extends VerticleBase {
     boolean down = primary != null && tracker.current().target(primary)
         .map(t -> t.state() == TargetState.DOWN).orElse(false);
     authority.verdict(primary, down, tracker.current().version());
-  }
-
-  private void run(List<Action> actions) {
-    boolean acting = authority.leader();
-    for (Action a : actions) {
-      if (!acting && (a instanceof Action.Promote || a instanceof Action.Repoint || a instanceof Action.Hook
-          || a instanceof Action.Switchover)) {
-        LOG.debug("not the leader: {} left to the leader", a);
-        continue;
-      }
-      if (a instanceof Action.Promote p) {
-        promote(p);
-      } else if (a instanceof Action.Repoint r) {
-        executor.repoint(r.replica(), r.primary()).onComplete(ar -> report((m, now) -> m.onRepointed(r.replica().name(),
-            r.primary().name(), ar.succeeded(), ar.failed() ? Errors.describe(ar.cause()) : null, now)));
-      } else if (a instanceof Action.Recheck r) {
-        checkNow(r.target());
-      } else if (a instanceof Action.ProbeWrite w) {
-        executor.probeWrite(probeHost, probePort, w.deadlineMillis()).onComplete(ar -> report(ar.succeeded()
-            ? FailoverMachine::onWriteAccepted : (m, now) -> m.onProbeFailed(Errors.describe(ar.cause()), now)));
-      } else if (a instanceof Action.Hook h) {
-        runHook(h);
-      } else if (a instanceof Action.Alert al) {
-        alert(al);
-      } else if (a instanceof Action.IncidentClosed ic) {
-        JsonObject json = ic.incident().toJson();
-        INCIDENTS.info(json.encode());
-        vertx.eventBus().publish(INCIDENT_CLOSED_ADDRESS, json, LOCAL);
-        if ("recovered".equals(ic.incident().outcome()) && acting) {
-          // the old primary leads again: any instance still fencing it by this leader's decision lifts that
-          authority.unfenceEverywhere(ic.incident().oldPrimary());
-        }
-      } else if (a instanceof Action.IncidentOpened io) {
-        vertx.eventBus().publish(INCIDENT_OPENED_ADDRESS, io.incident().toJson()
-            .put("last_healthy_ms", io.incident().lastHealthyAt()), LOCAL);
-      } else if (a instanceof Action.Refused r) {
-        vertx.eventBus().publish(REFUSED_ADDRESS, r.reason(), LOCAL);
-      } else if (a instanceof Action.Switchover sw) {
-        switchover(sw);
-      }
-    }
-  }
-
-  /**
-   * Records the decision (clustered: cluster-wide, every instance fencing the old primary), runs {@code on_fence}
-   * once per incident after that, then promotes; the result (or failure, at any step) goes back to the machine.
-   */
-  private void promote(Action.Promote p) {
-    String name = p.candidate().name();
-    String old = p.oldPrimary() == null ? null : p.oldPrimary().name();
-    authority.decide("failover", old, name, tracker.current().version())
-        .compose(v -> {
-          if (p.runFenceHook()) {
-            runHook(new Action.Hook("on_fence", p.oldPrimary(), p.candidate()));
-          }
-          return executor.promote(p.candidate());
-        })
-        .onComplete(ar -> {
-          if (ar.succeeded()) {
-            authority.promoted(name);
-          }
-          report((m, now) -> m.onPromoted(name, ar.succeeded(), ar.failed() ? Errors.describe(ar.cause()) : null, now));
-        });
-  }
-
-  private void switchover(Action.Switchover s) {
-    LOG.warn("switchover: {} -> {}", s.from().name(), s.to().name());
-    authority.decide("switchover", s.from().name(), s.to().name(), tracker.current().version())
-        .compose(v -> executor.switchover(s.from(), s.to()))
-        .onComplete(ar -> {
-          if (ar.failed() || !ar.result().ok()) {
-            // the old primary stays the primary: the other instances route to it again
-            authority.unfenceEverywhere(s.from().name());
-          } else {
-            authority.promoted(s.to().name());
-          }
-          report((m, now) -> ar.succeeded()
-              ? m.onSwitchoverResult(ar.result().ok(), ar.result().error(), ar.result().oldLsn(), ar.result().candidateLsn(), now)
-              : m.onSwitchoverResult(false, Errors.describe(ar.cause()), -1, -1, now));
-        });
-  }
-
-  private void alert(Action.Alert al) {
-    decision(al.level(), al.message());
-    switch (al.level()) {
-      case "error" -> LOG.error(al.message());
-      case "warn" -> LOG.warn(al.message());
-      default -> LOG.info(al.message());
-    }
-  }
-
-  private void runHook(Action.Hook h) {
-    String command = switch (h.event()) {
-      case "on_failover" -> failover.getOnFailover();
-      case "on_fence" -> failover.getOnFence();
-      case "on_switchover" -> failover.getOnSwitchover();
-      default -> null;
-    };
-    if (command == null) {
-      return;
-    }
-    executor.runHook(h.event(), command, h.oldPrimary(), h.newPrimary()).onComplete(ar -> {
-      if (ar.succeeded()) {
-        LOG.info("hook {} exited with {}", h.event(), ar.result());
-      } else {
-        LOG.error("hook {} failed: {}", h.event(), Errors.describe(ar.cause()));
-      }
-    });
   }
 
   private void publish(Topology before, Topology next) {
