@@ -95,12 +95,18 @@ public final class Drill implements Callable<Integer> {
       for (int i = 1; i <= runs; i++) {
         System.out.printf("run %d/%d: %s%s, %d instance(s)%s%n", i, runs, f.label,
             f == Fault.ZONE_LOSS ? " (leader: " + leader + ")" : "", n, sync ? ", synchronous replication" : "");
+        JsonObject result = new JsonObject().put("run", i).put("fault", f.label).put("instances", n);
         try (DrillRig rig = new DrillRig(this, vertx, project, i)) {
+          result.put("run_dir", project.relativize(rig.runDir).toString());
           rig.start(n);
-          JsonObject result = new JsonObject().put("run", i).put("fault", f.label).put("instances", n)
-              .put("run_dir", project.relativize(rig.runDir).toString());
-          results.add(result.mergeIn(drill.run(rig)));
+          result.mergeIn(drill.run(rig));
+        } catch (Exception e) {
+          // the run is reported (and fails the drill) instead of losing the runs before it
+          System.out.println("  run " + i + " failed: " + e);
+          result.put("error", String.valueOf(e)).put("expectations", new Expectations()
+              .expect("the run completes", false, e.getMessage()).toJson());
         }
+        results.add(result);
       }
     } finally {
       vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);

@@ -24,10 +24,16 @@ final class DrillReport {
         .put("runs", runs.size())
         .put("client_rto_ms", stats(client))
         .put("runs_without_resumed_writes", runs.stream().filter(r -> clientRto(r) == null).count())
-        .put("failed_attempts", runs.stream().mapToLong(r -> r.getLong("failed_attempts", 0L)).sum())
-        .put("lost_acknowledged", runs.stream().mapToLong(r -> r.getLong("lost_acknowledged", 0L)).sum())
-        .put("promotions", runs.stream().mapToLong(r -> r.getLong("promotions", 0L)).sum())
+        .put("failed_attempts", runs.stream().mapToLong(r -> number(r, "failed_attempts")).sum())
+        .put("lost_acknowledged", runs.stream().anyMatch(r -> r.getValue("lost_acknowledged") == null) ? null
+            : runs.stream().mapToLong(r -> number(r, "lost_acknowledged")).sum())
+        .put("promotions", runs.stream().mapToLong(r -> number(r, "promotions")).sum())
         .put("expectations_held", runs.stream().allMatch(r -> Expectations.allHeld(r.getJsonArray("expectations"))));
+  }
+
+  private static long number(JsonObject run, String key) {
+    Number n = (Number) run.getValue(key);
+    return n == null ? 0 : n.longValue();
   }
 
   private static Long clientRto(JsonObject run) {
@@ -45,13 +51,18 @@ final class DrillReport {
 
   static String markdown(List<JsonObject> runs, JsonObject summary, Fault fault) {
     StringBuilder sb = new StringBuilder("### drill: ").append(fault.label).append('\n').append('\n');
-    JsonObject first = runs.get(0).getJsonObject("table");
+    JsonObject first = runs.stream().map(r -> r.getJsonObject("table")).filter(Objects::nonNull).findFirst()
+        .orElse(new JsonObject().put("error", null));
     sb.append("| run |");
     first.fieldNames().forEach(c -> sb.append(' ').append(c).append(" |"));
     sb.append("\n|---|").append("---|".repeat(first.size())).append('\n');
     for (JsonObject r : runs) {
       sb.append("| ").append(r.getInteger("run")).append(" |");
-      r.getJsonObject("table").forEach(e -> sb.append(' ').append(cell(e.getValue())).append(" |"));
+      if (r.getJsonObject("table") == null) {
+        sb.append(" run failed: ").append(cell(r.getString("error"))).append(" |");
+      } else {
+        r.getJsonObject("table").forEach(e -> sb.append(' ').append(cell(e.getValue())).append(" |"));
+      }
       sb.append('\n');
     }
     if (runs.stream().anyMatch(r -> r.getJsonArray("per_instance") != null)) {

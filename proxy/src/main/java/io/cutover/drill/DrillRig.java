@@ -7,7 +7,6 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.pgclient.PgConnectOptions;
 import io.vertx.pgclient.PgConnection;
 import io.vertx.sqlclient.Row;
-import io.vertx.sqlclient.RowSet;
 
 import java.io.IOException;
 import java.net.URI;
@@ -20,7 +19,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -29,8 +27,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * One drill run's set-up (the local cluster reset to pg1 primary, the drill's own Cutover instances with a
- * generated configuration, a writer through each) and the tools every fault uses: the local cluster's ports
- * and processes, signals, the instances' admin API, their logs. {@link #close()} stops every process the run
+ * generated configuration, a writer through each) and the tools every fault uses: the local cluster
+ * ({@link #pg}), signals, the instances' admin API, their logs. {@link #close()} stops every process the run
  * started, by PID, after waking any it froze.
  */
 final class DrillRig implements AutoCloseable {
@@ -39,17 +37,15 @@ final class DrillRig implements AutoCloseable {
   record Instance(int number, Process process, Path log, int writePort, int readPort, int httpPort) {
   }
 
-  static final String NODE_PREFIX = "pg";
   final Drill options;
   final Vertx vertx;
   final Path project;
   final Path runDir;
-  final Map<String, Integer> pgPorts = new LinkedHashMap<>();
+  final LocalCluster pg;
   final List<Instance> instances = new ArrayList<>();
   final List<DrillWriter> writers = new ArrayList<>();
   /** The ids {@link #finish} read from the primary, or null. */
   Set<Long> presentIds;
-  private final Path pgRoot;
   private final Set<Long> frozen = ConcurrentHashMap.newKeySet();
   private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
   private final Thread emergencyStop = new Thread(this::emergencyStop, "drill-emergency-stop");
@@ -60,23 +56,17 @@ final class DrillRig implements AutoCloseable {
     this.project = project;
     this.runDir = project.resolve(".run/drill/" + Drill.STAMP + "-run" + run);
     Files.createDirectories(runDir);
-    Map<String, String> env = new LinkedHashMap<>();
-    script("env").lines().filter(l -> l.contains("=")).forEach(l -> env.put(l.substring(0, l.indexOf('=')),
-        l.substring(l.indexOf('=') + 1)));
-    pgRoot = Path.of(env.get("CUTOVER_PG_ROOT"));
-    for (int i = 1; i <= 3; i++) {
-      pgPorts.put(NODE_PREFIX + i, Integer.parseInt(env.get("CUTOVER_PG_PORT" + i)));
-    }
+    this.pg = new LocalCluster(vertx, project);
     Runtime.getRuntime().addShutdownHook(emergencyStop);
   }
 
   /** Resets the cluster, starts the instances and a writer through each, and lets them write for 2 s. */
   void start(int count) throws Exception {
-    script("reset");
+    pg.script("reset");
     if (options.sync) {
-      script("sync", "on");
+      pg.script("sync", "on");
     }
-    Path config = DrillConfigs.cutover(options.config, runDir, pgPorts);
+    Path config = DrillConfigs.cutover(options.config, runDir, pg.ports);
     Path hazelcast = DrillConfigs.hazelcast(project.resolve("cluster-config/hazelcast.yaml"), runDir,
         options.hazelcastPort, count);
     String clusterName = "cutover-drill-" + java.util.UUID.randomUUID();
@@ -117,72 +107,6 @@ final class DrillRig implements AutoCloseable {
       writers.add(w);
     }
     sleep(2000);
-  }
-
-  // ---- the local PostgreSQL cluster ----
-
-  int pgPort(String node) {
-    return pgPorts.get(node);
-  }
-
-  /** The node listening on {@code port}, or "port N". */
-  String nodeOfPort(int port) {
-    return pgPorts.entrySet().stream().filter(e -> e.getValue() == port).map(Map.Entry::getKey).findFirst()
-        .orElse(port < 0 ? null : "port " + port);
-  }
-
-  long postmasterPid(String node) throws IOException {
-    return Long.parseLong(Files.readAllLines(pgRoot.resolve(node).resolve("postmaster.pid")).get(0).trim());
-  }
-
-  /** The postmaster of {@code node} and all its children. */
-  List<Long> postmasterTree(String node) throws IOException {
-    long pid = postmasterPid(node);
-    List<Long> pids = new ArrayList<>();
-    pids.add(pid);
-    ProcessHandle.of(pid).ifPresent(h -> h.descendants().forEach(d -> pids.add(d.pid())));
-    return pids;
-  }
-
-  /** Runs {@code scripts/pg-cluster ARGS}; its output, or an exception when it fails. */
-  String script(String... args) throws IOException, InterruptedException {
-    Process p = scriptAsync(args);
-    String text = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    if (!p.waitFor(300, TimeUnit.SECONDS) || p.exitValue() != 0) {
-      p.destroyForcibly();
-      throw new IllegalStateException("scripts/pg-cluster " + String.join(" ", args) + " failed:\n" + text);
-    }
-    return text;
-  }
-
-  Process scriptAsync(String... args) throws IOException {
-    List<String> cmd = new ArrayList<>();
-    cmd.add(project.resolve("scripts/pg-cluster").toString());
-    cmd.addAll(List.of(args));
-    return new ProcessBuilder(cmd).redirectErrorStream(true).start();
-  }
-
-  /** A query straight to {@code node} (not through Cutover); null when it fails. */
-  RowSet<Row> queryNode(String node, String sql) {
-    PgConnectOptions o = new PgConnectOptions().setHost("127.0.0.1").setPort(pgPort(node)).setUser("postgres")
-        .setDatabase("postgres").setProperties(Map.of("application_name", "cutover-drill-probe"));
-    try {
-      return get(PgConnection.connect(vertx, o).compose(c -> c.query(sql).execute().eventually(c::close)), 5);
-    } catch (Exception e) {
-      return null;
-    }
-  }
-
-  /** The nodes that answer as primaries (not in recovery). */
-  List<String> pgPrimaries() {
-    List<String> out = new ArrayList<>();
-    for (String node : pgPorts.keySet()) {
-      RowSet<Row> rows = queryNode(node, "select pg_is_in_recovery()");
-      if (rows != null && !rows.iterator().next().getBoolean(0)) {
-        out.add(node);
-      }
-    }
-    return out;
   }
 
   // ---- signals ----

@@ -13,7 +13,7 @@ final class FlapFault implements Fault.Run {
   @Override
   public JsonObject run(DrillRig rig) throws Exception {
     for (int i = 0; i < 5; i++) {
-      List<Long> pids = rig.postmasterTree("pg1");
+      List<Long> pids = rig.pg.postmasterTree("pg1");
       rig.freeze(pids);
       DrillRig.sleep(2000);
       rig.thaw(pids);

@@ -28,8 +28,8 @@ final class FreezeFault implements Fault.Run {
   @Override
   public JsonObject run(DrillRig rig) throws Exception {
     JsonObject result = new JsonObject();
-    int oldPort = rig.pgPort("pg1");
-    List<Long> pids = rig.postmasterTree("pg1");
+    int oldPort = rig.pg.port("pg1");
+    List<Long> pids = rig.pg.postmasterTree("pg1");
     long freezeAt = System.currentTimeMillis();
     rig.freeze(pids);
     while (System.currentTimeMillis() < freezeAt + options.freezeFor * 1000L) {
@@ -53,7 +53,7 @@ final class FreezeFault implements Fault.Run {
     }
     int newPort = rig.writers.get(0).firstAckPort(freezeAt, oldPort);
     DrillRig.sleep(Math.max(0, thawAt + 3000 - System.currentTimeMillis()));
-    RowSet<Row> left = rig.queryNode("pg1", "select count(*) from pg_stat_activity where application_name = "
+    RowSet<Row> left = rig.pg.queryNode("pg1", "select count(*) from pg_stat_activity where application_name = "
         + "'cutover-drill' and backend_type = 'client backend'");
     Long leftOnOld = left == null ? null : left.iterator().next().getLong(0);
     long oldAcks = rig.writers.stream().mapToLong(w -> w.acksFrom(oldPort, freezeAt + GRACE_MS)).sum();
@@ -62,7 +62,7 @@ final class FreezeFault implements Fault.Run {
       per.getJsonObject(i).put("client_rto_ms", rtos.getValue(i));
     }
     Long diverged = null;
-    RowSet<Row> oldIds = rig.queryNode("pg1", "select id from cutover_drill");
+    RowSet<Row> oldIds = rig.pg.queryNode("pg1", "select id from cutover_drill");
     Set<Long> present = rig.presentIds;
     if (oldIds != null && present != null) {
       diverged = 0L;
@@ -72,7 +72,7 @@ final class FreezeFault implements Fault.Run {
     }
     List<String> fenced = rig.fenced(java.util.stream.IntStream.range(0, rig.instances.size()).boxed().toList());
     result.put("freeze_at", Instant.ofEpochMilli(freezeAt).toString()).put("thaw_at", Instant.ofEpochMilli(thawAt).toString())
-        .put("client_rto_ms", worst).put("new_primary", rig.nodeOfPort(newPort))
+        .put("client_rto_ms", worst).put("new_primary", rig.pg.nodeOfPort(newPort))
         .put("acknowledged_by_old_primary_after_freeze", oldAcks)
         .put("sessions_relayed_to_old_primary_before_sigcont", relayed)
         .put("drill_sessions_on_old_primary_after_sigcont", leftOnOld)

@@ -22,8 +22,8 @@ final class KillFault implements Fault.Run {
   @Override
   public JsonObject run(DrillRig rig) throws Exception {
     JsonObject result = new JsonObject();
-    int oldPort = rig.pgPort("pg1");
-    long pid = rig.postmasterPid("pg1");
+    int oldPort = rig.pg.port("pg1");
+    long pid = rig.pg.postmasterPid("pg1");
     // the clock starts as the signal is sent (scripts/pg-cluster kill would add its own start-up, and its
     // wait for the postmaster to be gone, before the drill could read the clock)
     long killAt = System.currentTimeMillis();

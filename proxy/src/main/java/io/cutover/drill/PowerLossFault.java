@@ -28,14 +28,14 @@ final class PowerLossFault implements Fault.Run {
   @Override
   public JsonObject run(DrillRig rig) throws Exception {
     long crashAt = System.currentTimeMillis();
-    rig.script("crash");
+    rig.pg.script("crash");
     System.out.printf("  all nodes down (immediate stop took %d ms); restarting pg1 in %d s%n",
         System.currentTimeMillis() - crashAt, options.downFor);
     DrillRig.sleep(Math.max(0, crashAt + options.downFor * 1000L - System.currentTimeMillis()));
     long restartAt = System.currentTimeMillis();
-    Process pg1 = rig.scriptAsync("start", "pg1");
+    Process pg1 = rig.pg.scriptAsync("start", "pg1");
     DrillRig.sleep(1000);
-    String replicas = rig.script("start", "pg2") + rig.script("start", "pg3");
+    String replicas = rig.pg.script("start", "pg2") + rig.pg.script("start", "pg3");
     String pg1Out = new String(pg1.getInputStream().readAllBytes());
     if (!pg1.waitFor(120, TimeUnit.SECONDS) || pg1.exitValue() != 0) {
       throw new IllegalStateException("scripts/pg-cluster start pg1 failed:\n" + pg1Out);
@@ -47,13 +47,13 @@ final class PowerLossFault implements Fault.Run {
       long first = w.firstAckAfter(restartAt, -1);
       worst = first < 0 || worst == null ? null : Math.max(worst, first - restartAt);
     }
-    String firstBy = rig.nodeOfPort(rig.writers.get(0).firstAckPort(restartAt, -1));
+    String firstBy = rig.pg.nodeOfPort(rig.writers.get(0).firstAckPort(restartAt, -1));
     DrillRig.sleep(SETTLE_MS);
     List<Integer> all = IntStream.range(0, rig.instances.size()).boxed().toList();
     List<String> fenced = rig.fenced(all);
     JsonObject api = rig.clusterApi(0);
     String primary = api == null ? null : api.getJsonObject("topology").getString("primary");
-    List<String> pgPrimaries = rig.pgPrimaries();
+    List<String> pgPrimaries = rig.pg.primaries();
     JsonObject result = new JsonObject();
     JsonArray per = rig.finish(result, rig.instances.get(0).writePort());
     for (int i = 0; i < per.size(); i++) {

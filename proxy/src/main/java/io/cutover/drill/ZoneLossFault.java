@@ -40,8 +40,8 @@ final class ZoneLossFault implements Fault.Run {
         survivorWriters.add(rig.writers.get(i));
       }
     }
-    int oldPort = rig.pgPort("pg1");
-    long pgPid = rig.postmasterPid("pg1");
+    int oldPort = rig.pg.port("pg1");
+    long pgPid = rig.pg.postmasterPid("pg1");
     System.out.printf("  leader: instance %d (pid %d); %s it and kill -9 pg1 (pid %d)%n", leader + 1,
         old.process().pid(), freeze ? "freeze" : "kill -9", pgPid);
     long faultAt = System.currentTimeMillis();
@@ -60,7 +60,7 @@ final class ZoneLossFault implements Fault.Run {
     }
     int newPort = survivorWriters.stream().mapToInt(w -> w.firstAckPort(faultAt, oldPort)).filter(p -> p >= 0)
         .findFirst().orElse(-1);
-    String newPrimary = rig.nodeOfPort(newPort);
+    String newPrimary = rig.pg.nodeOfPort(newPort);
     JsonObject result = new JsonObject().put("leader_instance", leader + 1).put("leader_fault", options.leader)
         .put("fault_at", Instant.ofEpochMilli(faultAt).toString()).put("fault_skew_ms", skew)
         .put("client_rto_ms", worst).put("new_primary", newPrimary);
@@ -77,7 +77,7 @@ final class ZoneLossFault implements Fault.Run {
         apiPrimary = c == null ? null : c.getJsonObject("topology").getString("primary");
         long first = w.firstAckAfter(thawAt, oldPort);
         if (first >= 0 && newPrimary != null && newPrimary.equals(apiPrimary)
-            && newPrimary.equals(rig.nodeOfPort(w.firstAckPort(thawAt, oldPort)))) {
+            && newPrimary.equals(rig.pg.nodeOfPort(w.firstAckPort(thawAt, oldPort)))) {
           followMs = first - thawAt;
           break;
         }
