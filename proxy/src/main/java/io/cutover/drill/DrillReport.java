@@ -23,7 +23,8 @@ final class DrillReport {
         .put("synchronous_replication", sync)
         .put("runs", runs.size())
         .put("client_rto_ms", stats(client))
-        .put("runs_without_resumed_writes", runs.stream().filter(r -> clientRto(r) == null).count())
+        .put("runs_without_resumed_writes", runs.stream().filter(r -> r.containsKey("client_rto_ms")
+            || r.containsKey("client_rto_from_restart_ms")).filter(r -> clientRto(r) == null).count())
         .put("failed_attempts", runs.stream().mapToLong(r -> number(r, "failed_attempts")).sum())
         .put("lost_acknowledged", runs.stream().anyMatch(r -> r.getValue("lost_acknowledged") == null) ? null
             : runs.stream().mapToLong(r -> number(r, "lost_acknowledged")).sum())
