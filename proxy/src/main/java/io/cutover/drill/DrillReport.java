@@ -3,33 +3,42 @@ package io.cutover.drill;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
+import java.time.Instant;
 import java.util.List;
 import java.util.Objects;
 
-/** Summaries of drill runs: median/min/max of the RTOs, totals of failures and losses, as JSON and markdown. */
+/**
+ * Drill results as markdown and JSON: one table row per run (the columns each fault chose, in its result's
+ * {@code table}), a table per instance when there are several, and every expectation with "held" or "NOT held".
+ */
 final class DrillReport {
 
   private DrillReport() {
   }
 
-  static JsonObject summarize(List<JsonObject> runs, boolean flap, boolean sync) {
-    List<Long> client = runs.stream().map(r -> r.getLong("client_rto_ms")).filter(Objects::nonNull).sorted().toList();
-    List<Long> cutover = runs.stream().map(DrillReport::lastIncident).filter(Objects::nonNull)
-        .map(i -> i.getLong("duration_ms")).filter(Objects::nonNull).sorted().toList();
+  static JsonObject summarize(List<JsonObject> runs, Fault fault, boolean sync) {
+    List<Long> client = runs.stream().map(DrillReport::clientRto).filter(Objects::nonNull).sorted().toList();
     return new JsonObject()
-        .put("mode", flap ? "flap" : "kill")
+        .put("fault", fault.label)
         .put("synchronous_replication", sync)
         .put("runs", runs.size())
         .put("client_rto_ms", stats(client))
-        .put("cutover_duration_ms", stats(cutover))
-        .put("failed_attempts", runs.stream().mapToLong(r -> r.getLong("failed_attempts", 0L)).sum())
-        .put("missing_acknowledged", runs.stream().mapToLong(r -> r.getLong("missing_acknowledged", 0L)).sum())
-        .put("failovers", runs.stream().mapToLong(r -> r.getLong("failovers", 0L)).sum());
+        .put("runs_without_resumed_writes", runs.stream().filter(r -> r.containsKey("client_rto_ms")
+            || r.containsKey("client_rto_from_restart_ms")).filter(r -> clientRto(r) == null).count())
+        .put("failed_attempts", runs.stream().mapToLong(r -> number(r, "failed_attempts")).sum())
+        .put("lost_acknowledged", runs.stream().anyMatch(r -> r.getValue("lost_acknowledged") == null) ? null
+            : runs.stream().mapToLong(r -> number(r, "lost_acknowledged")).sum())
+        .put("promotions", runs.stream().mapToLong(r -> number(r, "promotions")).sum())
+        .put("expectations_held", runs.stream().allMatch(r -> Expectations.allHeld(r.getJsonArray("expectations"))));
   }
 
-  static JsonObject lastIncident(JsonObject run) {
-    JsonArray incidents = run.getJsonArray("incidents");
-    return incidents == null || incidents.isEmpty() ? null : incidents.getJsonObject(incidents.size() - 1);
+  private static long number(JsonObject run, String key) {
+    Number n = (Number) run.getValue(key);
+    return n == null ? 0 : n.longValue();
+  }
+
+  private static Long clientRto(JsonObject run) {
+    return run.containsKey("client_rto_from_restart_ms") ? run.getLong("client_rto_from_restart_ms") : run.getLong("client_rto_ms");
   }
 
   private static JsonObject stats(List<Long> sorted) {
@@ -41,51 +50,62 @@ final class DrillReport {
     return new JsonObject().put("median", median).put("min", sorted.get(0)).put("max", sorted.get(n - 1));
   }
 
-  static String markdown(List<JsonObject> runs, JsonObject summary, boolean flap) {
-    StringBuilder sb = new StringBuilder();
-    if (flap) {
-      sb.append("| run | failovers | acknowledged writes | failed attempts | missing acknowledged |\n|---|---|---|---|---|\n");
-      for (JsonObject r : runs) {
-        sb.append(String.format("| %d | %d | %d | %d | %d |%n", r.getInteger("run"), r.getInteger("failovers"),
-            r.getInteger("acknowledged"), r.getLong("failed_attempts"), r.getLong("missing_acknowledged")));
+  static String markdown(List<JsonObject> runs, JsonObject summary, Fault fault) {
+    StringBuilder sb = new StringBuilder("### drill: ").append(fault.label).append('\n').append('\n');
+    JsonObject first = runs.stream().map(r -> r.getJsonObject("table")).filter(Objects::nonNull).findFirst()
+        .orElse(new JsonObject().put("error", null));
+    sb.append("| run |");
+    first.fieldNames().forEach(c -> sb.append(' ').append(c).append(" |"));
+    sb.append("\n|---|").append("---|".repeat(first.size())).append('\n');
+    for (JsonObject r : runs) {
+      sb.append("| ").append(r.getInteger("run")).append(" |");
+      if (r.getJsonObject("table") == null) {
+        sb.append(" run failed: ").append(cell(r.getString("error"))).append(" |");
+      } else {
+        r.getJsonObject("table").forEach(e -> sb.append(' ').append(cell(e.getValue())).append(" |"));
       }
-    } else {
-      sb.append("| run | client-seen RTO (kill → first ack) | Cutover cutover (last healthy → write accepted) | RTO verdict "
-          + "| DOWN declared after last healthy | promoted after DOWN | RPO bytes | failed attempts | acked by old primary after kill | missing acknowledged |\n");
-      sb.append("|---|---|---|---|---|---|---|---|---|---|\n");
-      for (JsonObject r : runs) {
-        JsonObject i = lastIncident(r);
-        JsonObject t = i == null ? new JsonObject() : i.getJsonObject("timeline");
-        sb.append(String.format("| %d | %s ms | %s ms | %s | %s | %s | %s | %d | %d | %d |%n", r.getInteger("run"),
-            r.getValue("client_rto_ms"), i == null ? "-" : i.getValue("duration_ms"),
-            i == null ? "-" : i.getString("rto_verdict"),
-            between(t.getString("last_healthy"), t.getString("down_declared")),
-            between(t.getString("down_declared"), t.getString("promoted")),
-            i == null ? "-" : i.getValue("rpo_bytes"), r.getLong("failed_attempts"),
-            r.getLong("acknowledged_by_old_primary_after_kill", 0L), r.getLong("missing_acknowledged")));
-      }
+      sb.append('\n');
     }
-    if (runs.stream().anyMatch(r -> r.getInteger("instances", 1) > 1)) {
-      sb.append("\n| run | instance | client-seen RTO | acknowledged | failed attempts | missing acknowledged |\n|---|---|---|---|---|---|\n");
+    if (runs.stream().anyMatch(r -> r.getJsonArray("per_instance") != null)) {
+      boolean roles = runs.stream().anyMatch(r -> r.getJsonArray("per_instance", new JsonArray()).stream()
+          .anyMatch(x -> ((JsonObject) x).containsKey("role")));
+      sb.append("\n| run | instance |").append(roles ? " role |" : "")
+          .append(" client-seen RTO | acknowledged | failed attempts | acknowledged writes lost |\n|---|---|")
+          .append(roles ? "---|" : "").append("---|---|---|---|\n");
       for (JsonObject r : runs) {
-        JsonArray per = r.getJsonArray("per_instance", new JsonArray());
-        for (int i = 0; i < per.size(); i++) {
-          JsonObject x = per.getJsonObject(i);
-          sb.append(String.format("| %d | %d | %s ms | %s | %s | %s |%n", r.getInteger("run"), x.getInteger("instance"),
-              x.getValue("client_rto_ms"), x.getValue("acknowledged"), x.getValue("failed_attempts"),
-              x.getValue("missing_acknowledged")));
+        for (Object o : r.getJsonArray("per_instance", new JsonArray())) {
+          JsonObject x = (JsonObject) o;
+          sb.append(String.format("| %d | %d |%s %s | %s | %s | %s |%n", r.getInteger("run"), x.getInteger("instance"),
+              roles ? " " + x.getString("role") + " |" : "", cell(x.getString("role", "").startsWith("old leader") ? null : ms(x.getLong("client_rto_ms"))),
+              x.getValue("acknowledged"), x.getValue("failed_attempts"), cell(x.getValue("lost_acknowledged"))));
         }
       }
     }
     sb.append('\n');
-    sb.append("summary: ").append(summary.encode()).append('\n');
+    for (JsonObject r : runs) {
+      for (Object o : r.getJsonArray("expectations")) {
+        JsonObject e = (JsonObject) o;
+        sb.append(String.format("- run %d: expected %s: %s (observed: %s)%n", r.getInteger("run"),
+            e.getString("expected"), e.getBoolean("held") ? "held" : "NOT held", e.getString("observed")));
+      }
+    }
+    sb.append('\n').append("summary: ").append(summary.encode()).append('\n');
     return sb.toString();
   }
 
-  private static String between(String from, String to) {
+  private static String cell(Object value) {
+    return value == null ? "-" : String.valueOf(value).replace("|", "\\|");
+  }
+
+  /** "N ms", or "never" for null. */
+  static String ms(Long millis) {
+    return millis == null ? "never" : millis + " ms";
+  }
+
+  static String between(String from, String to) {
     if (from == null || to == null) {
       return "-";
     }
-    return (java.time.Instant.parse(to).toEpochMilli() - java.time.Instant.parse(from).toEpochMilli()) + " ms";
+    return (Instant.parse(to).toEpochMilli() - Instant.parse(from).toEpochMilli()) + " ms";
   }
 }
