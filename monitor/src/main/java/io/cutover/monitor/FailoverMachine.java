@@ -247,6 +247,9 @@ public final class FailoverMachine {
   /** The executor's report on {@link Action.Promote}; a report for an attempt already given up is only noted. */
   public List<Action> onPromoted(String target, boolean ok, String error, long now) {
     if (!(s.phase instanceof Phase.Promoting p) || !p.candidate().equals(target) || p.promoted()) {
+      if (target.equals(s.knownPrimary)) {
+        return List.of(); // it reported primary before pg_promote() returned: already moved on
+      }
       s.note("late report for " + target + " (its attempt was given up): " + (ok ? "promoted" : error));
       return ok ? evaluate(now, new Action.Recheck(target)) : List.of();
     }

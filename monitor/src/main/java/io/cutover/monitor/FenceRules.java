@@ -63,7 +63,8 @@ final class FenceRules {
           .ifPresent(why -> out.putIfAbsent(incident.oldPrimary, why));
     }
     String ref = phase.primaryOfRecord(knownPrimary);
-    if (ref == null) {
+    if (ref == null || (!phase.busy() && t.target(ref).map(s -> s.role() == Role.REPLICA).orElse(true))) {
+      // no primary of record, or it has since been observed as a replica (demoted or rebuilt): it fences nobody
       return out;
     }
     long refTimeline = t.target(ref).map(TargetStatus::timeline).orElse(-1L);

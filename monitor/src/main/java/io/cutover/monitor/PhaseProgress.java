@@ -64,7 +64,7 @@ final class PhaseProgress {
     String before = s.knownPrimary;
     TargetStatus st = t.target(routed).orElseThrow();
     s.knownPrimary = routed;
-    s.lastHealthyAt = -1;
+    s.lastHealthyAt = st.healthyNow() ? now : -1;
     s.lastPrimaryLsn = st.positionLsn();
     if (before == null) {
       return;

@@ -219,6 +219,18 @@ class FailoverCompoundFaultsTest {
   }
 
   @Test
+  void aPrimaryOfRecordLaterSeenAsAReplicaFencesNobody() {
+    Sim s = new Sim(opts()).healthy(1000, 1000, 1000);
+    s.primary(PG3, 2, 1000).primary(PG3, 2, 1000);
+    assertEquals("pg3", s.topo().primary(), "newest timeline wins");
+    assertTrue(fenced(s).contains("pg1"));
+    // pg3 is rebuilt as a replica of pg1 (outside Cutover): pg1 is the only primary again
+    s.replica(PG3, 1000).primary(PG1, 1, 1000);
+    assertEquals("pg1", s.topo().primary());
+    assertEquals(List.of(), fenced(s));
+  }
+
+  @Test
   void anOperatorMayAskForAQualifiedCandidateThatIsNotTheBest() {
     Sim s = new Sim(opts()).healthy(1000, 1000, 1000);
     s.apply((m, now) -> m.requestFailover("pg3", now));

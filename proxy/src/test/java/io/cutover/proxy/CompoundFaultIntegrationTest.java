@@ -41,12 +41,20 @@ class CompoundFaultIntegrationTest {
     PgCluster.run("start");
   }
 
-  private JsonObject closedIncident() throws Exception {
+  /** The incidents (open one last), or an empty array when the monitor does not answer. */
+  private JsonArray incidents() {
+    try {
+      return h.cutover.vertx().eventBus().<JsonArray>request(MonitorVerticle.INCIDENTS_ADDRESS, "")
+          .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS).body();
+    } catch (Exception e) {
+      return new JsonArray();
+    }
+  }
+
+  private JsonObject closedIncident() {
     JsonObject[] found = new JsonObject[1];
     Poll.until(Duration.ofSeconds(60), "a closed incident", () -> {
-      JsonArray all = h.cutover.vertx().eventBus().<JsonArray>request(MonitorVerticle.INCIDENTS_ADDRESS, "")
-          .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS).body();
-      for (Object o : all) {
+      for (Object o : incidents()) {
         JsonObject i = (JsonObject) o;
         if (!"open".equals(i.getString("outcome"))) {
           found[0] = i;
@@ -80,8 +88,7 @@ class CompoundFaultIntegrationTest {
     h.await("every node DOWN", t -> t.targets().stream().allMatch(s -> s.state() == TargetState.DOWN));
     Poll.until(Duration.ofSeconds(30), "a refused failover while everything is down", () ->
         h.cutover.topology().targets().stream().noneMatch(TargetStatus::fenced)
-            && h.cutover.vertx().eventBus().<JsonArray>request(MonitorVerticle.INCIDENTS_ADDRESS, "")
-            .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS).body().encode().contains("no replica qualifies"));
+            && incidents().encode().contains("no replica qualifies"));
 
     // power back: pg1 first, then the replicas
     PgCluster.start("pg1");
@@ -95,7 +102,11 @@ class CompoundFaultIntegrationTest {
     JsonObject incident = closedIncident();
     assertEquals("recovered", incident.getString("outcome"), incident.encodePrettily());
     assertTrue(incident.getJsonArray("notes").encode().contains("recovered without failover"), incident.encodePrettily());
-    assertEquals(0, incident.getJsonArray("attempts").size(), incident.encodePrettily());
+    // the nodes stop one after another: a replica still answering when pg1 is declared DOWN may be tried, but
+    // every such attempt fails (it is going down too) and nothing is promoted
+    incident.getJsonArray("attempts").forEach(a ->
+        assertTrue(((JsonObject) a).getString("result").startsWith("failed"), incident.encodePrettily()));
+    assertEquals(null, incident.getJsonObject("timeline").getString("promoted"), incident.encodePrettily());
     h.await("both replicas readable again", t -> t.readable().contains("pg2") && t.readable().contains("pg3"));
     assertEquals("t", inRecovery("pg2"), "pg2 was not promoted");
     assertEquals("t", inRecovery("pg3"), "pg3 was not promoted");
@@ -116,8 +127,13 @@ class CompoundFaultIntegrationTest {
     }
     insert(h, 1);
     for (String replica : new String[] {"pg2", "pg3"}) {
-      Poll.until(Duration.ofSeconds(30), replica + " has the first row", () ->
-          "1".equals(Harness.oneShot(PgCluster.port(replica), "select count(*) from compound_test")));
+      Poll.until(Duration.ofSeconds(30), replica + " has the first row", () -> {
+        try {
+          return "1".equals(Harness.oneShot(PgCluster.port(replica), "select count(*) from compound_test"));
+        } catch (SQLException e) {
+          return false;
+        }
+      });
     }
 
     PgCluster.run("kill", "pg1");
@@ -126,8 +142,7 @@ class CompoundFaultIntegrationTest {
     String survivor = h.cutover.topology().primary();
     JsonArray attempts = new JsonArray();
     Poll.until(Duration.ofSeconds(60), "the incident of the promotion of " + survivor + " completed", () -> {
-      JsonArray all = h.cutover.vertx().eventBus().<JsonArray>request(MonitorVerticle.INCIDENTS_ADDRESS, "")
-          .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS).body();
+      JsonArray all = incidents();
       JsonObject last = all.isEmpty() ? null : all.getJsonObject(all.size() - 1);
       attempts.clear();
       all.forEach(o -> ((JsonObject) o).getJsonArray("attempts").forEach(attempts::add));
