@@ -167,6 +167,13 @@ final class ClientSession {
     return t.cutover() != null || t.targets().stream().anyMatch(s -> s.role() == Role.PRIMARY);
   }
 
+  /**
+   * Connects to {@code candidates[index]}: the session is registered under that target first and the
+   * topology re-read, so a fence running at the same instant either shows in the re-read (the target is
+   * skipped) or finds the registration (its connect is reset and the session goes back to routing). A
+   * fenced session is never handed off and its client never dropped silently: it is routed again, i.e.
+   * held for {@code proxy.connect_wait} on the write endpoint while a cutover is in flight, then 57P03.
+   */
   private void tryConnect(List<Target> candidates, int index, List<String> failures, Buffer packet, boolean encryptionRequest) {
     if (index == candidates.size()) {
       String what = endpoint == Endpoint.WRITE ? "no primary reachable for the write endpoint"
@@ -175,8 +182,21 @@ final class ClientSession {
       return;
     }
     Target target = candidates.get(index);
-    connector.connect(channel, target).addListener((ChannelFuture f) -> {
+    Registration registration = registry.register(endpoint, target.name());
+    ChannelFuture connecting = fenced(target) ? null : registration.connect(() -> connector.connect(channel, target));
+    if (connecting == null) {
+      registration.release();
+      reroute(target, packet, encryptionRequest);
+      return;
+    }
+    connecting.addListener((ChannelFuture f) -> {
+      if (registration.isFenced()) {
+        registration.release();
+        reroute(target, packet, encryptionRequest);
+        return;
+      }
       if (!f.isSuccess()) {
+        registration.release();
         failures.add(target.name() + " (" + target.address() + "): " + Errors.describe(f.cause()));
         registry.connectFailed(target.name());
         // a failed connect is a hint, never a verdict: the monitor re-checks the target at once
@@ -186,12 +206,31 @@ final class ClientSession {
       }
       Channel backend = f.channel();
       if (clientClosed || pending == null || !channel.isActive()) {
-        backend.close();
+        registration.release();
+        return;
+      }
+      Relay relay = new Relay(endpoint, target, channel, backend, registration, traffic);
+      if (!registration.pair(relay)) {
+        // fenced between the check above and now: the fence is resetting the backend
+        registration.release();
+        reroute(target, packet, encryptionRequest);
         return;
       }
       LOG.debug("{} session {} -> {}", endpoint.label(), client.remoteAddress(), target.name());
-      handOff(target, backend, packet.appendBuffer(pending));
+      handOff(relay, backend, packet.appendBuffer(pending));
     });
+  }
+
+  /** Whether the newest snapshot fences {@code target} (or no longer knows it). */
+  private boolean fenced(Target target) {
+    return view.current().target(target.name()).map(TargetStatus::fenced).orElse(true);
+  }
+
+  /** A fence caught this session before its hand-off: route it again by the newest snapshot. */
+  private void reroute(Target target, Buffer packet, boolean encryptionRequest) {
+    LOG.debug("{} session {}: {} fenced before the hand-off; routing again", endpoint.label(), client.remoteAddress(),
+        target.name());
+    attempt(packet, encryptionRequest);
   }
 
   /**
@@ -199,9 +238,8 @@ final class ClientSession {
    * the client's pipeline (it would copy every read into a heap buffer and queue every write), and the
    * relay handlers move bytes between the two channels directly.
    */
-  private void handOff(Target target, Channel backend, Buffer initial) {
+  private void handOff(Relay relay, Channel backend, Buffer initial) {
     pending = null;
-    Relay relay = new Relay(endpoint, target, channel, backend, registry, traffic);
     backend.pipeline().addLast("cutover-relay", relay.backendHandler());
     ChannelPipeline pipeline = channel.pipeline();
     pipeline.addLast("cutover-relay", relay.clientHandler());

@@ -15,8 +15,10 @@ import io.cutover.monitor.TargetStatus;
 import io.cutover.monitor.Topology;
 import io.cutover.proxy.config.CutoverConfig;
 import io.cutover.proxy.config.ListenAddress;
+import io.vertx.core.Context;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.json.JsonArray;
@@ -46,6 +48,8 @@ public final class Cutover {
   private final ClusterAuthority authority;
   private final AuditLog audit;
   private CutoverMetrics metrics;
+  /** The context snapshots are applied on ({@link #onTopology}). */
+  private Context topologyContext;
   private volatile boolean listening;
   private int writePort;
   private int readPort;
@@ -121,8 +125,13 @@ public final class Cutover {
   private Future<Cutover> deploy() {
     MeterRegistry meters = BackendRegistries.getNow(registryName);
     metrics = new CutoverMetrics(meters, vertx, view, registry, traffic, config.targets(), config.failover());
-    vertx.eventBus().<JsonObject>localConsumer(Topology.ADDRESS, msg -> onTopology(Topology.fromJson(msg.body())));
+    // snapshots are applied on one context: the published ones and the one a cluster fence fetches (fence())
+    topologyContext = vertx.getOrCreateContext();
+    Promise<Void> subscribed = Promise.promise();
+    topologyContext.runOnContext(v -> vertx.eventBus().<JsonObject>localConsumer(Topology.ADDRESS,
+        msg -> onTopology(Topology.fromJson(msg.body()))).completion().onComplete(subscribed));
     if (authority != null) {
+      authority.fencer(this::fence);
       audit.onRecord(authority::recordAudit);
       authority.localView(() -> vertx.eventBus().<JsonArray>request(MonitorVerticle.INCIDENTS_ADDRESS, "",
               MonitorVerticle.LOCAL)
@@ -137,8 +146,8 @@ public final class Cutover {
     AdminHttp http = new AdminHttp(vertx, view, registry, config.targets(), config.adminToken(), audit,
         () -> listening, registryName,
         () -> authority == null ? new JsonObject().put("enabled", false) : authority.toJson()).clustered(authority);
-    return vertx.createHttpServer().requestHandler(http.router())
-        .listen(config.http().port(), config.http().host())
+    return subscribed.future().compose(v -> vertx.createHttpServer().requestHandler(http.router())
+        .listen(config.http().port(), config.http().host()))
         .recover(err -> Future.failedFuture(new IllegalStateException(
             "cannot listen on the HTTP endpoint " + config.http() + ": " + err.getMessage(), err)))
         .onSuccess(s -> httpPort = s.actualPort())
@@ -164,8 +173,10 @@ public final class Cutover {
   }
 
   /**
-   * A newer snapshot replaces the held one; sessions relayed to a target the snapshot fences are closed
-   * at once (no write reaches an old primary after a cutover).
+   * A newer snapshot replaces the held one; sessions to a target the snapshot fences — relayed or still
+   * connecting — are closed hard at once (no write reaches an old primary after a cutover). The view is
+   * updated before the sessions are closed: a session registers before it connects and then re-reads the
+   * view, so it sees the fence or the fence sees it. Runs on {@link #topologyContext}.
    */
   private void onTopology(Topology next) {
     if (!view.update(next)) {
@@ -175,10 +186,12 @@ public final class Cutover {
     long now = System.currentTimeMillis();
     for (TargetStatus t : next.targets()) {
       if (t.fenced()) {
-        int closed = registry.closeAll(t.name());
-        if (closed > 0) {
-          LOG.warn("fenced {}: closed {} relayed session(s) (topology v{})", t.name(), closed, next.version());
-        }
+        String name = t.name();
+        registry.fenceAll(name).thenAccept(closed -> {
+          if (closed > 0) {
+            LOG.warn("fenced {}: closed {} session(s), relayed or connecting (topology v{})", name, closed, next.version());
+          }
+        });
       } else if (t.drained() && t.drainCloseAt() >= 0 && !Long.valueOf(t.drainCloseAt()).equals(drainTimers.put(t.name(), t.drainCloseAt()))) {
         // one timer per drain (snapshots keep arriving while a target stays drained)
         String name = t.name();
@@ -194,6 +207,39 @@ public final class Cutover {
         });
       }
     }
+  }
+
+  /**
+   * Carries out a fence of {@code target} from the cluster's failover authority on this instance, and is what
+   * its acknowledgement waits for: the monitor fences the target, this instance's routing takes the monitor's
+   * current snapshot (which shows the fence) at once instead of when the published one arrives, and every
+   * session to the target — relayed or still connecting — is closed hard ({@link SessionRegistry#fenceAll}).
+   *
+   * @return the monitor's reply, once those sessions' sockets are closed (at most
+   *         {@value SessionRegistry#FENCE_CLOSE_DEADLINE_MILLIS} ms after the snapshot was applied, then with a
+   *         warning logged); failed as the monitor failed it (404 for an unknown target) or when the event bus
+   *         times out
+   */
+  public Future<JsonObject> fence(String target) {
+    var bus = vertx.eventBus();
+    return bus.<JsonObject>request(MonitorVerticle.FENCE_ADDRESS, new JsonObject().put("target", target), MonitorVerticle.LOCAL)
+        .compose(accepted -> bus.<JsonObject>request(Topology.CURRENT_ADDRESS, "", MonitorVerticle.LOCAL)
+            .compose(current -> {
+              Promise<Void> applied = Promise.promise();
+              topologyContext.runOnContext(v -> {
+                onTopology(Topology.fromJson(current.body()));
+                applied.complete();
+              });
+              return applied.future();
+            })
+            .compose(v -> {
+              if (!view.current().target(target).map(TargetStatus::fenced).orElse(false)) {
+                LOG.warn("fence of {}: the monitor accepted it but the current snapshot (v{}) does not show it fenced",
+                    target, view.current().version());
+              }
+              return Future.fromCompletionStage(registry.fenceAll(target), topologyContext);
+            })
+            .map(closed -> accepted.body()));
   }
 
   private Future<Integer> listen(Endpoint endpoint, ListenAddress address) {

@@ -4,12 +4,15 @@ import io.cutover.monitor.Target;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelException;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOption;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.LongAdder;
 
@@ -21,7 +24,8 @@ import java.util.concurrent.atomic.LongAdder;
  * <p><b>Backpressure:</b> when the destination's outbound buffer passes its high water mark (Netty's
  * {@code WRITE_BUFFER_WATER_MARK}, 64 KiB by default) the source stops reading (auto-read off) until the
  * destination drains below the low mark, so at most about one water mark per direction is held in memory.
- * A close or error on either side closes the other after flushing what was already read.
+ * A close or error on either side closes the other after flushing what was already read ({@link #close});
+ * a fence closes both at once and resets the backend, dropping whatever was not yet written ({@link #abort}).
  */
 public final class Relay {
 
@@ -31,16 +35,16 @@ public final class Relay {
   private final Target target;
   private final Channel client;
   private final Channel backend;
-  private final SessionRegistry registry;
+  private final Registration registration;
   private final Traffic traffic;
   private final AtomicBoolean closed = new AtomicBoolean();
 
-  Relay(Endpoint endpoint, Target target, Channel client, Channel backend, SessionRegistry registry, Traffic traffic) {
+  Relay(Endpoint endpoint, Target target, Channel client, Channel backend, Registration registration, Traffic traffic) {
     this.endpoint = endpoint;
     this.target = target;
     this.client = client;
     this.backend = backend;
-    this.registry = registry;
+    this.registration = registration;
     this.traffic = traffic;
   }
 
@@ -62,9 +66,12 @@ public final class Relay {
     return new Pump(client, traffic.downstream(endpoint), "backend " + target.name());
   }
 
-  /** Registers the session and writes the bytes already read from the client ({@code initial}) to the backend. */
+  /**
+   * Writes the bytes already read from the client ({@code initial}) to the backend. The session must be
+   * paired with its {@link Registration} first; it leaves the registry once both channels are closed.
+   */
   void start(ByteBuf initial) {
-    registry.add(this);
+    client.closeFuture().addListener(f -> registration.release());
     if (initial.isReadable()) {
       traffic.upstream(endpoint).add(initial.readableBytes());
       backend.writeAndFlush(initial);
@@ -76,13 +83,58 @@ public final class Relay {
     }
   }
 
-  /** Closes both channels (idempotent, any thread). */
+  /** Closes both channels after flushing what was already read (idempotent, any thread). */
   public void close() {
     if (closed.compareAndSet(false, true)) {
-      registry.remove(this);
       closeAfterFlush(client);
       closeAfterFlush(backend);
     }
+  }
+
+  /**
+   * The fence's hard close (any thread, also after {@link #close} began): on the session's event loop the
+   * backend socket is reset ({@link #reset}) and the client's closed, both without a flush; bytes still in
+   * Netty's outbound buffers are dropped.
+   *
+   * @return completes when both channels are closed
+   */
+  CompletableFuture<Void> abort() {
+    closed.set(true);
+    CompletableFuture<Void> done = CompletableFuture.allOf(closed(client), closed(backend));
+    backend.eventLoop().execute(() -> {
+      resetNow(backend);
+      client.close();
+    });
+    return done;
+  }
+
+  /**
+   * Closes {@code ch} on its event loop with {@code SO_LINGER} 0: the kernel discards its send buffer and
+   * sends a RST, so nothing more reaches the peer; works on a channel that is still connecting too.
+   *
+   * @return completes when the channel is closed
+   */
+  static CompletableFuture<Void> reset(Channel ch) {
+    CompletableFuture<Void> done = closed(ch);
+    ch.eventLoop().execute(() -> resetNow(ch));
+    return done;
+  }
+
+  private static void resetNow(Channel ch) {
+    if (ch.isOpen()) {
+      try {
+        ch.config().setOption(ChannelOption.SO_LINGER, 0);
+      } catch (ChannelException e) {
+        LOG.debug("SO_LINGER 0 on {} failed: {}", ch, e.toString());
+      }
+    }
+    ch.close();
+  }
+
+  private static CompletableFuture<Void> closed(Channel ch) {
+    CompletableFuture<Void> f = new CompletableFuture<>();
+    ch.closeFuture().addListener(x -> f.complete(null));
+    return f;
   }
 
   private static void closeAfterFlush(Channel ch) {

@@ -1,18 +1,36 @@
 package io.cutover.proxy;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
- * Live relayed sessions, per backend target. Cancel requests go to every target that has sessions;
- * fencing (a later rule) closes every session of a target at once. Thread-safe: sessions on every event
- * loop register here.
+ * Sessions per backend target, from the moment one is routed (before its backend connect starts) until its
+ * sockets are closed. Cancel requests go to every target that has relayed sessions; a drain closes a
+ * target's sessions gracefully ({@link #closeAll}); a fence closes them hard ({@link #fenceAll}), including
+ * the ones still connecting, which then never reach the relay.
+ *
+ * <p>Why register before connecting: the data plane fences by updating the {@link TopologyView} and then
+ * calling {@link #fenceAll}; a new session registers and then re-reads the view. Whichever runs second sees
+ * the other, so no session routed in the same instant as a fence slips through. Thread-safe: sessions on
+ * every event loop register here.
  */
 public final class SessionRegistry {
 
-  private final Map<String, Set<Relay>> byTarget = new ConcurrentHashMap<>();
+  private static final Logger LOG = LoggerFactory.getLogger(SessionRegistry.class);
+  /** How long {@link #fenceAll} waits for the sockets to close before it completes anyway, in milliseconds. */
+  static final long FENCE_CLOSE_DEADLINE_MILLIS = 1000;
+
+  private final Map<String, Set<Registration>> byTarget = new ConcurrentHashMap<>();
   private final Map<Endpoint, LongAdder> perEndpoint = new ConcurrentHashMap<>();
   private final Map<String, LongAdder> connectFailures = new ConcurrentHashMap<>();
 
@@ -27,56 +45,116 @@ public final class SessionRegistry {
     return n == null ? 0 : n.sum();
   }
 
-  void add(Relay relay) {
-    byTarget.computeIfAbsent(relay.target().name(), k -> ConcurrentHashMap.newKeySet()).add(relay);
-    perEndpoint.computeIfAbsent(relay.endpoint(), k -> new LongAdder()).increment();
+  /**
+   * Registers a session routed to {@code target}, before its backend connect starts. The caller must then
+   * re-read the topology (a fence that ran before this call is visible there) and {@link Registration#release}
+   * the entry when the session ends without a relay.
+   */
+  Registration register(Endpoint endpoint, String target) {
+    Registration r = new Registration(this, endpoint, target);
+    byTarget.computeIfAbsent(target, k -> ConcurrentHashMap.newKeySet()).add(r);
+    return r;
   }
 
-  void remove(Relay relay) {
-    Set<Relay> set = byTarget.get(relay.target().name());
-    if (set != null && set.remove(relay)) {
-      perEndpoint.get(relay.endpoint()).decrement();
+  /** Called by {@link Registration#pair}: the session now counts as relayed on its endpoint. */
+  void paired(Registration r) {
+    perEndpoint.computeIfAbsent(r.endpoint(), k -> new LongAdder()).increment();
+  }
+
+  /** Called once per entry when its session is over and its backend socket closed. */
+  void removed(Registration r) {
+    Set<Registration> set = byTarget.get(r.target());
+    if (set != null && set.remove(r) && r.isRelayed()) {
+      perEndpoint.get(r.endpoint()).decrement();
     }
   }
 
-  /** Names of targets with at least one live session. */
+  /** Names of targets with at least one relayed session. */
   public Set<String> targetsWithSessions() {
-    Set<String> out = new java.util.TreeSet<>();
+    Set<String> out = new TreeSet<>();
     byTarget.forEach((k, v) -> {
-      if (!v.isEmpty()) {
+      if (v.stream().anyMatch(Registration::isRelayed)) {
         out.add(k);
       }
     });
     return out;
   }
 
-  /** Live sessions relayed to {@code target}. */
+  /** Relayed sessions to {@code target} whose sockets are not closed yet. */
   public int sessions(String target) {
-    Set<Relay> set = byTarget.get(target);
-    return set == null ? 0 : set.size();
+    Set<Registration> set = byTarget.get(target);
+    return set == null ? 0 : (int) set.stream().filter(Registration::isRelayed).count();
   }
 
-  /** Live sessions of one endpoint. */
+  /** Sessions routed to {@code target} whose backend is still connecting (not yet relayed). */
+  public int pending(String target) {
+    Set<Registration> set = byTarget.get(target);
+    return set == null ? 0 : (int) set.stream().filter(r -> !r.isRelayed()).count();
+  }
+
+  /** Relayed sessions of one endpoint. */
   public long sessions(Endpoint endpoint) {
     LongAdder n = perEndpoint.get(endpoint);
     return n == null ? 0 : n.sum();
   }
 
   /**
-   * Closes every session relayed to {@code target} (both sockets).
+   * Closes every session relayed to {@code target} gracefully (what was already read is flushed first), for
+   * a drain's {@code close_after}. Sessions still connecting are left alone (the drain stopped routing to
+   * the target; they are its last ones).
    *
-   * @return how many sessions were closed
+   * @return how many relayed sessions were asked to close
    */
   public int closeAll(String target) {
-    Set<Relay> set = byTarget.get(target);
+    Set<Registration> set = byTarget.get(target);
     if (set == null) {
       return 0;
     }
     int n = 0;
-    for (Relay r : set) {
-      r.close();
-      n++;
+    for (Registration r : set) {
+      if (r.isRelayed()) {
+        r.closeRelay();
+        n++;
+      }
     }
     return n;
+  }
+
+  /**
+   * Fences {@code target}: every session to it, relayed or still connecting, is closed hard — the backend
+   * socket is reset ({@code SO_LINGER} 0: the kernel's send buffer is discarded, the server sees a RST),
+   * bytes not yet written to either socket are dropped, and a connecting session is never handed off (it
+   * goes back to routing). Idempotent; sessions fenced earlier and still closing are waited for as well.
+   *
+   * @return completes with the number of sessions this call fenced (not counting ones fenced before) once
+   *         every socket is closed, or after {@value #FENCE_CLOSE_DEADLINE_MILLIS} ms at the latest, with a
+   *         warning logged; never completes exceptionally
+   */
+  public CompletableFuture<Integer> fenceAll(String target) {
+    Set<Registration> set = byTarget.get(target);
+    if (set == null || set.isEmpty()) {
+      return CompletableFuture.completedFuture(0);
+    }
+    List<CompletableFuture<Void>> closing = new ArrayList<>();
+    int fresh = 0;
+    for (Registration r : set) {
+      if (!r.isFenced()) {
+        fresh++;
+      }
+      closing.add(r.fence());
+    }
+    int n = fresh;
+    CompletableFuture<Integer> result = new CompletableFuture<>();
+    CompletableFuture.allOf(closing.toArray(CompletableFuture[]::new)).whenComplete((v, err) -> result.complete(n));
+    if (!result.isDone()) {
+      CompletableFuture.delayedExecutor(FENCE_CLOSE_DEADLINE_MILLIS, TimeUnit.MILLISECONDS).execute(() -> {
+        if (result.complete(n)) {
+          long open = closing.stream().filter(f -> !f.isDone()).count();
+          LOG.warn("fence of {}: {} of {} session(s) not closed within {} ms; acknowledging anyway", target, open,
+              closing.size(), FENCE_CLOSE_DEADLINE_MILLIS);
+        }
+      });
+    }
+    return result;
   }
 }

@@ -6,6 +6,7 @@ import io.cutover.monitor.AuthoritySource;
 import io.cutover.monitor.Authority;
 import io.cutover.monitor.MonitorVerticle;
 import io.cutover.monitor.cluster.Lease;
+import io.vertx.core.AsyncResult;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.DeliveryOptions;
@@ -25,6 +26,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
@@ -103,6 +105,7 @@ public final class ClusterAuthority implements AuthoritySource {
   private volatile Supplier<Future<JsonObject>> localView = () -> Future.succeededFuture(new JsonObject());
   private MessageConsumer<JsonObject> leaderConsumer;
   private final Lease lease;
+  private volatile Function<String, Future<JsonObject>> fencer = this::fenceInMonitor;
 
   /**
    * @param size        {@code cluster.size}
@@ -330,7 +333,9 @@ public final class ClusterAuthority implements AuthoritySource {
 
   /**
    * A fence from the leader: obeyed only when it comes from this instance's leader and its version is not
-   * older than a decision this instance already fenced by (a stale leader's decision is harmless).
+   * older than a decision this instance already fenced by (a stale leader's decision is harmless). Acknowledged
+   * only once the {@link #fencer} is done: this instance no longer routes to the target and its sessions to
+   * it are closed.
    */
   private void onFence(Message<JsonObject> m) {
     JsonObject body = m.body();
@@ -351,7 +356,16 @@ public final class ClusterAuthority implements AuthoritySource {
       return;
     }
     versionSeen.accumulateAndGet(version, Math::max);
-    relay(m, MonitorVerticle.FENCE_ADDRESS, new JsonObject().put("target", body.getString("target")));
+    fencer.apply(body.getString("target")).onComplete(ar -> reply(m, ar));
+  }
+
+  /**
+   * How this instance carries out a fence from the leader (Cutover: the monitor fences the target and its
+   * sessions are closed); the fence is acknowledged only when the returned future succeeds. By default the
+   * monitor alone is told.
+   */
+  public void fencer(Function<String, Future<JsonObject>> fencer) {
+    this.fencer = fencer;
   }
 
   @Override
@@ -541,17 +555,26 @@ public final class ClusterAuthority implements AuthoritySource {
     }
   }
 
+  /** The default {@link #fencer}: this instance's monitor fences the target; fails as the monitor fails it. */
+  private Future<JsonObject> fenceInMonitor(String target) {
+    return vertx.eventBus().<JsonObject>request(MonitorVerticle.FENCE_ADDRESS, new JsonObject().put("target", target),
+        MonitorVerticle.LOCAL).map(Message::body);
+  }
+
   /** Forwards a cluster message to this instance's monitor and replies with its answer or failure code. */
   private void relay(Message<JsonObject> m, String address, JsonObject body) {
-    vertx.eventBus().<JsonObject>request(address, body, MonitorVerticle.LOCAL).onComplete(ar -> {
-      if (ar.succeeded()) {
-        m.reply(ar.result().body());
-      } else if (ar.cause() instanceof ReplyException re) {
-        m.fail(re.failureCode(), re.getMessage());
-      } else {
-        m.fail(503, ar.cause().getMessage());
-      }
-    });
+    vertx.eventBus().<JsonObject>request(address, body, MonitorVerticle.LOCAL).map(Message::body)
+        .onComplete(ar -> reply(m, ar));
+  }
+
+  private static void reply(Message<JsonObject> m, AsyncResult<JsonObject> ar) {
+    if (ar.succeeded()) {
+      m.reply(ar.result());
+    } else if (ar.cause() instanceof ReplyException re) {
+      m.fail(re.failureCode(), re.getMessage());
+    } else {
+      m.fail(503, ar.cause().getMessage());
+    }
   }
 
   private String localAddress() {
