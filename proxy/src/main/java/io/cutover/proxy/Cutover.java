@@ -2,7 +2,7 @@ package io.cutover.proxy;
 
 import io.cutover.monitor.AuthoritySource;
 import io.cutover.monitor.MonitorVerticle;
-import io.cutover.proxy.cluster.ClusterAuthority;
+import io.cutover.monitor.cluster.ClusterAuthority;
 import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
 import io.cutover.proxy.http.AdminHttp;
 import io.cutover.proxy.http.AuditLog;
@@ -96,7 +96,7 @@ public final class Cutover {
           + config.cluster().hazelcast() + ": " + e.getMessage(), e));
     }
     hz.setClusterName(config.cluster().name());
-    io.cutover.proxy.cluster.SharedState.configure(hz, config.cluster().size());
+    io.cutover.monitor.cluster.SharedState.configure(hz, config.cluster().size());
     HazelcastClusterManager manager = new HazelcastClusterManager(hz);
     return Vertx.builder().with(options).withClusterManager(manager).buildClustered()
         .recover(err -> Future.failedFuture(new IllegalStateException("cannot join the Hazelcast cluster: " + err.getMessage(), err)))
@@ -132,6 +132,7 @@ public final class Cutover {
         msg -> onTopology(Topology.fromJson(msg.body()))).completion().onComplete(subscribed));
     if (authority != null) {
       authority.fencer(this::fence);
+      registry.writeLease(authority::writeLeaseHeld);
       audit.onRecord(authority::recordAudit);
       authority.localView(() -> vertx.eventBus().<JsonArray>request(MonitorVerticle.INCIDENTS_ADDRESS, "",
               MonitorVerticle.LOCAL)

@@ -142,4 +142,9 @@ final class Registration {
       registry.removed(this);
     }
   }
+
+  /** Whether this session may relay client bytes now ({@link SessionRegistry#writeLease}; reads always may). */
+  boolean mayRelay() {
+    return endpoint != Endpoint.WRITE || registry.writesAllowed();
+  }
 }

@@ -58,12 +58,12 @@ public final class Relay {
 
   /** Handler for the client channel: forwards to the backend. */
   ChannelInboundHandlerAdapter clientHandler() {
-    return new Pump(backend, traffic.upstream(endpoint), "client");
+    return new Pump(backend, traffic.upstream(endpoint), "client", true);
   }
 
   /** Handler for the backend channel: forwards to the client. */
   ChannelInboundHandlerAdapter backendHandler() {
-    return new Pump(client, traffic.downstream(endpoint), "backend " + target.name());
+    return new Pump(client, traffic.downstream(endpoint), "backend " + target.name(), false);
   }
 
   /**
@@ -149,15 +149,24 @@ public final class Relay {
     private final Channel to;
     private final LongAdder bytes;
     private final String side;
+    private final boolean fromClient;
 
-    Pump(Channel to, LongAdder bytes, String side) {
+    Pump(Channel to, LongAdder bytes, String side, boolean fromClient) {
       this.to = to;
       this.bytes = bytes;
       this.side = side;
+      this.fromClient = fromClient;
     }
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      if (fromClient && !registration.mayRelay()) {
+        // clustered: no write lease (cut off, or woken from a freeze): not one more byte to the primary
+        io.netty.util.ReferenceCountUtil.release(msg);
+        LOG.warn("{} session to {}: no write lease; session aborted", endpoint.label(), target.name());
+        abort();
+        return;
+      }
       if (msg instanceof ByteBuf buf) {
         bytes.add(buf.readableBytes());
       }

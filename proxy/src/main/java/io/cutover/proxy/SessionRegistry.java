@@ -26,6 +26,21 @@ import java.util.concurrent.atomic.LongAdder;
  */
 public final class SessionRegistry {
 
+  /** Whether write sessions may relay client bytes now (clustered: the instance holds its write lease). */
+  private volatile java.util.function.BooleanSupplier writeLease = () -> true;
+
+  /**
+   * Clustered Cutover: write sessions relay client bytes only while {@code lease} holds; a session that reads
+   * client bytes after it expired is aborted instead (a proxy woken from a freeze forwards nothing).
+   */
+  public void writeLease(java.util.function.BooleanSupplier lease) {
+    this.writeLease = lease;
+  }
+
+  boolean writesAllowed() {
+    return writeLease.getAsBoolean();
+  }
+
   private static final Logger LOG = LoggerFactory.getLogger(SessionRegistry.class);
   /** How long {@link #fenceAll} waits for the sockets to close before it completes anyway, in milliseconds. */
   static final long FENCE_CLOSE_DEADLINE_MILLIS = 1000;

@@ -3,7 +3,7 @@ package io.cutover.proxy;
 import io.cutover.monitor.MonitorVerticle;
 import io.cutover.monitor.PgCluster;
 import io.cutover.monitor.Poll;
-import io.cutover.proxy.cluster.ClusterAuthority;
+import io.cutover.monitor.cluster.ClusterAuthority;
 import io.vertx.core.eventbus.ReplyException;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;

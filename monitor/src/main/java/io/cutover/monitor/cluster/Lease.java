@@ -33,7 +33,7 @@ public final class Lease {
   private final int quorum;
   private final Deque<Round> rounds = new ArrayDeque<>();
   private long nextRound = 1;
-  private long validUntil = Long.MIN_VALUE;
+  private volatile long validUntil = Long.MIN_VALUE;
   private long lastValidRoundAt = Long.MIN_VALUE;
   /** When this instance last answered each instance's renewal (its own clock). */
   private final Map<String, Long> answeredAt = new HashMap<>();
@@ -92,8 +92,8 @@ public final class Lease {
     }
   }
 
-  /** Whether this instance holds the write lease at {@code now}. */
-  public synchronized boolean valid(long now) {
+  /** Whether this instance holds the write lease at {@code now} (lock-free: the data plane asks per read). */
+  public boolean valid(long now) {
     return now < validUntil;
   }
 

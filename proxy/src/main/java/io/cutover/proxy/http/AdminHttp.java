@@ -49,7 +49,7 @@ public final class AdminHttp {
   private final BooleanSupplier listening;
   private final String registryName;
   private final java.util.function.Supplier<JsonObject> clusterInfo;
-  private io.cutover.proxy.cluster.ClusterAuthority cluster;
+  private io.cutover.monitor.cluster.ClusterAuthority cluster;
 
   /**
    * @param adminToken   the bearer token, or {@code null} to refuse mutating calls with 403
@@ -71,7 +71,7 @@ public final class AdminHttp {
   }
 
   /** Clustered Cutover: operator commands act cluster-wide through the authority. */
-  public AdminHttp clustered(io.cutover.proxy.cluster.ClusterAuthority authority) {
+  public AdminHttp clustered(io.cutover.monitor.cluster.ClusterAuthority authority) {
     this.cluster = authority;
     return this;
   }
@@ -175,7 +175,7 @@ public final class AdminHttp {
       ask(ctx, MonitorVerticle.INCIDENTS_ADDRESS, new JsonObject(), body -> new JsonObject().put("incidents", body));
       return;
     }
-    cluster.shared().records(io.cutover.proxy.cluster.SharedState.INCIDENTS).onComplete(ar -> {
+    cluster.shared().records(io.cutover.monitor.cluster.SharedState.INCIDENTS).onComplete(ar -> {
       if (ar.succeeded()) {
         json(ctx, 200, new JsonObject().put("incidents", ar.result()).put("recorded_by", "cluster"));
       } else {
@@ -194,7 +194,7 @@ public final class AdminHttp {
       json(ctx, 200, new JsonObject().put("audit", audit.entries()));
       return;
     }
-    cluster.shared().records(io.cutover.proxy.cluster.SharedState.AUDIT).onComplete(ar -> json(ctx, 200, ar.succeeded()
+    cluster.shared().records(io.cutover.monitor.cluster.SharedState.AUDIT).onComplete(ar -> json(ctx, 200, ar.succeeded()
         ? new JsonObject().put("audit", ar.result()).put("recorded_by", "cluster")
         : new JsonObject().put("audit", audit.entries())
             .put("recorded_by", "this instance (the shared record cannot be read: " + ar.cause().getMessage() + ")")));

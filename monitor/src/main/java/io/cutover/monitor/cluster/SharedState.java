@@ -1,4 +1,4 @@
-package io.cutover.proxy.cluster;
+package io.cutover.monitor.cluster;
 
 import com.hazelcast.config.Config;
 import com.hazelcast.config.MapConfig;

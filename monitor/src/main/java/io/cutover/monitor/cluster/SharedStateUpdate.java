@@ -1,4 +1,4 @@
-package io.cutover.proxy.cluster;
+package io.cutover.monitor.cluster;
 
 import com.hazelcast.map.EntryProcessor;
 import io.vertx.core.json.JsonObject;
@@ -7,7 +7,7 @@ import java.io.Serial;
 import java.util.Map;
 
 /**
- * One atomic update of an entry of the cluster's shared state map ({@value ClusterAuthority#STATE}), run by
+ * One atomic update of an entry of the cluster's shared state map ({@value SharedState#STATE}), run by
  * Hazelcast on the entry's owner. Values are JSON objects encoded as strings; the processor returns the new
  * value. Like every operation on that map it needs a majority of {@code cluster.size} members (Hazelcast
  * split-brain protection), so the minority side of a partition cannot change the shared state.
