@@ -148,6 +148,15 @@ public final class Lease {
     return notBefore;
   }
 
+  /**
+   * How long (ms) the leader must still wait at {@code now} before promoting: {@code 0} when no instance that left
+   * may still hold a lease ({@link #promoteNotBefore}).
+   */
+  public long waitMillis(Set<String> members, long now) {
+    long notBefore = promoteNotBefore(members);
+    return notBefore == Long.MIN_VALUE || notBefore <= now ? 0 : notBefore - now;
+  }
+
   /** The instances (not in {@code members}) whose lease may still run at {@code now}, for the reason text. */
   public synchronized Set<String> mayStillWrite(Set<String> members, long now) {
     Map<String, Long> last = new HashMap<>(answeredAt);

@@ -80,8 +80,8 @@ final class LeaseRenewals {
   /** How long the leader must still wait before promoting (ms, {@code <= 0}: not at all), and for whom. */
   String waitReason() {
     long clock = now();
-    long wait = lease.promoteNotBefore(members.uuids()) - clock;
-    return wait <= 0 ? null : "the write lease of instance(s) " + lease.mayStillWrite(members.uuids(), clock)
+    long wait = lease.waitMillis(members.uuids(), clock);
+    return wait == 0 ? null : "the write lease of instance(s) " + lease.mayStillWrite(members.uuids(), clock)
         + " that left may still run for " + wait + " ms (cluster.lease " + lease.leaseMillis() + " ms + "
         + Lease.MARGIN_PERCENT + "%)";
   }

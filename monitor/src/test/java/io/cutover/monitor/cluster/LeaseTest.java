@@ -69,6 +69,10 @@ class LeaseTest {
     assertEquals(Set.of("j"), leader.mayStillWrite(Set.of("leader", "k"), 14_599));
     assertEquals(Set.of(), leader.mayStillWrite(Set.of("leader", "k"), 14_600));
     assertEquals(Long.MIN_VALUE, leader.promoteNotBefore(Set.of("leader", "k", "j")), "a member acknowledges fences instead");
+    assertEquals(0, leader.waitMillis(Set.of("leader", "k", "j"), 10_000), "nothing to wait for");
+    assertEquals(0, new Lease(4_000, 2).waitMillis(Set.of("leader"), 10_000), "nobody ever answered: nothing to wait for");
+    assertEquals(4_600, leader.waitMillis(Set.of("leader", "k"), 10_000));
+    assertEquals(0, leader.waitMillis(Set.of("leader", "k"), 14_600));
   }
 
   @Test
