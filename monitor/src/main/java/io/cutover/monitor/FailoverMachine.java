@@ -244,7 +244,10 @@ public final class FailoverMachine {
     return evaluate(now, alerts.isEmpty() ? null : alerts.get(0));
   }
 
-  /** The executor's report on {@link Action.Promote}; a report for an attempt already given up is only noted. */
+  /**
+   * The executor's report on {@link Action.Promote}; a report for an attempt already given up is only noted. The
+   * {@code on_failover} hook runs once the candidate reports primary (which may be observed before this report).
+   */
   public List<Action> onPromoted(String target, boolean ok, String error, long now) {
     if (!(s.phase instanceof Phase.Promoting p) || !p.candidate().equals(target) || p.promoted()) {
       if (target.equals(s.knownPrimary)) {
@@ -263,7 +266,6 @@ public final class FailoverMachine {
     s.incident.promotedAt = now;
     s.phase = new Phase.Promoting(target, p.oldPrimary(), p.since(), now + s.promotionMillis(), true);
     out.add(new Action.Alert("info", target + " promoted"));
-    out.add(new Action.Hook("on_failover", s.targets.get(s.incident.oldPrimary), s.targets.get(target)));
     out.add(new Action.Recheck(target));
     return finish(now, out);
   }

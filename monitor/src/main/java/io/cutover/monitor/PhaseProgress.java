@@ -116,6 +116,9 @@ final class PhaseProgress {
         s.phase = new Phase.Idle();
       } else if (c.healthyNow() && c.role() == Role.PRIMARY) {
         s.incident.attemptEnded(candidate, "promoted", now);
+        if (s.phase instanceof Phase.Promoting) {
+          out.add(new Action.Hook("on_failover", s.targets.get(s.incident.oldPrimary), s.targets.get(candidate)));
+        }
         s.knownPrimary = candidate;
         out.add(new Action.Alert("info", candidate + " reports primary (timeline " + c.timeline() + "); routing writes to it"));
         s.startProbe(candidate, c, now, out);

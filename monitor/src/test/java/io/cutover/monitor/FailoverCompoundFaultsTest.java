@@ -231,6 +231,15 @@ class FailoverCompoundFaultsTest {
   }
 
   @Test
+  void onFailoverRunsWhenThePromotedCandidateIsSeenAsPrimaryBeforePgPromoteReturns() {
+    Sim s = new Sim(opts()).healthy(1000, 1000, 1000);
+    s.down(PG1).down(PG1).down(PG1).primary(PG2, 2, 1000);
+    s.apply((m, now) -> m.onPromoted("pg2", true, null, now));
+    assertEquals(1, s.all(Action.Hook.class).stream().filter(h -> h.event().equals("on_failover")).count());
+    assertTrue(s.machine.openIncident().notes().stream().noneMatch(n -> n.startsWith("late report")));
+  }
+
+  @Test
   void anOperatorMayAskForAQualifiedCandidateThatIsNotTheBest() {
     Sim s = new Sim(opts()).healthy(1000, 1000, 1000);
     s.apply((m, now) -> m.requestFailover("pg3", now));
