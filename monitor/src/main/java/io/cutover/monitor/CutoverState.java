@@ -132,8 +132,8 @@ final class CutoverState {
   CandidateRules candidateRules(long now) {
     failedUntil.values().removeIf(until -> until <= now);
     Map<String, String> failed = new LinkedHashMap<>();
-    failedUntil.forEach((name, until) -> failed.put(name, "failed to promote in this incident (tried again in "
-        + (until - now) + " ms)"));
+    failedUntil.forEach((name, until) -> failed.put(name, "failed to promote in this incident (passed over for "
+        + FAILED_CANDIDATE_BACKOFF_MILLIS + " ms)"));
     return new CandidateRules(knownPrimary, fenced.keySet(), failed, lastPrimaryLsn, options.getMaxLagOnFailoverBytes(),
         options.getPreferred(), new ArrayList<>(targets.keySet()));
   }

@@ -73,9 +73,17 @@ public final class Incident {
     }
   }
 
-  /** Notes a line (what was decided or observed, and why). */
+  /** Notes kept per incident; later ones are counted, not kept (an incident can stay open for hours). */
+  static final int NOTES_KEPT = 100;
+  private int notesDropped;
+
+  /** Notes a line (what was decided or observed, and why); past {@value #NOTES_KEPT} lines only counts it. */
   void note(String line) {
-    notes.add(line);
+    if (notes.size() < NOTES_KEPT) {
+      notes.add(line);
+    } else {
+      notesDropped++;
+    }
   }
 
   Incident(long id, Kind kind, String oldPrimary, long rtoMillis) {
@@ -160,7 +168,8 @@ public final class Incident {
         .put("old_primary_lsn", Lsn.format(oldPrimaryLsn))
         .put("promoted_lsn", Lsn.format(candidateLsn))
         .put("attempts", new JsonArray(attempts.stream().map(Attempt::toJson).map(Object.class::cast).toList()))
-        .put("notes", new JsonArray(new ArrayList<>(notes)));
+        .put("notes", new JsonArray(new ArrayList<>(notes)))
+        .put("notes_dropped", notesDropped);
   }
 
   private static Object ts(long millis) {

@@ -158,4 +158,47 @@ class CompoundFaultIntegrationTest {
       assertEquals("2", Harness.one(c, "select count(*) from compound_test"), "the write before the faults survived");
     }
   }
+
+  @Test
+  void aPromotionThatHangsIsGivenUpAtItsDeadlineAndAnotherCandidateIsPromoted() throws Exception {
+    String root = PgCluster.run("env").lines().filter(l -> l.startsWith("CUTOVER_PG_ROOT="))
+        .map(l -> l.substring("CUTOVER_PG_ROOT=".length())).findFirst().orElseThrow();
+    // on_fence runs once the decision is recorded, as the promotion starts (once per incident): it freezes the
+    // candidate's postmaster and every server process, so pg_promote() never answers
+    String freeze = "pid=$(head -1 " + root + "/{new_name}/postmaster.pid); kill -STOP $pid $(pgrep -P $pid)";
+    h = Harness.startOnCluster("failover: {rto: 30s, failback_delay: 1s, promote_timeout: 2s, hooks: {on_fence: '"
+        + freeze + "'}}\n");
+    try {
+      PgCluster.run("kill", "pg1");
+      JsonObject incident = closedIncident();
+      assertEquals("completed", incident.getString("outcome"), incident.encodePrettily());
+      JsonArray attempts = incident.getJsonArray("attempts");
+      assertEquals(2, attempts.size(), incident.encodePrettily());
+      String hung = attempts.getJsonObject(0).getString("candidate");
+      String survivor = attempts.getJsonObject(1).getString("candidate");
+      assertTrue(!hung.equals(survivor) && !hung.equals("pg1") && !survivor.equals("pg1"), incident.encodePrettily());
+      // frozen before pg_promote() finished: given up at promote_timeout (2 s); frozen just after it: lost at once
+      String first = attempts.getJsonObject(0).getString("result");
+      assertTrue(first.contains("promote_timeout") || first.equals("promoted, then lost"), incident.encodePrettily());
+      assertEquals("promoted", attempts.getJsonObject(1).getString("result"), incident.encodePrettily());
+      assertEquals(survivor, h.cutover.topology().primary());
+      try (Connection c = h.write()) {
+        assertEquals(String.valueOf(PgCluster.port(survivor)), Harness.one(c, "select inet_server_port()"));
+      }
+      // the frozen candidate wakes up and may finish the promotion it was asked for: it never takes the writes
+      Pids.signal("CONT", Pids.postmasterTree(PgCluster.projectRoot(), hung));
+      h.await(hung + " answers again", t -> t.target(hung).orElseThrow().state() == TargetState.UP);
+      assertEquals(survivor, h.cutover.topology().primary());
+      TargetStatus woken = h.cutover.topology().target(hung).orElseThrow();
+      assertTrue(woken.role() != io.cutover.monitor.Role.PRIMARY || woken.fenced(), woken.toJson().encode());
+    } finally {
+      for (String n : new String[] {"pg2", "pg3"}) {
+        try {
+          Pids.signal("CONT", Pids.postmasterTree(PgCluster.projectRoot(), n));
+        } catch (java.io.IOException | RuntimeException e) {
+          // not running
+        }
+      }
+    }
+  }
 }

@@ -110,6 +110,15 @@ public final class Lease {
   /** This instance answered {@code node}'s renewal at {@code now}. */
   public synchronized void iAnswered(String node, long now) {
     answeredAt.merge(node, now, Math::max);
+    forgetOld(now);
+  }
+
+  /** Answers older than ten leases no longer matter (instances merged back get new identities). */
+  private void forgetOld(long now) {
+    long horizon = now - 10 * leaseMillis;
+    answeredAt.values().removeIf(at -> at < horizon);
+    answeredBy.values().forEach(m -> m.values().removeIf(at -> at < horizon));
+    answeredBy.values().removeIf(Map::isEmpty);
   }
 
   /** How long ago (ms) this instance last answered each instance, for its verdicts. */
@@ -126,6 +135,7 @@ public final class Lease {
   public synchronized void peerAnswered(String from, Map<String, Long> ages, long now) {
     Map<String, Long> m = answeredBy.computeIfAbsent(from, k -> new HashMap<>());
     ages.forEach((node, age) -> m.merge(node, now - age, Math::max));
+    forgetOld(now);
   }
 
   /**

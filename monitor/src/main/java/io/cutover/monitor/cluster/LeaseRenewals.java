@@ -81,8 +81,9 @@ final class LeaseRenewals {
   String waitReason() {
     long clock = now();
     long wait = lease.waitMillis(members.uuids(), clock);
+    // no countdown in the text: the machine records a refusal once per distinct reason
     return wait == 0 ? null : "the write lease of instance(s) " + lease.mayStillWrite(members.uuids(), clock)
-        + " that left may still run for " + wait + " ms (cluster.lease " + lease.leaseMillis() + " ms + "
-        + Lease.MARGIN_PERCENT + "%)";
+        + " that left may still run (cluster.lease " + lease.leaseMillis() + " ms + " + Lease.MARGIN_PERCENT
+        + "% after an instance last answered it)";
   }
 }
