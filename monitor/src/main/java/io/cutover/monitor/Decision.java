@@ -105,8 +105,10 @@ final class Decision {
   private void recovered(TargetStatus primary, Incident incident) {
     incident.outcome = "recovered";
     String text = "recovered without failover: " + primary.name() + " is back as primary on timeline " + primary.timeline()
-        + " at " + Lsn.format(primary.positionLsn()) + ", at least as far as every healthy replica; nothing promoted";
+        + " at " + Lsn.format(primary.positionLsn()) + ", at least as far as every healthy replica; no promotion";
     incident.note(text);
+    incident.candidate = null;  // the attempts, if any, say who was tried
+    incident.candidateLsn = -1;
     out.add(new Action.Alert("info", text));
     m.phase = new Phase.Idle();
     m.close(now, out);

@@ -173,12 +173,15 @@ final class DrillRig implements AutoCloseable {
         + "one leader within " + millis / 1000 + " s (see " + project.relativize(runDir) + ")");
   }
 
+  /** The alert the failover machine logs when {@code pg_promote()} succeeded: "MonitorVerticle - pg2 promoted". */
+  private static final java.util.regex.Pattern PROMOTED = java.util.regex.Pattern.compile("MonitorVerticle - \\S+ promoted$");
+
   /** "promoted" alerts in instance {@code i}'s log (0-based); every instance's when {@code i} is negative. */
   int promotions(int i) throws IOException {
     int n = 0;
     for (Instance in : i < 0 ? instances : List.of(instances.get(i))) {
       for (String line : Files.readAllLines(in.log(), StandardCharsets.UTF_8)) {
-        if (line.contains("MonitorVerticle - ") && line.endsWith(" promoted")) {
+        if (PROMOTED.matcher(line).find()) {
           n++;
         }
       }
