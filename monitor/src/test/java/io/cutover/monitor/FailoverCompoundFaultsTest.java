@@ -11,6 +11,7 @@ import static io.cutover.monitor.FailoverMachineTest.PG2;
 import static io.cutover.monitor.FailoverMachineTest.PG3;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -237,6 +238,21 @@ class FailoverCompoundFaultsTest {
     s.apply((m, now) -> m.onPromoted("pg2", true, null, now));
     assertEquals(1, s.all(Action.Hook.class).stream().filter(h -> h.event().equals("on_failover")).count());
     assertTrue(s.machine.openIncident().notes().stream().noneMatch(n -> n.startsWith("late report")));
+  }
+
+  @Test
+  void aPromotedCandidateThatNeverReportsPrimaryIsDecidedAgainAtTheDeadline() {
+    Sim s = new Sim(opts()).healthy(1000, 1000, 990);
+    s.down(PG1).down(PG1).down(PG1).apply((m, now) -> m.onPromoted("pg2", true, null, now));
+    assertNotNull(s.topo().cutover(), "writes held until pg2 reports primary");
+    // pg2's checks go on answering as a replica (say, the promotion never took effect)
+    for (int i = 0; i < (int) (PROMOTION_MILLIS / 1000) + 1; i++) {
+      s.replica(PG2, 1000).replica(PG3, 990).step(1000);
+    }
+    assertNull(s.topo().cutover(), "the phase's deadline passed: writes are no longer held for pg2");
+    assertTrue(s.machine.phase() instanceof Phase.Idle, s.machine.phase().toString());
+    assertTrue(s.machine.openIncident().notes().stream().anyMatch(n -> n.contains("has not reported primary within")),
+        s.machine.openIncident().notes().toString());
   }
 
   @Test
