@@ -78,6 +78,15 @@ final class CutoverState {
     }
   }
 
+  /** Records why the failover goes on in the incident and the log, once per distinct text. */
+  void noteOnce(String text, List<Action> out) {
+    if (!text.equals(lastRefusal)) {
+      lastRefusal = text;
+      incident.note(text);
+      out.add(new Action.Alert("warn", text));
+    }
+  }
+
   void open(Incident.Kind kind, long lastHealthy, List<Action> out) {
     incident = new Incident(nextIncidentId++, kind, knownPrimary, options.getRto().toMillis());
     incident.lastHealthyAt = lastHealthy;

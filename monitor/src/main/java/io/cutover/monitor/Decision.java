@@ -41,7 +41,7 @@ final class Decision {
         recovered(primary, incident);
         return;
       }
-      m.refuse(behind + "; failing over to the most advanced node", out);
+      m.noteOnce(behind + "; not leading again: the most advanced node is promoted", out);
       lost = true;
     }
     if (!lost) {
