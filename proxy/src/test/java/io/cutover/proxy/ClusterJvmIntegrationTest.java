@@ -196,6 +196,15 @@ class ClusterJvmIntegrationTest {
     return Harness.oneShot(PgCluster.port(node), "select pg_is_in_recovery()");
   }
 
+  /** Whether a write session through host {@code i}'s write endpoint reaches {@code node} now. */
+  private static boolean reaches(int i, String node) {
+    try {
+      return String.valueOf(PgCluster.port(node)).equals(writesReach(i));
+    } catch (Exception e) {
+      return false;
+    }
+  }
+
   /** Which server a write session through host {@code i}'s write endpoint reaches (its port setting). */
   private static String writesReach(int i) throws Exception {
     return Harness.oneShot(hostWrite(i), "select current_setting('port')");
@@ -216,24 +225,28 @@ class ClusterJvmIntegrationTest {
    * With a {@code label}, prints how long each took since {@code startNanos} (measured, not asserted).
    */
   private String awaitOneFailoverOn2And3(String label, long startNanos) throws Exception {
-    String promoted = null;
     for (int h : new int[] {2, 3}) {
       Poll.until(Duration.ofSeconds(60), "instance " + h + " routes writes to a new primary", () -> {
         String p = primary(cluster(h));
         return p != null && !"pg1".equals(p) && !"?".equals(p);
       });
-      String p = primary(cluster(h));
-      promoted = promoted == null ? p : promoted;
-      assertEquals(promoted, p, "instances 2 and 3 route to the same primary");
-      assertEquals(String.valueOf(PgCluster.port(promoted)), writesReach(h));
       if (label != null) {
-        System.out.println(label + ": instance " + h + " writes to " + p + " after "
+        System.out.println(label + ": instance " + h + " routes writes to a new primary after "
             + (System.nanoTime() - startNanos) / 1_000_000 + " ms");
       }
     }
-    assertEquals("f", recovery(promoted));
-    assertEquals("t", recovery(promoted.equals("pg2") ? "pg3" : "pg2"), "exactly one promotion");
-    return promoted;
+    // on this loaded 2-core machine the two survivors can split and merge again right after (README: leader
+    // hand-over): each then holds writes until they merge, so agreement is awaited, not sampled once
+    String[] promoted = new String[1];
+    Poll.until(Duration.ofSeconds(90), "instances 2 and 3 route writes to the same new primary", () -> {
+      String p2 = primary(cluster(2));
+      boolean same = p2 != null && !"pg1".equals(p2) && !"?".equals(p2) && p2.equals(primary(cluster(3)));
+      promoted[0] = same ? p2 : null;
+      return same && reaches(2, p2) && reaches(3, p2);
+    });
+    assertEquals("f", recovery(promoted[0]));
+    assertEquals("t", recovery(promoted[0].equals("pg2") ? "pg3" : "pg2"), "exactly one promotion");
+    return promoted[0];
   }
 
   /**
