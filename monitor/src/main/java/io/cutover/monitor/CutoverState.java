@@ -29,7 +29,7 @@ final class CutoverState {
   /** Candidates whose promotion failed in this incident → until when they are passed over (epoch ms). */
   final Map<String, Long> failedUntil = new HashMap<>();
   /** The fences derived at the last input, with their reasons. */
-  Map<String, String> fenced = Map.of();
+  Map<String, FenceRules.Fence> fenced = Map.of();
   Phase phase = new Phase.Idle();
   String knownPrimary;
   long lastHealthyAt = -1;
@@ -37,7 +37,8 @@ final class CutoverState {
   long firstFailedAt = -1;
   Incident incident;
   long nextIncidentId = 1;
-  String lastRefusal;
+  /** The last refusal or note recorded once (so the same reason is not recorded again at every input). */
+  String lastRecorded;
   Authority authority = Authority.PROMOTE;
   String authorityReason;
   String minority;
@@ -62,7 +63,7 @@ final class CutoverState {
     incident.attemptStarted(candidate, now);
     boolean hook = !incident.fenceHookRun && knownPrimary != null;
     incident.fenceHookRun = true;
-    lastRefusal = null;
+    lastRecorded = null;
     phase = new Phase.Promoting(candidate, knownPrimary, now, now + promotionMillis(), false);
     out.add(new Action.Alert("warn", "failover: fencing " + knownPrimary + ", promoting " + candidate + " (" + why + ")"));
     out.add(new Action.Promote(targets.get(candidate), knownPrimary == null ? null : targets.get(knownPrimary), hook));
@@ -70,8 +71,8 @@ final class CutoverState {
 
   /** Records a refusal in the incident and the log, once per distinct reason. */
   void refuse(String reason, List<Action> out) {
-    if (!reason.equals(lastRefusal)) {
-      lastRefusal = reason;
+    if (!reason.equals(lastRecorded)) {
+      lastRecorded = reason;
       incident.note(reason);
       out.add(new Action.Refused(reason));
       out.add(new Action.Alert("error", "failover of " + knownPrimary + " refused: " + reason));
@@ -80,8 +81,8 @@ final class CutoverState {
 
   /** Records why the failover goes on in the incident and the log, once per distinct text. */
   void noteOnce(String text, List<Action> out) {
-    if (!text.equals(lastRefusal)) {
-      lastRefusal = text;
+    if (!text.equals(lastRecorded)) {
+      lastRecorded = text;
       incident.note(text);
       out.add(new Action.Alert("warn", text));
     }
@@ -92,7 +93,7 @@ final class CutoverState {
     incident.lastHealthyAt = lastHealthy;
     incident.firstFailedAt = firstFailedAt;
     incident.oldPrimaryLsn = lastPrimaryLsn;
-    lastRefusal = null;
+    lastRecorded = null;
     failedUntil.clear();
     out.add(new Action.IncidentOpened(incident));
   }
@@ -105,7 +106,7 @@ final class CutoverState {
     }
     out.add(new Action.IncidentClosed(incident));
     incident = null;
-    lastRefusal = null;
+    lastRecorded = null;
     phase = new Phase.Idle();
   }
 

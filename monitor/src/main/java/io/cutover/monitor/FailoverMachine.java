@@ -124,7 +124,7 @@ public final class FailoverMachine {
 
   /** Pauses or resumes automatic failover; returns an alert for the log. */
   public List<Action> setMaintenance(boolean enabled, String reason, long now) {
-    s.lastRefusal = null;
+    s.lastRecorded = null;
     return s.operations.setMaintenance(enabled, reason);
   }
 

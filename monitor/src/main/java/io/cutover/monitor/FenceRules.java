@@ -28,8 +28,12 @@ import java.util.Map;
  */
 final class FenceRules {
 
-  /** How the reason of a one-primary fence begins (an UP node fenced for it is a split brain). */
-  static final String SPLIT_BRAIN = "reports primary";
+  /** Which rule fences a target. */
+  enum Kind { NO_QUORUM, REPLACED, AUTHORITY, BEHIND, ONE_PRIMARY }
+
+  /** A fence: the rule and the reason for operators. An UP node fenced by {@link Kind#ONE_PRIMARY} is a split brain. */
+  record Fence(Kind kind, String reason) {
+  }
 
   private FenceRules() {
   }
@@ -42,25 +46,25 @@ final class FenceRules {
    * @param incident       the open incident, or {@code null}
    * @param minority       why this instance may not route writes (no quorum, no write lease), or {@code null}
    * @param now            epoch ms
-   * @return fenced targets with the reason, in configuration order of the rules above
+   * @return fenced targets with their fence, in the order of the rules above
    */
-  static Map<String, String> derive(Topology t, String knownPrimary, Phase phase, Map<String, Long> authorityFences,
+  static Map<String, Fence> derive(Topology t, String knownPrimary, Phase phase, Map<String, Long> authorityFences,
                                     Incident incident, String minority, long now) {
-    Map<String, String> out = new LinkedHashMap<>();
+    Map<String, Fence> out = new LinkedHashMap<>();
     if (minority != null && knownPrimary != null) {
-      out.put(knownPrimary, "no quorum: " + minority);
+      out.put(knownPrimary, new Fence(Kind.NO_QUORUM, "no quorum: " + minority));
     }
     if (phase.fences() != null) {
-      out.put(phase.fences(), "being replaced (" + phase.holdText() + ")");
+      out.put(phase.fences(), new Fence(Kind.REPLACED, "being replaced (" + phase.holdText() + ")"));
     }
     authorityFences.forEach((name, until) -> {
       if (now < until) {
-        out.putIfAbsent(name, "fenced by the failover authority");
+        out.putIfAbsent(name, new Fence(Kind.AUTHORITY, "fenced by the failover authority"));
       }
     });
     if (incident != null && incident.kind == Incident.Kind.FAILOVER && incident.promotedAt < 0) {
       t.target(incident.oldPrimary).filter(s -> s.healthyNow() && s.role() == Role.PRIMARY).map(s -> behind(t, s))
-          .ifPresent(why -> out.putIfAbsent(incident.oldPrimary, why));
+          .ifPresent(why -> out.putIfAbsent(incident.oldPrimary, new Fence(Kind.BEHIND, why)));
     }
     String ref = phase.primaryOfRecord(knownPrimary);
     if (ref == null || (!phase.busy() && t.target(ref).map(s -> s.role() == Role.REPLICA).orElse(true))) {
@@ -73,8 +77,8 @@ final class FenceRules {
         continue;
       }
       if (phase.busy() || refTimeline < 0 || s.timeline() <= refTimeline) {
-        out.put(s.name(), SPLIT_BRAIN + " (timeline " + s.timeline() + ") while " + ref + " is the primary (timeline "
-            + refTimeline + ")");
+        out.put(s.name(), new Fence(Kind.ONE_PRIMARY, "reports primary (timeline " + s.timeline() + ") while " + ref
+            + " is the primary (timeline " + refTimeline + ")"));
       }
     }
     return out;

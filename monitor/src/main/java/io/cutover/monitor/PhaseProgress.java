@@ -140,10 +140,10 @@ final class PhaseProgress {
 
   /** Re-derives the fences ({@link FenceRules}): alerts for new ones, the failback delay for lifted ones. */
   void refreshFences(Topology t, long now, List<Action> out) {
-    Map<String, String> next = FenceRules.derive(t, s.knownPrimary, s.phase, s.authorityFences, s.incident, s.minority, now);
+    Map<String, FenceRules.Fence> next = FenceRules.derive(t, s.knownPrimary, s.phase, s.authorityFences, s.incident, s.minority, now);
     Set<String> lifted = new HashSet<>(s.fenced.keySet());
     lifted.removeAll(next.keySet());
-    for (Map.Entry<String, String> e : next.entrySet()) {
+    for (Map.Entry<String, FenceRules.Fence> e : next.entrySet()) {
       if (!s.fenced.containsKey(e.getKey())) {
         fencedNow(t, e.getKey(), e.getValue(), out);
       }
@@ -157,16 +157,16 @@ final class PhaseProgress {
     s.failback.track(t, lifted, now);
   }
 
-  private void fencedNow(Topology t, String name, String reason, List<Action> out) {
+  private void fencedNow(Topology t, String name, FenceRules.Fence fence, List<Action> out) {
     if (name.equals(s.phase.fences())) {
       return; // announced with the decision
     }
     TargetStatus st = t.target(name).orElse(null);
-    if (st != null && st.state() == TargetState.UP && reason.startsWith(FenceRules.SPLIT_BRAIN)) {
-      out.add(new Action.Alert("error", "split brain: " + name + " " + reason + "; " + name + " fenced"));
+    if (st != null && st.state() == TargetState.UP && fence.kind() == FenceRules.Kind.ONE_PRIMARY) {
+      out.add(new Action.Alert("error", "split brain: " + name + " " + fence.reason() + "; " + name + " fenced"));
       out.add(new Action.Hook("on_fence", st.target(), s.targets.get(s.phase.primaryOfRecord(s.knownPrimary))));
     } else {
-      out.add(new Action.Alert("warn", name + " fenced: " + reason));
+      out.add(new Action.Alert("warn", name + " fenced: " + fence.reason()));
     }
   }
 }

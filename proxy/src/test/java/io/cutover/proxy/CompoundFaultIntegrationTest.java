@@ -1,6 +1,5 @@
 package io.cutover.proxy;
 
-import io.cutover.monitor.MonitorVerticle;
 import io.cutover.monitor.PgCluster;
 import io.cutover.monitor.Poll;
 import io.cutover.monitor.TargetState;
@@ -17,7 +16,6 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
-import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -41,20 +39,10 @@ class CompoundFaultIntegrationTest {
     PgCluster.run("start");
   }
 
-  /** The incidents (open one last), or an empty array when the monitor does not answer. */
-  private JsonArray incidents() {
-    try {
-      return h.cutover.vertx().eventBus().<JsonArray>request(MonitorVerticle.INCIDENTS_ADDRESS, "")
-          .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS).body();
-    } catch (Exception e) {
-      return new JsonArray();
-    }
-  }
-
   private JsonObject closedIncident() {
     JsonObject[] found = new JsonObject[1];
     Poll.until(Duration.ofSeconds(60), "a closed incident", () -> {
-      for (Object o : incidents()) {
+      for (Object o : h.incidents()) {
         JsonObject i = (JsonObject) o;
         if (!"open".equals(i.getString("outcome"))) {
           found[0] = i;
@@ -88,7 +76,7 @@ class CompoundFaultIntegrationTest {
     h.await("every node DOWN", t -> t.targets().stream().allMatch(s -> s.state() == TargetState.DOWN));
     Poll.until(Duration.ofSeconds(30), "a refused failover while everything is down", () ->
         h.cutover.topology().targets().stream().noneMatch(TargetStatus::fenced)
-            && incidents().encode().contains("no replica qualifies"));
+            && h.incidents().encode().contains("no replica qualifies"));
 
     // power back: pg1 first, then the replicas
     PgCluster.start("pg1");
@@ -142,7 +130,7 @@ class CompoundFaultIntegrationTest {
     String survivor = h.cutover.topology().primary();
     JsonArray attempts = new JsonArray();
     Poll.until(Duration.ofSeconds(60), "the incident of the promotion of " + survivor + " completed", () -> {
-      JsonArray all = incidents();
+      JsonArray all = h.incidents();
       JsonObject last = all.isEmpty() ? null : all.getJsonObject(all.size() - 1);
       attempts.clear();
       all.forEach(o -> ((JsonObject) o).getJsonArray("attempts").forEach(attempts::add));

@@ -1,6 +1,5 @@
 package io.cutover.proxy;
 
-import io.cutover.monitor.MonitorVerticle;
 import io.cutover.monitor.PgCluster;
 import io.cutover.monitor.Poll;
 import io.cutover.monitor.TargetState;
@@ -23,7 +22,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentSkipListSet;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -49,9 +47,8 @@ class FailoverIntegrationTest {
     }
   }
 
-  private JsonArray incidents() throws Exception {
-    return h.cutover.vertx().eventBus().<JsonArray>request(MonitorVerticle.INCIDENTS_ADDRESS, "")
-        .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS).body();
+  private JsonArray incidents() {
+    return h.incidents();
   }
 
   private JsonObject awaitIncident(String outcome) {

@@ -105,6 +105,17 @@ final class Harness implements AutoCloseable {
     }
   }
 
+  /** This instance's incidents (open one last), or an empty array when the monitor does not answer within 10 s. */
+  io.vertx.core.json.JsonArray incidents() {
+    try {
+      return cutover.vertx().eventBus().<io.vertx.core.json.JsonArray>request(
+          io.cutover.monitor.MonitorVerticle.INCIDENTS_ADDRESS, "").toCompletionStage().toCompletableFuture()
+          .get(10, TimeUnit.SECONDS).body();
+    } catch (Exception e) {
+      return new io.vertx.core.json.JsonArray();
+    }
+  }
+
   @Override
   public void close() throws Exception {
     cutover.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
