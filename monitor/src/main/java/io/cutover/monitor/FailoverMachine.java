@@ -2,6 +2,7 @@ package io.cutover.monitor;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The failover state machine: pure, driven by inputs (check results, ticks, the executor's reports, operator
@@ -43,7 +44,20 @@ public final class FailoverMachine {
   public Overlay overlay(long now) {
     String hold = s.minority != null ? "no quorum: " + s.minority + "; writes held until this instance sees a majority again"
         : s.phase.holdText();
-    return new Overlay(s.fenced.keySet(), s.failback.held(now), hold, s.operations.drained());
+    Map<String, String> held = new java.util.LinkedHashMap<>(s.failback.held(now));
+    if (s.phase.promoting() != null) {
+      held.put(s.phase.promoting(), Overlay.BEING_PROMOTED);
+    }
+    return new Overlay(s.fenced.keySet(), held, hold, s.operations.drained(), paused(), s.operations.maintenance());
+  }
+
+  /** Why no automatic failover can come now (maintenance mode, mode manual), or {@code null}. */
+  private String paused() {
+    if (s.operations.maintenance()) {
+      String why = s.operations.maintenanceReason();
+      return "maintenance mode: no automatic failover" + (why == null || why.isBlank() ? "" : " (" + why + ")");
+    }
+    return s.options.getMode() == FailoverOptions.Mode.MANUAL ? "mode manual: no automatic failover" : null;
   }
 
   /** The current phase (a value with its deadline). */

@@ -186,7 +186,7 @@ public final class MonitorVerticle extends VerticleBase {
         .put("mode", failover.getMode().label())
         .put("maintenance", new JsonObject().put("enabled", m.maintenance()).put("reason", m.maintenanceReason()))
         .put("rto_target_ms", failover.getRto().toMillis())
-        .put("rpo_target_bytes", failover.getMaxLagOnFailoverBytes())
+        .put("rpo_target_bytes", failover.getMaxLagOnFailoverBytes() < 0 ? null : failover.getMaxLagOnFailoverBytes())
         .put("known_primary", m.knownPrimary())
         .put("open_incident", m.openIncident() == null ? null : m.openIncident().toJson())
         .put("decisions", actions.decisions());

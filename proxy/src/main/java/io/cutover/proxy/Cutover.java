@@ -11,6 +11,9 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.vertx.micrometer.MicrometerMetricsOptions;
 import io.vertx.micrometer.VertxPrometheusOptions;
 import io.vertx.micrometer.backends.BackendRegistries;
+import io.cutover.monitor.Overlay;
+import io.cutover.monitor.Role;
+import io.cutover.monitor.TargetState;
 import io.cutover.monitor.TargetStatus;
 import io.cutover.monitor.Topology;
 import io.cutover.proxy.config.CutoverConfig;
@@ -193,7 +196,14 @@ public final class Cutover {
             LOG.warn("fenced {}: closed {} session(s), relayed or connecting (topology v{})", name, closed, next.version());
           }
         });
-      } else if (t.drained() && t.drainCloseAt() >= 0 && !Long.valueOf(t.drainCloseAt()).equals(drainTimers.put(t.name(), t.drainCloseAt()))) {
+      } else if (stopsReads(t)) {
+        String name = t.name();
+        int closed = registry.closeReads(name);
+        if (closed > 0) {
+          LOG.warn("{} {}: closed {} read session(s) (topology v{})", name, readsEndReason(t), closed, next.version());
+        }
+      }
+      if (!t.fenced() && t.drained() && t.drainCloseAt() >= 0 && !Long.valueOf(t.drainCloseAt()).equals(drainTimers.put(t.name(), t.drainCloseAt()))) {
         // one timer per drain (snapshots keep arriving while a target stays drained)
         String name = t.name();
         long version = next.version();
@@ -208,6 +218,21 @@ public final class Cutover {
         });
       }
     }
+  }
+
+  /**
+   * Whether read sessions routed to {@code t} as a replica must end: it went DOWN, reports primary (promoted), no
+   * longer follows the primary, or is being promoted. Lag over {@code read.max_lag} and a drain do not end them
+   * (a drain has its own {@code close_after}).
+   */
+  static boolean stopsReads(TargetStatus t) {
+    return t.state() == TargetState.DOWN || t.role() == Role.PRIMARY
+        || (t.role() == Role.REPLICA && (!t.following() || Overlay.BEING_PROMOTED.equals(t.hold())));
+  }
+
+  private static String readsEndReason(TargetStatus t) {
+    return t.state() == TargetState.DOWN ? "is down" : t.role() == Role.PRIMARY ? "reports primary"
+        : t.readReason() != null ? "is not readable (" + t.readReason() + ")" : "is not readable";
   }
 
   /**

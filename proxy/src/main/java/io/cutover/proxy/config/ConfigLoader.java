@@ -164,7 +164,7 @@ public final class ConfigLoader {
     CheckOptions checks = CheckOptions.fromConfig(root.section("checks"));
 
     ConfigSection readSection = root.section("read");
-    long maxLag = readSection.bytesOrOff("max_lag", 0);
+    long maxLag = readSection.bytesOrOff("max_lag", io.cutover.config.ConfigSection.OFF);
     boolean fallback = readSection.bool("fallback_to_primary", CutoverConfig.DEFAULT_READ_FALLBACK_TO_PRIMARY);
     readSection.rejectUnknown();
 

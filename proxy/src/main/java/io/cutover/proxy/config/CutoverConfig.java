@@ -18,7 +18,7 @@ import java.util.List;
  * @param targets           PostgreSQL servers ({@code targets}), at least one, names unique
  * @param checks            monitor settings ({@code checks})
  * @param readMaxLagBytes   {@code read.max_lag}: replay lag in bytes of WAL above which a replica leaves
- *                          the read pool; {@code 0} = off (default)
+ *                          the read pool ({@code 0}: any lag); {@code -1} = {@code off}, no limit (default)
  * @param readFallbackToPrimary {@code read.fallback_to_primary}: route reads to the primary when no
  *                          replica is readable (default {@code true})
  * @param connectTimeout    {@code proxy.connect_timeout}: backend TCP connect timeout (default 2 s)
@@ -90,7 +90,7 @@ public record CutoverConfig(ListenAddress write, ListenAddress read, List<Target
             .put("name", cluster.name()).put("hazelcast", cluster.hazelcast().toString()))
         .put("targets", t)
         .put("checks", checks.toJson())
-        .put("read", new JsonObject().put("max_lag", readMaxLagBytes == 0 ? "off" : String.valueOf(readMaxLagBytes))
+        .put("read", new JsonObject().put("max_lag", readMaxLagBytes < 0 ? "off" : String.valueOf(readMaxLagBytes))
             .put("fallback_to_primary", readFallbackToPrimary))
         .put("proxy", new JsonObject().put("connect_timeout", Durations.format(connectTimeout))
             .put("event_loops", eventLoops).put("connect_wait", Durations.format(connectWait)))

@@ -80,18 +80,7 @@ public final class AdminHttp {
   public Router router() {
     Router r = Router.router(vertx);
     r.route().handler(BodyHandler.create(false).setBodyLimit(MAX_BODY_BYTES));
-    health(r, "/health/live", ctx -> new Health(true, new JsonObject().put("status", "live")));
-    health(r, "/health/ready", this::ready);
-    health(r, "/health/write", ctx -> {
-      Topology t = view.current();
-      return t.primary() != null ? new Health(true, new JsonObject().put("status", "ok").put("primary", t.primary()))
-          : new Health(false, new JsonObject().put("status", "unavailable").put("reason", t.writeReason()));
-    });
-    health(r, "/health/read", ctx -> {
-      Topology t = view.current();
-      return !t.readable().isEmpty() ? new Health(true, new JsonObject().put("status", "ok").put("readable", t.readable()))
-          : new Health(false, new JsonObject().put("status", "unavailable").put("reason", t.readReason()));
-    });
+    new HealthRoutes(view, listening).install(r);
     r.get("/api/v1/cluster").handler(this::cluster);
     r.get("/api/v1/incidents").handler(this::incidents);
     r.get("/api/v1/audit").handler(this::audit);
@@ -110,34 +99,6 @@ public final class AdminHttp {
     r.errorHandler(413, ctx -> error(ctx, 413, "payload too large", "the body is limited to " + MAX_BODY_BYTES + " bytes"));
     r.errorHandler(500, ctx -> error(ctx, 500, "internal error", "the request failed; see Cutover's log"));
     return r;
-  }
-
-  // ---- health ----
-
-  private record Health(boolean ok, JsonObject body) {
-  }
-
-  private void health(Router r, String path, java.util.function.Function<RoutingContext, Health> check) {
-    r.route(path).method(HttpMethod.GET).method(HttpMethod.HEAD).handler(ctx -> {
-      Health h = check.apply(ctx);
-      int status = h.ok() ? 200 : 503;
-      if (ctx.request().method() == HttpMethod.HEAD) {
-        ctx.response().setStatusCode(status).putHeader("Content-Type", "application/json").end();
-      } else {
-        json(ctx, status, h.body());
-      }
-    });
-  }
-
-  private Health ready(RoutingContext ctx) {
-    Topology t = view.current();
-    if (!listening.getAsBoolean()) {
-      return new Health(false, new JsonObject().put("status", "not ready").put("reason", "listeners not bound yet"));
-    }
-    if (t.version() == 0) {
-      return new Health(false, new JsonObject().put("status", "not ready").put("reason", "no topology known yet"));
-    }
-    return new Health(true, new JsonObject().put("status", "ready").put("topology_version", t.version()));
   }
 
   // ---- reads ----

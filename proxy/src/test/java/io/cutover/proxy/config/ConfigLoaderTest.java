@@ -46,7 +46,7 @@ class ConfigLoaderTest {
     assertEquals(Duration.ofSeconds(1), c.checks().getTimeout());
     assertEquals(3, c.checks().getFall());
     assertEquals(2, c.checks().getRise());
-    assertEquals(0, c.readMaxLagBytes());
+    assertEquals(-1, c.readMaxLagBytes(), "read.max_lag defaults to off");
     assertTrue(c.readFallbackToPrimary());
     assertEquals(Duration.ofSeconds(2), c.connectTimeout());
   }
@@ -122,6 +122,21 @@ class ConfigLoaderTest {
     assertEquals(Duration.ofSeconds(60), defaults.config().failover().getFailbackDelay());
     assertEquals(io.cutover.monitor.FailoverOptions.DEFAULT_PROMOTE_TIMEOUT, defaults.config().failover().getPromoteTimeout());
     assertEquals(Duration.ofSeconds(5), defaults.config().connectWait());
+  }
+
+  @Test
+  void aZeroLagLimitMeansZeroAndOffMeansNoLimit() {
+    CutoverConfig zero = ConfigLoader.parse("t", TARGETS + "read: {max_lag: 0}\nfailover: {max_lag_on_failover: 0}\n", Map.of())
+        .config();
+    assertEquals(0, zero.readMaxLagBytes());
+    assertEquals(0, zero.failover().getMaxLagOnFailoverBytes());
+    assertEquals("0", zero.toJson().getJsonObject("read").getString("max_lag"));
+    CutoverConfig off = ConfigLoader.parse("t", TARGETS + "read: {max_lag: off}\nfailover: {max_lag_on_failover: off}\n", Map.of())
+        .config();
+    assertEquals(-1, off.readMaxLagBytes());
+    assertEquals(-1, off.failover().getMaxLagOnFailoverBytes());
+    assertEquals("off", off.toJson().getJsonObject("read").getString("max_lag"));
+    assertEquals("off", off.failover().toJson().getString("max_lag_on_failover"));
   }
 
   @Test
