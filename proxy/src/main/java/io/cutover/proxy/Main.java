@@ -93,15 +93,15 @@ public final class Main implements Callable<Integer> {
     int[] code = {0};
     Cutover.start(cfg).onComplete(ar -> {
       if (ar.failed()) {
-        LOG.error("start-up failed: {}", ar.cause().getMessage());
-        err.println("cutover: " + ar.cause().getMessage());
+        // one line, and only this one (the log goes to standard error too); Vert.x is closed by now
+        err.println("cutover: " + oneLine(ar.cause()));
         err.flush();
         code[0] = 1;
       } else {
         Cutover c = ar.result();
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
           LOG.info("stopping");
-          c.close().toCompletionStage().toCompletableFuture().join();
+          c.closeWithin(Cutover.CLOSE_DEADLINE).join();
         }, "cutover-shutdown"));
       }
       started.countDown();
@@ -113,6 +113,11 @@ public final class Main implements Callable<Integer> {
       return 1;
     }
     return code[0];
+  }
+
+  private static String oneLine(Throwable t) {
+    String m = t.getMessage();
+    return m == null ? t.getClass().getSimpleName() : m.strip().replaceAll("\\s*\\n\\s*", " ");
   }
 
   /** Reads the version from the jar manifest. */
