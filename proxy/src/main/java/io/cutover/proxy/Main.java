@@ -18,7 +18,8 @@ import java.util.concurrent.CountDownLatch;
  * Command line: {@code java -jar cutover.jar --config FILE}.
  *
  * <p>Exit codes: {@code 0} normal stop, {@code 1} start-up failed at run time (e.g. a listener cannot bind),
- * {@code 2} bad command line or invalid configuration (one line per problem on standard error).
+ * {@code 2} bad command line or invalid configuration (one line per problem on standard error, naming the file
+ * or the environment variable the bad value came from).
  */
 @Command(name = "cutover", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
     description = "Failover proxy and health monitor for PostgreSQL: a write endpoint (the primary) and "
@@ -77,8 +78,7 @@ public final class Main implements Callable<Integer> {
   public Integer call() {
     ConfigLoader.Result result = ConfigLoader.load(config, env);
     if (!result.ok()) {
-      err.println("cutover: invalid configuration in " + config + ":");
-      result.problems().forEach(p -> err.println("  " + p));
+      result.messages().forEach(m -> err.println("cutover: " + m));
       err.flush();
       return EXIT_CONFIG;
     }
