@@ -120,12 +120,32 @@ public final class Main implements Callable<Integer> {
     return m == null ? t.getClass().getSimpleName() : m.strip().replaceAll("\\s*\\n\\s*", " ");
   }
 
-  /** Reads the version from the jar manifest. */
+  /**
+   * The project version: from {@code version.properties} (filled in by the Maven build, so it holds on the
+   * build's class path and in the jar), else the jar manifest's {@code Implementation-Version}, else
+   * {@code unknown}.
+   */
   static final class Version implements CommandLine.IVersionProvider {
     @Override
     public String[] getVersion() {
+      return new String[] {"cutover " + version()};
+    }
+
+    static String version() {
+      try (java.io.InputStream in = Main.class.getResourceAsStream("version.properties")) {
+        if (in != null) {
+          java.util.Properties p = new java.util.Properties();
+          p.load(in);
+          String v = p.getProperty("version", "").strip();
+          if (!v.isEmpty() && !v.startsWith("${")) {
+            return v;
+          }
+        }
+      } catch (java.io.IOException e) {
+        // fall through to the manifest
+      }
       String v = Main.class.getPackage().getImplementationVersion();
-      return new String[] {"cutover " + (v == null ? "dev" : v)};
+      return v == null ? "unknown" : v;
     }
   }
 }

@@ -74,6 +74,14 @@ class MainExitCodeTest {
   }
 
   @Test
+  void versionIsTheProjectVersion() {
+    String expected = System.getProperty("cutover.project.version");
+    assertTrue(expected != null && expected.matches("\\d+\\.\\d+\\.\\d+.*"), "set by the build: " + expected);
+    assertEquals(0, run("--version"));
+    assertEquals("cutover " + expected, out.toString().strip());
+  }
+
+  @Test
   void checkPrintsTheEffectiveConfiguration(@TempDir Path dir) throws IOException {
     Path file = dir.resolve("ok.yaml");
     Files.writeString(file, ConfigLoaderTest.TARGETS);
