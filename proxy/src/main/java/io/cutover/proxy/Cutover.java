@@ -30,6 +30,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Clock;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
@@ -39,6 +42,8 @@ import java.util.concurrent.atomic.AtomicReference;
 public final class Cutover {
 
   private static final Logger LOG = LoggerFactory.getLogger(Cutover.class);
+  /** How long closing Vert.x may take after a failed start or on shutdown before the process goes on without it. */
+  public static final Duration CLOSE_DEADLINE = Duration.ofSeconds(10);
 
   private final Vertx vertx;
   private final CutoverConfig config;
@@ -82,8 +87,10 @@ public final class Cutover {
   /**
    * Starts Cutover on a new Vert.x instance.
    *
-   * @return a future completed once the monitor runs and both endpoints listen; failed (with the
-   *         Vert.x instance closed) if a listener cannot bind, e.g. {@code Address already in use}
+   * @return a future completed once the monitor runs and both endpoints listen; failed if a listener
+   *         cannot bind ({@link ListenFailure}, e.g. {@code cannot listen on listeners.write 127.0.0.1:6432:
+   *         address already in use}), after the Vert.x instance was closed or {@link #CLOSE_DEADLINE} passed.
+   *         The future is bound to no Vert.x context: its callbacks run on the thread completing it.
    */
   public static Future<Cutover> start(CutoverConfig config) {
     String registryName = "cutover-" + java.util.UUID.randomUUID();
@@ -122,7 +129,39 @@ public final class Cutover {
       LOG.info("transport: NIO (native transport unavailable: {})", why == null ? "not requested" : why.toString());
     }
     Cutover cutover = new Cutover(vertx, config, registryName, authority);
-    return cutover.deploy().recover(err -> vertx.close().transform(v -> Future.failedFuture(err)));
+    // The failure is reported from outside Vert.x: a continuation scheduled on a context of the instance
+    // being closed may never run (its event loop is gone), which would leave the caller waiting forever.
+    Promise<Cutover> result = Promise.promise();
+    cutover.deploy().onComplete(ar -> {
+      if (ar.succeeded()) {
+        result.complete(ar.result());
+      } else {
+        closeWithin(vertx, CLOSE_DEADLINE).whenComplete((v, e) -> result.fail(ar.cause()));
+      }
+    });
+    return result.future();
+  }
+
+  /**
+   * Closes {@code vertx}, waiting at most {@code deadline}.
+   *
+   * @return a stage completed (never failed) once Vert.x is closed, its close failed, or the deadline
+   *         passed (then with a warning logged)
+   */
+  static CompletableFuture<Void> closeWithin(Vertx vertx, Duration deadline) {
+    CompletableFuture<Void> closed = new CompletableFuture<>();
+    try {
+      vertx.close().onComplete(ar -> closed.complete(null));
+    } catch (RuntimeException e) {
+      // e.g. RejectedExecutionException: an event loop was already terminated
+      closed.complete(null);
+    }
+    return closed.orTimeout(deadline.toMillis(), TimeUnit.MILLISECONDS).handle((v, e) -> {
+      if (e != null) {
+        LOG.warn("Vert.x did not close within {} ms; going on without it", deadline.toMillis());
+      }
+      return null;
+    });
   }
 
   private Future<Cutover> deploy() {
@@ -152,8 +191,7 @@ public final class Cutover {
         () -> authority == null ? new JsonObject().put("enabled", false) : authority.toJson()).clustered(authority);
     return subscribed.future().compose(v -> vertx.createHttpServer().requestHandler(http.router())
         .listen(config.http().port(), config.http().host()))
-        .recover(err -> Future.failedFuture(new IllegalStateException(
-            "cannot listen on the HTTP endpoint " + config.http() + ": " + err.getMessage(), err)))
+        .recover(err -> Future.failedFuture(new ListenFailure("listeners.http", config.http(), err)))
         .onSuccess(s -> httpPort = s.actualPort())
         .compose(s -> listen(Endpoint.WRITE, config.write()).onSuccess(p -> writePort = p))
         .compose(p -> listen(Endpoint.READ, config.read()).onSuccess(p2 -> readPort = p2))
@@ -277,8 +315,7 @@ public final class Cutover {
           return v;
         }, new DeploymentOptions().setInstances(config.eventLoops()))
         .map(id -> first.get().actualPort())
-        .recover(err -> Future.failedFuture(new IllegalStateException(
-            "cannot listen on the " + endpoint.label() + " endpoint " + address + ": " + err.getMessage(), err)));
+        .recover(err -> Future.failedFuture(new ListenFailure(endpoint.configKey(), address, err)));
   }
 
   public Vertx vertx() {
@@ -325,6 +362,15 @@ public final class Cutover {
   /** Stops everything and closes the Vert.x instance. */
   public Future<Void> close() {
     return vertx.close();
+  }
+
+  /**
+   * Like {@link #close()}, but waits at most {@code deadline} (for a shutdown hook that must end).
+   *
+   * @return a stage completed, never failed, when Vert.x closed or the deadline passed
+   */
+  public CompletableFuture<Void> closeWithin(Duration deadline) {
+    return closeWithin(vertx, deadline);
   }
 
 }

@@ -96,7 +96,7 @@ class AdminHttpIntegrationTest {
     assertError(http.send(HttpMethod.POST, "/api/v1/switchover", null, "{\"candidate\":\"pg2\"}"), 401, "missing Authorization");
     assertError(http.send(HttpMethod.POST, "/api/v1/switchover", "wrong-token-but-long-enough", "{\"candidate\":\"pg2\"}"),
         401, "wrong token");
-    assertError(http.post("/api/v1/switchover", "{bad json"), 400, "the body must be a JSON object");
+    assertError(http.post("/api/v1/switchover", "{bad json"), 400, "malformed JSON body near line 1, column 2");
     assertError(http.post("/api/v1/switchover", "[1, 2]"), 400, "the body must be a JSON object");
     assertError(http.post("/api/v1/switchover", "{\"candidate\": 5}"), 400, "candidate must be a string");
     assertError(http.post("/api/v1/switchover", "{}"), 400, "candidate (a target name) is required");

@@ -10,7 +10,6 @@ import io.cutover.proxy.TopologyView;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.ReplyException;
 import io.vertx.core.http.HttpMethod;
-import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
@@ -203,9 +202,9 @@ public final class AdminHttp {
     Command c;
     try {
       c = parse.apply(ctx);
-    } catch (DecodeException | ClassCastException e) {
-      audit.record(action, new JsonObject(), 400, "refused: malformed JSON", remote);
-      error(ctx, 400, "bad request", "the body must be a JSON object: " + oneLine(e.getMessage()));
+    } catch (JsonBody.Invalid e) {
+      audit.record(action, new JsonObject(), 400, "refused: " + e.getMessage(), remote);
+      error(ctx, 400, "bad request", e.getMessage());
       return;
     }
     if (c.error() != null) {
@@ -230,17 +229,9 @@ public final class AdminHttp {
     });
   }
 
-  /** The request body as an object ({@code {}} when empty); throws DecodeException when malformed. */
+  /** The request body as an object ({@code {}} when empty); throws {@link JsonBody.Invalid} when it is not one. */
   private static JsonObject body(RoutingContext ctx) {
-    String text = ctx.body() == null ? null : ctx.body().asString();
-    if (text == null || text.isBlank()) {
-      return new JsonObject();
-    }
-    Object parsed = io.vertx.core.json.Json.decodeValue(text);
-    if (!(parsed instanceof JsonObject o)) {
-      throw new DecodeException("expected a JSON object, got " + (parsed == null ? "null" : parsed.getClass().getSimpleName()));
-    }
-    return o;
+    return JsonBody.object(ctx.body() == null ? null : ctx.body().asString());
   }
 
   private Command candidateCommand(RoutingContext ctx, String address, boolean required) {
@@ -334,10 +325,6 @@ public final class AdminHttp {
 
   static void error(RoutingContext ctx, int status, String error, String detail) {
     json(ctx, status, new JsonObject().put("error", error).put("detail", detail));
-  }
-
-  private static String oneLine(String s) {
-    return s == null ? "" : s.replace('\n', ' ');
   }
 
   private static byte[] sha256(String s) {

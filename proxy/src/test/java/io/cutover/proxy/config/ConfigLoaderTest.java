@@ -166,8 +166,37 @@ class ConfigLoaderTest {
     assertEquals(9999, r.config().write().port());
     assertEquals("secret", r.config().checks().getPassword());
     assertEquals(1024, r.config().readMaxLagBytes());
-    assertEquals(List.of("checks.nope: unknown key"),
+    assertEquals(List.of("CUTOVER_CHECKS__NOPE (checks.nope): unknown key"),
         ConfigLoader.parse("t", TARGETS, Map.of("CUTOVER_CHECKS__NOPE", "1")).problems());
+  }
+
+  @Test
+  void aBadValueFromTheEnvironmentIsBlamedOnItsVariable() {
+    ConfigLoader.Result r = ConfigLoader.parse("cutover.yaml", TARGETS + "checks: {fall: 2, rise: 0}\n",
+        Map.of("CUTOVER_CHECKS__FALL", "0"));
+    assertEquals(List.of("CUTOVER_CHECKS__FALL (checks.fall): must be between 1 and 1000 (got '0')",
+        "checks.rise: must be between 1 and 1000 (got 0)"), r.problems());
+    assertEquals(List.of("invalid configuration: CUTOVER_CHECKS__FALL (checks.fall): must be between 1 and 1000 (got '0')",
+        "invalid configuration in cutover.yaml: checks.rise: must be between 1 and 1000 (got 0)"), r.messages());
+  }
+
+  @Test
+  void environmentProblemsOfEveryShape() {
+    assertEquals(List.of("CUTOVER_FROB__NICATE (frob): unknown key"),
+        ConfigLoader.parse("t", TARGETS, Map.of("CUTOVER_FROB__NICATE", "1")).problems(), "a mapping the variable made");
+    assertEquals(List.of("CUTOVER_LISTENERS__WRITE__HOST (listeners.write.host): listeners.write is not a mapping "
+            + "and cannot be overridden key by key"),
+        ConfigLoader.parse("t", TARGETS + "listeners: {write: '127.0.0.1:7000'}\n",
+            Map.of("CUTOVER_LISTENERS__WRITE__HOST", "h")).problems());
+    assertEquals(List.of("CUTOVER_LISTENERS__WRITE__HOST (listeners.write): must be a single value (got {host=h})"),
+        ConfigLoader.parse("t", TARGETS, Map.of("CUTOVER_LISTENERS__WRITE__HOST", "h")).problems());
+    assertEquals(List.of("CUTOVER_ADMIN_TOKEN (admin.token): must be at least 16 characters (the value is not shown)"),
+        ConfigLoader.parse("t", TARGETS, Map.of("CUTOVER_ADMIN_TOKEN", "short")).problems());
+    assertEquals(List.of("admin.token: must be at least 16 characters (the value is not shown)"),
+        ConfigLoader.parse("t", TARGETS + "admin: {token: short}\n", Map.of()).problems(), "from the file");
+    assertEquals(List.of("CUTOVER_FAILOVER__MODE (failover.mode): must be auto, manual or follow (got 'yolo')"),
+        ConfigLoader.parse("t", TARGETS + "failover: {mode: manual}\n", Map.of("CUTOVER_FAILOVER__MODE", "yolo")).problems(),
+        "the variable wins over the file and takes the blame");
   }
 
   @Test
