@@ -41,7 +41,10 @@ public final class MonitorVerticle extends VerticleBase {
   public static final String MAINTENANCE_ADDRESS = "cutover.maintenance";
   /** Request/reply: body {@code {"target": "pg3", "close_after_ms": 30000}} (close_after_ms optional). */
   public static final String DRAIN_ADDRESS = "cutover.drain";
-  /** Request/reply: body {@code {"target": "pg3"}}. */
+  /**
+   * Request/reply: body {@code {"target": "pg3"}}; ends its drain and failback hold, answers
+   * {@code {"target", "drained": false, "drain_ended", "hold_ended"}}.
+   */
   public static final String ENABLE_ADDRESS = "cutover.enable";
   /** Request/reply: body {@code {"target": "pg1"}}: the failover authority fenced it (clustered Cutover). */
   public static final String FENCE_ADDRESS = "cutover.fence";
@@ -136,8 +139,7 @@ public final class MonitorVerticle extends VerticleBase {
     bus.<JsonObject>localConsumer(DRAIN_ADDRESS, msg -> command(msg, (m, now) ->
         m.drain(msg.body().getString("target"), msg.body().getLong("close_after_ms", -1L), now),
         () -> new JsonObject().put("target", msg.body().getString("target")).put("drained", true)));
-    bus.<JsonObject>localConsumer(ENABLE_ADDRESS, msg -> command(msg, (m, now) -> m.enable(msg.body().getString("target"), now),
-        () -> new JsonObject().put("target", msg.body().getString("target")).put("drained", false)));
+    bus.<JsonObject>localConsumer(ENABLE_ADDRESS, this::enable);
     bus.<Object>localConsumer(CLUSTER_ADDRESS, msg -> msg.reply(cluster()));
     bus.<JsonObject>localConsumer(FENCE_ADDRESS, msg -> command(msg, (m, now) -> m.fence(msg.body().getString("target"), now),
         () -> new JsonObject().put("fenced", msg.body().getString("target"))));
@@ -172,6 +174,20 @@ public final class MonitorVerticle extends VerticleBase {
     } catch (IllegalStateException e) {
       msg.fail(409, e.getMessage());
     }
+  }
+
+  /**
+   * {@value #ENABLE_ADDRESS}: ends the target's drain and failback hold; answers
+   * {@code {"target", "drained": false, "drain_ended", "hold_ended"}} (what was in effect and ended).
+   */
+  private void enable(io.vertx.core.eventbus.Message<JsonObject> msg) {
+    String target = msg.body().getString("target");
+    JsonObject reply = new JsonObject().put("target", target).put("drained", false);
+    command(msg, (m, now) -> {
+      Overlay before = m.overlay(now);
+      reply.put("drain_ended", before.drained().containsKey(target)).put("hold_ended", before.held().containsKey(target));
+      return m.enable(target, now);
+    }, () -> reply);
   }
 
   private JsonObject incidentReply() {
