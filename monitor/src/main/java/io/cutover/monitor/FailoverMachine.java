@@ -73,6 +73,13 @@ public final class FailoverMachine {
     return List.copyOf(s.closed);
   }
 
+  /**
+   * Numbers the next incident {@code next} at the least (incidents read back from an earlier run keep their ids).
+   */
+  public void numberIncidentsFrom(long next) {
+    s.nextIncidentId = Math.max(s.nextIncidentId, next);
+  }
+
   /** The primary of record: the node last routed as primary (or promoted by this machine). */
   public String knownPrimary() {
     return s.knownPrimary;

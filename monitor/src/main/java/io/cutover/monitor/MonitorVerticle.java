@@ -23,7 +23,8 @@ import java.util.function.BiFunction;
  *
  * <p>Event bus: {@value Topology#CURRENT_ADDRESS} answers with the current snapshot; {@value #HINT_ADDRESS}
  * (a target name) asks for an immediate re-check (the data plane sends it when a backend connect fails);
- * {@value #INCIDENTS_ADDRESS} answers with the incidents (open one last) as a JSON array;
+ * {@value #INCIDENTS_ADDRESS} answers with the incidents, oldest first (earlier runs' first, see
+ * {@link #withHistory}; the open one last), as a JSON array;
  * {@value #SWITCHOVER_ADDRESS} ({@code {"candidate": "pg2"}}) starts a planned switchover and answers
  * {@code {"incident": id}}, or fails with code 409 and the reason.
  */
@@ -84,6 +85,8 @@ public final class MonitorVerticle extends VerticleBase {
   private FailoverExecutor executor;
   private volatile boolean stopped;
   private final AuthoritySource authority;
+  /** Incidents of earlier runs, oldest first (see {@link #withHistory}). */
+  private List<JsonObject> restored = new java.util.ArrayList<>();
 
   /**
    * @param targets     the configured targets
@@ -116,10 +119,22 @@ public final class MonitorVerticle extends VerticleBase {
     this.probePort = probePort;
   }
 
+  /**
+   * Incidents of earlier runs (read back from {@code history.dir}), oldest first: {@value #INCIDENTS_ADDRESS}
+   * answers with them before this run's, as many as {@code incidents_kept} leaves room for, and this run's incidents
+   * are numbered above their ids. Call before deploying.
+   */
+  public MonitorVerticle withHistory(List<JsonObject> incidents) {
+    this.restored = new java.util.ArrayList<>(incidents);
+    return this;
+  }
+
   @Override
   public Future<?> start() {
     tracker = new TopologyTracker(targets, options.getFall(), options.getRise(), maxLagBytes, clock,
         new FailoverMachine(failover, targets));
+    restored.stream().mapToLong(i -> i.getLong("id", 0L)).max()
+        .ifPresent(id -> tracker.machine().numberIncidentsFrom(id + 1));
     check = new RoleCheck(vertx, options, clock);
     executor = new FailoverExecutor(vertx, options, failover);
     actions = new ActionRunner(vertx, executor, failover, authority, clock, probeHost, probePort, this::report, this::checkNow,
@@ -209,9 +224,16 @@ public final class MonitorVerticle extends VerticleBase {
   }
 
 
+  /** Earlier runs' incidents (as many as {@code incidents_kept} leaves room for), this run's closed ones, the open one. */
   private JsonArray incidents() {
     JsonArray out = new JsonArray();
-    tracker.machine().closedIncidents().forEach(i -> out.add(i.toJson()));
+    List<Incident> closed = tracker.machine().closedIncidents();
+    int room = Math.max(0, failover.getIncidentsKept() - closed.size());
+    if (restored.size() > room) {
+      restored.subList(0, restored.size() - room).clear(); // pushed out by newer ones: never shown again
+    }
+    restored.forEach(out::add);
+    closed.forEach(i -> out.add(i.toJson()));
     Incident open = tracker.machine().openIncident();
     if (open != null) {
       out.add(open.toJson());

@@ -6,6 +6,7 @@ import io.cutover.monitor.cluster.ClusterAuthority;
 import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
 import io.cutover.proxy.http.AdminHttp;
 import io.cutover.proxy.http.AuditLog;
+import io.cutover.proxy.history.History;
 import io.cutover.proxy.metrics.CutoverMetrics;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.vertx.micrometer.MicrometerMetricsOptions;
@@ -47,6 +48,7 @@ public final class Cutover {
   private final java.util.Map<String, Long> drainTimers = new java.util.concurrent.ConcurrentHashMap<>();
   private final ClusterAuthority authority;
   private final AuditLog audit;
+  private final History history;
   private CutoverMetrics metrics;
   /** The context snapshots are applied on ({@link #onTopology}). */
   private Context topologyContext;
@@ -55,14 +57,16 @@ public final class Cutover {
   private int readPort;
   private int httpPort;
 
-  private Cutover(Vertx vertx, CutoverConfig config, String registryName, ClusterAuthority authority) {
+  private Cutover(Vertx vertx, CutoverConfig config, String registryName, ClusterAuthority authority, History history) {
     this.vertx = vertx;
+    this.history = history;
     this.authority = authority;
     this.config = config;
     this.registryName = registryName;
     this.view = new TopologyView(Topology.initial(config.targets(), System.currentTimeMillis()),
         new RoutePolicy(config.readFallbackToPrimary()));
-    this.audit = new AuditLog(config.auditKept());
+    this.audit = new AuditLog(config.auditKept(), history.restoredAudit());
+    audit.onRecord(history::appendAudit);
   }
 
   /**
@@ -118,8 +122,10 @@ public final class Cutover {
       Throwable why = vertx.unavailableNativeTransportCause();
       LOG.info("transport: NIO (native transport unavailable: {})", why == null ? "not requested" : why.toString());
     }
-    Cutover cutover = new Cutover(vertx, config, registryName, authority);
-    return cutover.deploy().recover(err -> vertx.close().transform(v -> Future.failedFuture(err)));
+    return History.open(vertx, config.history(), config.failover().getIncidentsKept(), config.auditKept())
+        .compose(history -> new Cutover(vertx, config, registryName, authority, history).deploy()
+            .recover(err -> history.close().transform(v -> Future.failedFuture(err))))
+        .recover(err -> vertx.close().transform(v -> Future.failedFuture(err)));
   }
 
   private Future<Cutover> deploy() {
@@ -147,7 +153,7 @@ public final class Cutover {
     AdminHttp http = new AdminHttp(vertx, view, registry, config.targets(), config.adminToken(), audit,
         () -> listening, registryName,
         () -> authority == null ? new JsonObject().put("enabled", false) : authority.toJson()).clustered(authority);
-    return subscribed.future().compose(v -> vertx.createHttpServer().requestHandler(http.router())
+    return subscribed.future().compose(v -> history.listen()).compose(v -> vertx.createHttpServer().requestHandler(http.router())
         .listen(config.http().port(), config.http().host()))
         .recover(err -> Future.failedFuture(new IllegalStateException(
             "cannot listen on the HTTP endpoint " + config.http() + ": " + err.getMessage(), err)))
@@ -160,7 +166,7 @@ public final class Cutover {
               ? "127.0.0.1" : config.write().host();
           return vertx.deployVerticle(new MonitorVerticle(config.targets(), config.checks(), config.failover(),
               config.readMaxLagBytes(), Clock.systemUTC(), probeHost, writePort,
-              authority == null ? AuthoritySource.SINGLE : authority));
+              authority == null ? AuthoritySource.SINGLE : authority).withHistory(history.restoredIncidents()));
         })
         .map(p -> {
           if (authority != null) {
@@ -297,9 +303,12 @@ public final class Cutover {
     return readPort;
   }
 
-  /** Stops everything and closes the Vert.x instance. */
+  /**
+   * Stops everything: writes the open incident to the history (if kept on disk) and waits for its writes, then
+   * closes the Vert.x instance.
+   */
   public Future<Void> close() {
-    return vertx.close();
+    return history.close().transform(v -> vertx.close());
   }
 
 }
