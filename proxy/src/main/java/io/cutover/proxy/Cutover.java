@@ -122,10 +122,19 @@ public final class Cutover {
       Throwable why = vertx.unavailableNativeTransportCause();
       LOG.info("transport: NIO (native transport unavailable: {})", why == null ? "not requested" : why.toString());
     }
-    return History.open(vertx, config.history(), config.failover().getIncidentsKept(), config.auditKept())
+    // completed on no context: after vertx.close() no event loop is left to complete it on
+    Promise<Cutover> result = Promise.promise();
+    History.open(vertx, config.history(), config.failover().getIncidentsKept(), config.auditKept())
         .compose(history -> new Cutover(vertx, config, registryName, authority, history).deploy()
             .recover(err -> history.close().transform(v -> Future.failedFuture(err))))
-        .recover(err -> vertx.close().transform(v -> Future.failedFuture(err)));
+        .onComplete(ar -> {
+          if (ar.succeeded()) {
+            result.complete(ar.result());
+          } else {
+            vertx.close().onComplete(v -> result.fail(ar.cause()));
+          }
+        });
+    return result.future();
   }
 
   private Future<Cutover> deploy() {
@@ -308,7 +317,9 @@ public final class Cutover {
    * closes the Vert.x instance.
    */
   public Future<Void> close() {
-    return history.close().transform(v -> vertx.close());
+    Promise<Void> closed = Promise.promise(); // on no context: see started()
+    history.close().onComplete(v -> vertx.close().onComplete(closed));
+    return closed.future();
   }
 
 }
