@@ -62,6 +62,7 @@ public final class History {
   private final AtomicInteger pending = new AtomicInteger();
   private final AtomicInteger dropped = new AtomicInteger();
   private volatile boolean closed;
+  private Future<Void> closing;
 
   private History(Vertx vertx, Path dir, JsonLinesFile incidents, JsonLinesFile audit, FileChannel lockChannel,
                   List<JsonObject> restoredIncidents, List<JsonObject> restoredAudit) {
@@ -160,15 +161,25 @@ public final class History {
     return out;
   }
 
-  /** The newest {@code kept} entries of {@code file}, oldest first. */
+  /**
+   * The newest {@code kept} entries of {@code file}, oldest first. Files are read from the newest on, and no older
+   * one once {@code kept} entries are found (the audit can be large; start-up reads no more than it keeps).
+   */
   static List<JsonObject> newest(JsonLinesFile file, int kept, int[] skipped) {
     Deque<JsonObject> out = new ArrayDeque<>();
-    skipped[0] += file.read(e -> {
-      out.addLast(e);
-      if (out.size() > kept) {
-        out.removeFirst();
+    for (int i = 0; i < file.maxFiles() && out.size() < kept; i++) {
+      int wanted = kept - out.size();
+      Deque<JsonObject> part = new ArrayDeque<>();
+      skipped[0] += file.read(i, e -> {
+        part.addLast(e);
+        if (part.size() > wanted) {
+          part.removeFirst();
+        }
+      });
+      while (!part.isEmpty()) {
+        out.addFirst(part.removeLast());
       }
-    }); // (this sink counts nothing itself)
+    }
     return new ArrayList<>(out);
   }
 
@@ -245,11 +256,19 @@ public final class History {
   /**
    * Appends the monitor's open incident, if any (asked for at most {@value #CLOSE_ASK_MILLIS} ms), waits for the
    * writes asked for before, closes the files and releases the directory's lock. Later entries are not written.
+   * Calling it again returns the same future.
    */
-  public Future<Void> close() {
-    if (!enabled() || closed) {
+  public synchronized Future<Void> close() {
+    if (!enabled()) {
       return Future.succeededFuture();
     }
+    if (closing == null) {
+      closing = closeOnce();
+    }
+    return closing;
+  }
+
+  private Future<Void> closeOnce() {
     return vertx.eventBus().<JsonArray>request(MonitorVerticle.INCIDENTS_ADDRESS, "",
             new io.vertx.core.eventbus.DeliveryOptions(MonitorVerticle.LOCAL).setSendTimeout(CLOSE_ASK_MILLIS))
         .map(reply -> {

@@ -138,6 +138,19 @@ public final class JsonLinesFile implements AutoCloseable {
     return skipped;
   }
 
+  /**
+   * Like {@link #read} for the file of index {@code i} only (0 the current one, {@code maxFiles - 1} the oldest);
+   * nothing when it does not exist.
+   */
+  public synchronized int read(int i, Consumer<JsonObject> sink) {
+    return readFile(file(i), sink, 0);
+  }
+
+  /** Files kept in all, the current one included. */
+  public int maxFiles() {
+    return maxFiles;
+  }
+
   private static int readFile(Path file, Consumer<JsonObject> sink, int warnedBefore) {
     int skipped = 0;
     try (InputStream in = Files.newInputStream(file)) {

@@ -34,8 +34,8 @@ import java.util.function.BooleanSupplier;
  * <p>The records ({@code /api/v1/incidents}, {@code /api/v1/audit}) are served by {@link RecordsHttp}.
  *
  * <p>Errors are always JSON {@code {"error": "...", "detail": "..."}}: malformed JSON, wrong field types or query
- * parameters 400, missing/wrong bearer token 401, no token configured 403, unknown target, incident or route 404, wrong method
- * 405, a state conflict 409, a body over 64 KiB 413, the monitor not answering 503. Never a stack trace.
+ * parameters 400, missing/wrong bearer token 401, no token configured 403, unknown target, incident or route 404,
+ * wrong method 405, a state conflict 409, a body over 64 KiB 413, the monitor not answering 503. Never a stack trace.
  */
 public final class AdminHttp {
 

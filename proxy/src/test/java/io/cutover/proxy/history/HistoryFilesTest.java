@@ -53,6 +53,12 @@ class HistoryFilesTest {
       // 18 entries, 3 per file: the current file holds 25..27 (after 19..21 and 22..24); older ones are gone
       assertEquals(List.of(19, 20, 21, 22, 23, 24, 25, 26, 27), readBack(f));
       assertEquals(3, Files.readAllLines(f.file(2)).size());
+      int[] skipped = {0};
+      assertEquals(List.of(24, 25, 26, 27), History.newest(f, 4, skipped).stream().map(e -> e.getInteger("n")).toList(),
+          "the newest 4, across two files, oldest first");
+      assertEquals(List.of(26, 27), History.newest(f, 2, skipped).stream().map(e -> e.getInteger("n")).toList());
+      assertEquals(List.of(19, 20, 21, 22, 23, 24, 25, 26, 27),
+          History.newest(f, 100, skipped).stream().map(e -> e.getInteger("n")).toList(), "all there are");
     }
     try (JsonLinesFile again = new JsonLinesFile(dir, "audit", 3L * line, 3)) {
       assertEquals(List.of(19, 20, 21, 22, 23, 24, 25, 26, 27), readBack(again), "read back by a new instance");
