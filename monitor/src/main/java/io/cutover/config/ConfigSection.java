@@ -188,6 +188,11 @@ public final class ConfigSection {
     return parsed(name, def, ByteSizes::parse, n -> null);
   }
 
+  /** A byte size ({@code 16MB}) of at least {@code min} bytes. */
+  public long bytes(String name, long def, long min) {
+    return parsed(name, def, ByteSizes::parse, n -> n < min ? "must be at least " + min + " bytes" : null);
+  }
+
   private <T> T parsed(String name, T def, Function<String, T> parser, Function<T, String> check) {
     Object v = raw(name);
     if (v == null) {

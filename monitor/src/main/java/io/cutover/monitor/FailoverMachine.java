@@ -87,6 +87,13 @@ public final class FailoverMachine {
     return List.copyOf(s.closed);
   }
 
+  /**
+   * Numbers the next incident {@code next} at the least (incidents read back from an earlier run keep their ids).
+   */
+  public void numberIncidentsFrom(long next) {
+    s.nextIncidentId = Math.max(s.nextIncidentId, next);
+  }
+
   /** The primary of record: the node last routed as primary (or promoted by this machine). */
   public String knownPrimary() {
     return s.knownPrimary;
@@ -150,9 +157,20 @@ public final class FailoverMachine {
     return s.operations.drain(target, closeAfterMillis, now);
   }
 
-  /** Routes new sessions to {@code target} again. @throws IllegalArgumentException for an unknown target */
+  /**
+   * Routes new sessions to {@code target} again now: ends its drain and its failback hold (the
+   * {@code failback_delay} a node back from DOWN, or rejoined as a replica, waits before it re-enters the read
+   * pool); each ended one is an alert. A later return from DOWN is held again.
+   *
+   * @throws IllegalArgumentException for an unknown target
+   */
   public List<Action> enable(String target, long now) {
-    return s.operations.enable(target);
+    List<Action> out = new ArrayList<>(s.operations.enable(target));
+    String hold = s.failback.held(now).get(target);
+    if (s.failback.release(target, now)) {
+      out.add(new Action.Alert("info", target + " enabled: failback hold ended by an operator (it " + hold + ")"));
+    }
+    return out;
   }
 
   /**

@@ -160,7 +160,7 @@ public final class Incident {
         .put("outcome", outcome)
         .put("old_primary", oldPrimary)
         .put("new_primary", candidate)
-        .put("timeline", timeline < 0 ? null : timeline)
+        .put("timeline", timeline)
         .put("duration_ms", durationMillis() < 0 ? null : durationMillis())
         .put("rto_ms", rtoMillis)
         .put("rto_verdict", verdict())

@@ -285,6 +285,37 @@ class FailoverMachineTest {
   }
 
   @Test
+  void enableEndsTheFailbackHoldOfARejoinedOldPrimaryAndALaterReturnIsHeldAgain() {
+    Sim s = new Sim(opts()).healthy(100, 100, 100);
+    s.down(PG1).down(PG1).down(PG1).apply((m, now) -> m.onPromoted("pg2", true, null, now)).primary(PG2, 2, 100)
+        .apply(FailoverMachine::onWriteAccepted);
+    s.replica(PG1, 2, 100).replica(PG1, 2, 100).step(5_000);
+    assertNotNull(s.topo().target("pg1").orElseThrow().hold(), "held by failback_delay");
+    s.clear();
+
+    s.apply((m, now) -> m.enable("pg3", now));
+    assertTrue(s.all(Action.Alert.class).isEmpty(), "pg3 was neither drained nor held: nothing ended");
+    assertNotNull(s.topo().target("pg1").orElseThrow().hold(), "enabling another target ends no hold");
+
+    s.apply((m, now) -> m.enable("pg1", now));
+    TargetStatus pg1 = s.topo().target("pg1").orElseThrow();
+    assertNull(pg1.hold(), "the hold ended at once, 55 s before failback_delay");
+    assertTrue(pg1.readable());
+    assertTrue(s.topo().readable().contains("pg1"));
+    List<Action.Alert> alerts = s.all(Action.Alert.class);
+    assertEquals(1, alerts.size(), alerts.toString());
+    assertTrue(alerts.get(0).message().startsWith("pg1 enabled: failback hold ended by an operator (it is back since 5 s"),
+        alerts.get(0).message());
+    s.step(1_000).replica(PG1, 2, 100);
+    assertTrue(s.topo().readable().contains("pg1"), "stays readable");
+
+    s.down(PG1).down(PG1).down(PG1).replica(PG1, 2, 100).replica(PG1, 2, 100);
+    assertFalse(s.topo().readable().contains("pg1"), "back from DOWN again: held again");
+    s.step(60_000);
+    assertTrue(s.topo().readable().contains("pg1"));
+  }
+
+  @Test
   void aReplicaBackFromDownWaitsTheFailbackDelayButStartUpDoesNot() {
     Sim s = new Sim(opts()).healthy(100, 100, 100);
     assertTrue(s.topo().readable().contains("pg3"), "no delay at start-up");

@@ -6,6 +6,7 @@ import io.cutover.monitor.cluster.ClusterAuthority;
 import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
 import io.cutover.proxy.http.AdminHttp;
 import io.cutover.proxy.http.AuditLog;
+import io.cutover.proxy.history.History;
 import io.cutover.proxy.metrics.CutoverMetrics;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.vertx.micrometer.MicrometerMetricsOptions;
@@ -55,6 +56,7 @@ public final class Cutover {
   private final java.util.Map<String, Long> drainTimers = new java.util.concurrent.ConcurrentHashMap<>();
   private final ClusterAuthority authority;
   private final AuditLog audit;
+  private final History history;
   private CutoverMetrics metrics;
   /** The context snapshots are applied on ({@link #onTopology}). */
   private Context topologyContext;
@@ -63,14 +65,16 @@ public final class Cutover {
   private int readPort;
   private int httpPort;
 
-  private Cutover(Vertx vertx, CutoverConfig config, String registryName, ClusterAuthority authority) {
+  private Cutover(Vertx vertx, CutoverConfig config, String registryName, ClusterAuthority authority, History history) {
     this.vertx = vertx;
+    this.history = history;
     this.authority = authority;
     this.config = config;
     this.registryName = registryName;
     this.view = new TopologyView(Topology.initial(config.targets(), System.currentTimeMillis()),
         new RoutePolicy(config.readFallbackToPrimary()));
-    this.audit = new AuditLog(config.auditKept());
+    this.audit = new AuditLog(config.auditKept(), history.restoredAudit());
+    audit.onRecord(history::appendAudit);
   }
 
   /**
@@ -128,17 +132,19 @@ public final class Cutover {
       Throwable why = vertx.unavailableNativeTransportCause();
       LOG.info("transport: NIO (native transport unavailable: {})", why == null ? "not requested" : why.toString());
     }
-    Cutover cutover = new Cutover(vertx, config, registryName, authority);
     // The failure is reported from outside Vert.x: a continuation scheduled on a context of the instance
     // being closed may never run (its event loop is gone), which would leave the caller waiting forever.
     Promise<Cutover> result = Promise.promise();
-    cutover.deploy().onComplete(ar -> {
-      if (ar.succeeded()) {
-        result.complete(ar.result());
-      } else {
-        closeWithin(vertx, CLOSE_DEADLINE).whenComplete((v, e) -> result.fail(ar.cause()));
-      }
-    });
+    History.open(vertx, config.history(), config.failover().getIncidentsKept(), config.auditKept())
+        .compose(history -> new Cutover(vertx, config, registryName, authority, history).deploy()
+            .recover(err -> history.close().transform(v -> Future.failedFuture(err))))
+        .onComplete(ar -> {
+          if (ar.succeeded()) {
+            result.complete(ar.result());
+          } else {
+            closeWithin(vertx, CLOSE_DEADLINE).whenComplete((v, e) -> result.fail(ar.cause()));
+          }
+        });
     return result.future();
   }
 
@@ -189,7 +195,7 @@ public final class Cutover {
     AdminHttp http = new AdminHttp(vertx, view, registry, config.targets(), config.adminToken(), audit,
         () -> listening, registryName,
         () -> authority == null ? new JsonObject().put("enabled", false) : authority.toJson()).clustered(authority);
-    return subscribed.future().compose(v -> vertx.createHttpServer().requestHandler(http.router())
+    return subscribed.future().compose(v -> history.listen()).compose(v -> vertx.createHttpServer().requestHandler(http.router())
         .listen(config.http().port(), config.http().host()))
         .recover(err -> Future.failedFuture(new ListenFailure("listeners.http", config.http(), err)))
         .onSuccess(s -> httpPort = s.actualPort())
@@ -201,7 +207,7 @@ public final class Cutover {
               ? "127.0.0.1" : config.write().host();
           return vertx.deployVerticle(new MonitorVerticle(config.targets(), config.checks(), config.failover(),
               config.readMaxLagBytes(), Clock.systemUTC(), probeHost, writePort,
-              authority == null ? AuthoritySource.SINGLE : authority));
+              authority == null ? AuthoritySource.SINGLE : authority).withHistory(history.restoredIncidents()));
         })
         .map(p -> {
           if (authority != null) {
@@ -359,9 +365,14 @@ public final class Cutover {
     return readPort;
   }
 
-  /** Stops everything and closes the Vert.x instance. */
+  /**
+   * Stops everything: writes the open incident to the history (if kept on disk) and waits for its writes, then
+   * closes the Vert.x instance.
+   */
   public Future<Void> close() {
-    return vertx.close();
+    Promise<Void> closed = Promise.promise(); // on no context: see started()
+    history.close().onComplete(v -> vertx.close().onComplete(closed));
+    return closed.future();
   }
 
   /**
@@ -370,7 +381,10 @@ public final class Cutover {
    * @return a stage completed, never failed, when Vert.x closed or the deadline passed
    */
   public CompletableFuture<Void> closeWithin(Duration deadline) {
-    return closeWithin(vertx, deadline);
+    return history.close().toCompletionStage().toCompletableFuture()
+        .orTimeout(deadline.toMillis(), TimeUnit.MILLISECONDS)
+        .handle((v, e) -> null)
+        .thenCompose(v -> closeWithin(vertx, deadline));
   }
 
 }

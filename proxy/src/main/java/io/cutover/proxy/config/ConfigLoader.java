@@ -233,9 +233,32 @@ public final class ConfigLoader {
         clusterSection.duration("lease", CutoverConfig.Cluster.DEFAULT_LEASE, java.time.Duration.ofMillis(500)));
     clusterSection.rejectUnknown();
 
+    CutoverConfig.History history = history(root.section("history"));
+
     root.rejectUnknown();
     return new CutoverConfig(write, read, targets, checks, maxLag, fallback, connectTimeout, eventLoops, connectWait, failover,
-        http, token, auditKept, cluster);
+        http, token, auditKept, cluster, history);
+  }
+
+  /** The {@code history} section; {@code dir} unset or {@code off} (YAML reads a bare off as false) turns it off. */
+  private static CutoverConfig.History history(ConfigSection s) {
+    String text = s.string("dir", null);
+    long maxFileBytes = s.bytes("max_file_size", CutoverConfig.History.DEFAULT_MAX_FILE_BYTES,
+        CutoverConfig.History.MIN_FILE_BYTES);
+    int maxFiles = s.integer("max_files", CutoverConfig.History.DEFAULT_MAX_FILES, 1, 100);
+    s.rejectUnknown();
+    Path dir = null;
+    String t = text == null ? "off" : text.trim();
+    if (t.isEmpty() || t.equals("true")) {
+      s.problems().add(s.key("dir"), text, "must be a directory path, or off");
+    } else if (!t.equalsIgnoreCase("off") && !t.equals("false")) {
+      try {
+        dir = Path.of(t);
+      } catch (java.nio.file.InvalidPathException e) {
+        s.problems().add(s.key("dir"), text, "not a valid path: " + e.getReason());
+      }
+    }
+    return new CutoverConfig.History(dir, maxFileBytes, maxFiles);
   }
 
   private static ListenAddress address(ConfigSection s, String name, String def) {

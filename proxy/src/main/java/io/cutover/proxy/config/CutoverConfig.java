@@ -32,11 +32,38 @@ import java.util.List;
  *                          {@code CUTOVER_ADMIN_TOKEN}); {@code null} refuses them with 403
  * @param auditKept         audit entries kept in memory ({@code admin.audit_kept})
  * @param cluster           clustering over Hazelcast ({@code cluster})
+ * @param history           where incidents and audit entries are kept across restarts ({@code history})
  */
 public record CutoverConfig(ListenAddress write, ListenAddress read, List<Target> targets, CheckOptions checks,
                             long readMaxLagBytes, boolean readFallbackToPrimary, Duration connectTimeout,
                             int eventLoops, Duration connectWait, FailoverOptions failover, ListenAddress http,
-                            String adminToken, int auditKept, Cluster cluster) {
+                            String adminToken, int auditKept, Cluster cluster, History history) {
+
+  /**
+   * {@code history} section: this instance's incidents and audit entries as JSON lines on disk, read back at start.
+   *
+   * @param dir          {@code history.dir}: the directory (relative paths from the working directory), or
+   *                     {@code null} when unset or {@code off}: kept in memory only, lost on restart
+   * @param maxFileBytes {@code history.max_file_size}: a file is rotated before an append would take it past this
+   *                     (default {@link #DEFAULT_MAX_FILE_BYTES}, at least {@link #MIN_FILE_BYTES})
+   * @param maxFiles     {@code history.max_files}: files kept per record, the current one included (default
+   *                     {@value #DEFAULT_MAX_FILES}, 1-100)
+   */
+  public record History(java.nio.file.Path dir, long maxFileBytes, int maxFiles) {
+    /** Default {@code history.max_file_size}: 10 MiB. */
+    public static final long DEFAULT_MAX_FILE_BYTES = 10L << 20;
+    /** Smallest {@code history.max_file_size}: 64 KiB (an audit entry may carry a 64 KiB request body). */
+    public static final long MIN_FILE_BYTES = 64L << 10;
+    /** Default {@code history.max_files}. */
+    public static final int DEFAULT_MAX_FILES = 5;
+    /** History off: kept in memory only. */
+    public static final History OFF = new History(null, DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_FILES);
+
+    JsonObject toJson() {
+      return new JsonObject().put("dir", dir == null ? "off" : dir.toString()).put("max_file_size", maxFileBytes)
+          .put("max_files", maxFiles);
+    }
+  }
 
   /**
    * {@code cluster} section.
@@ -94,13 +121,14 @@ public record CutoverConfig(ListenAddress write, ListenAddress read, List<Target
             .put("fallback_to_primary", readFallbackToPrimary))
         .put("proxy", new JsonObject().put("connect_timeout", Durations.format(connectTimeout))
             .put("event_loops", eventLoops).put("connect_wait", Durations.format(connectWait)))
-        .put("failover", failover.toJson());
+        .put("failover", failover.toJson())
+        .put("history", history.toJson());
   }
 
   /** A copy with clustering switched on or off ({@code --cluster}). */
   public CutoverConfig withCluster(boolean enabled) {
     return new CutoverConfig(write, read, targets, checks, readMaxLagBytes, readFallbackToPrimary, connectTimeout,
-        eventLoops, connectWait, failover, http, adminToken, auditKept, cluster.withEnabled(enabled));
+        eventLoops, connectWait, failover, http, adminToken, auditKept, cluster.withEnabled(enabled), history);
   }
 
 }

@@ -30,9 +30,11 @@ import java.util.function.BooleanSupplier;
  * {@code /api/v1} and Prometheus metrics. It reads the topology and sends commands to the monitor over the
  * event bus; it never changes routing itself.
  *
- * <p>Errors are always JSON {@code {"error": "...", "detail": "..."}}: malformed JSON or wrong field types
- * 400, missing/wrong bearer token 401, no token configured 403, unknown target or route 404, wrong method
- * 405, a state conflict 409, a body over 64 KiB 413, the monitor not answering 503. Never a stack trace.
+ * <p>The records ({@code /api/v1/incidents}, {@code /api/v1/audit}) are served by {@link RecordsHttp}.
+ *
+ * <p>Errors are always JSON {@code {"error": "...", "detail": "..."}}: malformed JSON, wrong field types or query
+ * parameters 400, missing/wrong bearer token 401, no token configured 403, unknown target, incident or route 404,
+ * wrong method 405, a state conflict 409, a body over 64 KiB 413, the monitor not answering 503. Never a stack trace.
  */
 public final class AdminHttp {
 
@@ -48,6 +50,7 @@ public final class AdminHttp {
   private final BooleanSupplier listening;
   private final String registryName;
   private final java.util.function.Supplier<JsonObject> clusterInfo;
+  private final RecordsHttp records;
   private io.cutover.monitor.cluster.ClusterAuthority cluster;
 
   /**
@@ -67,11 +70,13 @@ public final class AdminHttp {
     this.audit = audit;
     this.listening = listening;
     this.registryName = registryName;
+    this.records = new RecordsHttp(vertx, audit);
   }
 
   /** Clustered Cutover: operator commands act cluster-wide through the authority. */
   public AdminHttp clustered(io.cutover.monitor.cluster.ClusterAuthority authority) {
     this.cluster = authority;
+    records.clustered(authority);
     return this;
   }
 
@@ -81,8 +86,7 @@ public final class AdminHttp {
     r.route().handler(BodyHandler.create(false).setBodyLimit(MAX_BODY_BYTES));
     new HealthRoutes(view, listening).install(r);
     r.get("/api/v1/cluster").handler(this::cluster);
-    r.get("/api/v1/incidents").handler(this::incidents);
-    r.get("/api/v1/audit").handler(this::audit);
+    records.routes(r);
     r.get("/api/v1/openapi.yaml").handler(this::openapi);
     r.post("/api/v1/failover").handler(ctx -> mutate(ctx, "failover", this::failover));
     r.post("/api/v1/switchover").handler(ctx -> mutate(ctx, "switchover", this::switchover));
@@ -126,40 +130,6 @@ public final class AdminHttp {
     }));
   }
 
-  /**
-   * The incidents: this instance's; clustered, the cluster's shared record (the leaders' incidents, each
-   * naming the member that recorded it), or this instance's own when the shared record cannot be read.
-   */
-  private void incidents(RoutingContext ctx) {
-    if (cluster == null) {
-      ask(ctx, MonitorVerticle.INCIDENTS_ADDRESS, new JsonObject(), body -> new JsonObject().put("incidents", body));
-      return;
-    }
-    cluster.shared().records(io.cutover.monitor.cluster.SharedState.INCIDENTS).onComplete(ar -> {
-      if (ar.succeeded()) {
-        json(ctx, 200, new JsonObject().put("incidents", ar.result()).put("recorded_by", "cluster"));
-      } else {
-        ask(ctx, MonitorVerticle.INCIDENTS_ADDRESS, new JsonObject(), body -> new JsonObject().put("incidents", body)
-            .put("recorded_by", "this instance (the shared record cannot be read: " + ar.cause().getMessage() + ")"));
-      }
-    });
-  }
-
-  /**
-   * This instance's audit entries; clustered, every member's from the shared record (each naming its member),
-   * or this instance's own when the shared record cannot be read.
-   */
-  private void audit(RoutingContext ctx) {
-    if (cluster == null) {
-      json(ctx, 200, new JsonObject().put("audit", audit.entries()));
-      return;
-    }
-    cluster.shared().records(io.cutover.monitor.cluster.SharedState.AUDIT).onComplete(ar -> json(ctx, 200, ar.succeeded()
-        ? new JsonObject().put("audit", ar.result()).put("recorded_by", "cluster")
-        : new JsonObject().put("audit", audit.entries())
-            .put("recorded_by", "this instance (the shared record cannot be read: " + ar.cause().getMessage() + ")")));
-  }
-
   private void openapi(RoutingContext ctx) {
     try (InputStream in = AdminHttp.class.getResourceAsStream("/openapi.yaml")) {
       String text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
@@ -171,14 +141,22 @@ public final class AdminHttp {
 
   // ---- mutations ----
 
-  /** What a mutation sends to the monitor, or the 4xx it answers without asking. */
-  private record Command(String address, JsonObject message, JsonObject args, int status, String error, String detail) {
+  /**
+   * What a mutation sends to the monitor, or the 4xx it answers without asking; {@code outcome} turns the monitor's
+   * answer into the audit's outcome.
+   */
+  private record Command(String address, JsonObject message, JsonObject args, int status, String error, String detail,
+                         java.util.function.Function<JsonObject, String> outcome) {
     static Command send(String address, JsonObject message) {
-      return new Command(address, message, message, 0, null, null);
+      return new Command(address, message, message, 0, null, null, reply -> "accepted");
     }
 
     static Command reject(int status, String error, String detail, JsonObject args) {
-      return new Command(null, null, args, status, error, detail);
+      return new Command(null, null, args, status, error, detail, null);
+    }
+
+    Command audited(java.util.function.Function<JsonObject, String> how) {
+      return new Command(address, message, args, status, error, detail, how);
     }
   }
 
@@ -217,8 +195,9 @@ public final class AdminHttp {
         ? vertx.eventBus().request(c.address(), c.message(), MonitorVerticle.LOCAL) : cluster.command(c.address(), c.message(), leaderOnly);
     sent.onComplete(ar -> {
       if (ar.succeeded()) {
-        audit.record(action, c.args(), 200, "accepted", remote);
-        json(ctx, 200, ar.result().body() == null ? new JsonObject() : ar.result().body());
+        JsonObject reply = ar.result().body() == null ? new JsonObject() : ar.result().body();
+        audit.record(action, c.args(), 200, c.outcome().apply(reply), remote);
+        json(ctx, 200, reply);
       } else {
         boolean answered = ar.cause() instanceof ReplyException re && re.failureCode() >= 400;
         int status = answered ? ((ReplyException) ar.cause()).failureCode() : 503;
@@ -301,7 +280,15 @@ public final class AdminHttp {
     if (!targets.contains(name)) {
       return Command.reject(404, "not found", "unknown target " + name, new JsonObject().put("target", name));
     }
-    return Command.send(MonitorVerticle.ENABLE_ADDRESS, new JsonObject().put("target", name));
+    return Command.send(MonitorVerticle.ENABLE_ADDRESS, new JsonObject().put("target", name)).audited(AdminHttp::enabled);
+  }
+
+  /** The audit's outcome of an enable: which of drain and failback hold it ended. */
+  private static String enabled(JsonObject reply) {
+    boolean drain = reply.getBoolean("drain_ended", false);
+    boolean hold = reply.getBoolean("hold_ended", false);
+    return "accepted: " + (drain && hold ? "drain and failback hold ended" : drain ? "drain ended"
+        : hold ? "failback hold ended" : "neither drained nor held");
   }
 
   // ---- plumbing ----

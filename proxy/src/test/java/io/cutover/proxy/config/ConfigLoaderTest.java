@@ -57,6 +57,7 @@ class ConfigLoaderTest {
     ConfigLoader.Result r = ConfigLoader.load(example, Map.of());
     assertTrue(r.ok(), r.problems().toString());
     assertEquals(3, r.config().targets().size());
+    assertEquals(Path.of(".run/history"), r.config().history().dir(), "persistence when following the README");
   }
 
   @Test
@@ -153,6 +154,27 @@ class ConfigLoaderTest {
     assertEquals(List.of("failover.promote_timeout: not a duration (expected a number with a unit ms, s, m or h, "
             + "e.g. 200ms or 30s) (got 'soon')"),
         problems(TARGETS + "failover: {promote_timeout: soon}\n"));
+  }
+
+  @Test
+  void historySection() {
+    assertEquals(CutoverConfig.History.OFF, parse(TARGETS).config().history(), "off when unset");
+    assertEquals(CutoverConfig.History.OFF, parse(TARGETS + "history: {dir: off}\n").config().history(), "off (YAML: false)");
+    assertEquals(CutoverConfig.History.OFF, parse(TARGETS + "history: {dir: 'off'}\n").config().history());
+    CutoverConfig.History h = parse(TARGETS + "history: {dir: .run/history, max_file_size: 1MB, max_files: 3}\n")
+        .config().history();
+    assertEquals(new CutoverConfig.History(Path.of(".run/history"), 1 << 20, 3), h);
+    assertEquals(new CutoverConfig.History(Path.of("/var/lib/cutover"), 10L << 20, 5), ConfigLoader.parse("t", TARGETS,
+        Map.of("CUTOVER_HISTORY__DIR", "/var/lib/cutover")).config().history(), "defaults; the environment overrides");
+    assertEquals(List.of(
+            "history.max_file_size: must be at least 65536 bytes (got '1kB')",
+            "history.max_files: must be between 1 and 100 (got 0)",
+            "history.keep: unknown key",
+            "history.dir: must be a directory path, or off (got ' ')"),
+        problems(TARGETS + "history: {dir: ' ', max_file_size: 1kB, max_files: 0, keep: 5}\n"));
+    assertEquals(List.of("history.max_file_size: not a size in bytes (expected e.g. 1048576, 512kB, 16MB or 1GB) (got 'big')",
+            "history.dir: must be a directory path, or off (got 'true')"),
+        problems(TARGETS + "history: {dir: true, max_file_size: big}\n"));
   }
 
   @Test
