@@ -188,6 +188,9 @@ class FailoverMachineTest {
     assertTrue(s.all(Action.Alert.class).stream().anyMatch(a -> a.message().contains("mode manual")));
     assertNotNull(s.machine.openIncident());
     assertFalse(s.topo().target("pg1").orElseThrow().fenced(), "manual mode fences nothing by itself");
+    assertEquals("mode manual: no automatic failover", s.topo().failoverPaused(), "write sessions are not held");
+    assertEquals("pg1 (last seen primary) is down; mode manual: no automatic failover", s.topo().writeReason());
+    assertFalse(s.topo().maintenance());
     s.primary(PG1, 1, 100).primary(PG1, 1, 100);
     assertEquals("pg1", s.topo().primary());
     Incident i = s.all(Action.IncidentClosed.class).get(0).incident();
@@ -199,6 +202,7 @@ class FailoverMachineTest {
     Sim s = new Sim(opts().setMode(FailoverOptions.Mode.FOLLOW)).healthy(100, 100, 100);
     s.down(PG1).down(PG1).down(PG1);
     assertTrue(s.all(Action.Promote.class).isEmpty());
+    assertNull(s.topo().failoverPaused(), "follow mode: a promotion may come from outside, sessions are held");
     s.primary(PG2, 2, 100);
     assertEquals("pg2", s.topo().primary());
     assertEquals(1, s.all(Action.ProbeWrite.class).size());
@@ -444,7 +448,10 @@ class FailoverMachineTest {
     assertTrue(s.all(Action.Promote.class).isEmpty());
     assertEquals(1, s.all(Action.Refused.class).size());
     assertTrue(s.all(Action.Refused.class).get(0).reason().contains("maintenance mode"));
+    assertTrue(s.topo().maintenance());
+    assertEquals("pg1 (last seen primary) is down; maintenance mode: no automatic failover (upgrade)", s.topo().writeReason());
     s.apply((m, now) -> m.setMaintenance(false, null, now)).replica(PG2, 100);
+    assertFalse(s.topo().maintenance());
     assertEquals(1, s.all(Action.Promote.class).size(), "resumed: the failover goes ahead");
   }
 

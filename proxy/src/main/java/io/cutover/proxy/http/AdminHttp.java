@@ -271,7 +271,11 @@ public final class AdminHttp {
         return Command.reject(400, "bad request", "field close_after: " + e.getMessage(), args);
       }
     }
-    return Command.send(MonitorVerticle.DRAIN_ADDRESS, new JsonObject().put("target", name).put("close_after_ms", closeAfterMs));
+    JsonObject drain = new JsonObject().put("target", name);
+    if (closeAfterMs >= 0) {
+      drain.put("close_after_ms", closeAfterMs); // absent (not -1) when the sessions are never closed
+    }
+    return Command.send(MonitorVerticle.DRAIN_ADDRESS, drain);
   }
 
   private Command enable(RoutingContext ctx) {
