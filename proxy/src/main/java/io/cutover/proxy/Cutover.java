@@ -47,6 +47,10 @@ public final class Cutover {
   private final java.util.Map<String, Long> drainTimers = new java.util.concurrent.ConcurrentHashMap<>();
   private final ClusterAuthority authority;
   private final AuditLog audit;
+  /** This start's random instance id (the marker table's {@code id}, see {@link io.cutover.monitor.Presence}). */
+  private final String instanceId = io.cutover.monitor.Presence.Identity.newId();
+  /** This machine's host name, read before any event loop runs. */
+  private final String hostName;
   private CutoverMetrics metrics;
   /** The context snapshots are applied on ({@link #onTopology}). */
   private Context topologyContext;
@@ -55,8 +59,9 @@ public final class Cutover {
   private int readPort;
   private int httpPort;
 
-  private Cutover(Vertx vertx, CutoverConfig config, String registryName, ClusterAuthority authority) {
+  private Cutover(Vertx vertx, CutoverConfig config, String registryName, ClusterAuthority authority, String hostName) {
     this.vertx = vertx;
+    this.hostName = hostName;
     this.authority = authority;
     this.config = config;
     this.registryName = registryName;
@@ -85,8 +90,9 @@ public final class Cutover {
   public static Future<Cutover> start(CutoverConfig config) {
     String registryName = "cutover-" + java.util.UUID.randomUUID();
     VertxOptions options = vertxOptions(config, registryName);
+    String host = io.cutover.monitor.Presence.Identity.localHostName();
     if (!config.cluster().enabled()) {
-      return started(Vertx.vertx(options), config, registryName, null);
+      return started(Vertx.vertx(options), config, registryName, null, host);
     }
     com.hazelcast.config.Config hz;
     try {
@@ -107,18 +113,19 @@ public final class Cutover {
               config.cluster().lease().toMillis());
           LOG.info("clustered: node {}, {} member(s), cluster.size {}", manager.getNodeId(), manager.getNodes().size(),
               config.cluster().size());
-          return started(vertx, config, registryName, authority);
+          return started(vertx, config, registryName, authority, host);
         });
   }
 
-  private static Future<Cutover> started(Vertx vertx, CutoverConfig config, String registryName, ClusterAuthority authority) {
+  private static Future<Cutover> started(Vertx vertx, CutoverConfig config, String registryName, ClusterAuthority authority,
+                                         String host) {
     if (vertx.isNativeTransportEnabled()) {
       LOG.info("transport: native epoll");
     } else {
       Throwable why = vertx.unavailableNativeTransportCause();
       LOG.info("transport: NIO (native transport unavailable: {})", why == null ? "not requested" : why.toString());
     }
-    Cutover cutover = new Cutover(vertx, config, registryName, authority);
+    Cutover cutover = new Cutover(vertx, config, registryName, authority, host);
     return cutover.deploy().recover(err -> vertx.close().transform(v -> Future.failedFuture(err)));
   }
 
@@ -160,7 +167,7 @@ public final class Cutover {
               ? "127.0.0.1" : config.write().host();
           return vertx.deployVerticle(new MonitorVerticle(config.targets(), config.checks(), config.failover(),
               config.readMaxLagBytes(), Clock.systemUTC(), probeHost, writePort,
-              authority == null ? AuthoritySource.SINGLE : authority));
+              authority == null ? AuthoritySource.SINGLE : authority).withPresence(config.presence(), identity()));
         })
         .map(p -> {
           if (authority != null) {
@@ -254,6 +261,17 @@ public final class Cutover {
         .map(id -> first.get().actualPort())
         .recover(err -> Future.failedFuture(new IllegalStateException(
             "cannot listen on the " + endpoint.label() + " endpoint " + address + ": " + err.getMessage(), err)));
+  }
+
+  /** Who this instance is in the marker table: instance id, cluster name when clustered, host, HTTP listener, PID. */
+  private io.cutover.monitor.Presence.Identity identity() {
+    return new io.cutover.monitor.Presence.Identity(instanceId, config.cluster().enabled() ? config.cluster().name() : null,
+        hostName, config.http().host() + ":" + httpPort, ProcessHandle.current().pid());
+  }
+
+  /** This start's random instance id (12 hex digits), as other Cutovers and the drill name it. */
+  public String instanceId() {
+    return instanceId;
   }
 
   public Vertx vertx() {

@@ -200,9 +200,16 @@ public final class ConfigLoader {
         clusterSection.duration("lease", CutoverConfig.Cluster.DEFAULT_LEASE, java.time.Duration.ofMillis(500)));
     clusterSection.rejectUnknown();
 
+    ConfigSection presenceSection = root.section("presence");
+    io.cutover.monitor.Presence.Options presence = new io.cutover.monitor.Presence.Options(
+        presenceSection.bool("enabled", true),
+        presenceSection.duration("heartbeat", io.cutover.monitor.Presence.DEFAULT_HEARTBEAT,
+            io.cutover.monitor.Presence.MIN_HEARTBEAT));
+    presenceSection.rejectUnknown();
+
     root.rejectUnknown();
     return new CutoverConfig(write, read, targets, checks, maxLag, fallback, connectTimeout, eventLoops, connectWait, failover,
-        http, token, auditKept, cluster);
+        http, token, auditKept, cluster, presence);
   }
 
   private static ListenAddress address(ConfigSection s, String name, String def) {

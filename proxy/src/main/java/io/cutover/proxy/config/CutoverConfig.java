@@ -32,11 +32,14 @@ import java.util.List;
  *                          {@code CUTOVER_ADMIN_TOKEN}); {@code null} refuses them with 403
  * @param auditKept         audit entries kept in memory ({@code admin.audit_kept})
  * @param cluster           clustering over Hazelcast ({@code cluster})
+ * @param presence          the marker table that lets Cutovers on the same servers notice each other
+ *                          ({@code presence}, see {@link io.cutover.monitor.Presence})
  */
 public record CutoverConfig(ListenAddress write, ListenAddress read, List<Target> targets, CheckOptions checks,
                             long readMaxLagBytes, boolean readFallbackToPrimary, Duration connectTimeout,
                             int eventLoops, Duration connectWait, FailoverOptions failover, ListenAddress http,
-                            String adminToken, int auditKept, Cluster cluster) {
+                            String adminToken, int auditKept, Cluster cluster,
+                            io.cutover.monitor.Presence.Options presence) {
 
   /**
    * {@code cluster} section.
@@ -94,13 +97,16 @@ public record CutoverConfig(ListenAddress write, ListenAddress read, List<Target
             .put("fallback_to_primary", readFallbackToPrimary))
         .put("proxy", new JsonObject().put("connect_timeout", Durations.format(connectTimeout))
             .put("event_loops", eventLoops).put("connect_wait", Durations.format(connectWait)))
-        .put("failover", failover.toJson());
+        .put("failover", failover.toJson())
+        .put("presence", new JsonObject().put("enabled", presence.enabled())
+            .put("heartbeat", Durations.format(presence.heartbeat())));
   }
 
   /** A copy with clustering switched on or off ({@code --cluster}). */
   public CutoverConfig withCluster(boolean enabled) {
     return new CutoverConfig(write, read, targets, checks, readMaxLagBytes, readFallbackToPrimary, connectTimeout,
-        eventLoops, connectWait, failover, http, adminToken, auditKept, cluster.withEnabled(enabled));
+        eventLoops, connectWait, failover, http, adminToken, auditKept, cluster.withEnabled(enabled),
+        presence);
   }
 
 }
