@@ -30,7 +30,7 @@ import java.util.UUID;
  * It is a warning, never an input to failover decisions.
  *
  * <p>The heartbeat rides on the role checks: after a successful check of the routed primary (no cutover in
- * flight), at most every {@link Options#heartbeat()}, one short session ({@link BoundedSession}, bounded by
+ * flight), at the first such check at least {@link Options#heartbeat()} after the last heartbeat, one short session ({@link BoundedSession}, bounded by
  * {@code checks.timeout}, {@code application_name=cutover-presence}, {@code synchronous_commit=local} so that it
  * never waits for a replica) upserts this instance's row (pruning rows older than a day), creating the table when
  * it is missing, and reads every row; {@link OtherCutovers} decides who counts. A row stops counting
@@ -161,11 +161,12 @@ public final class Presence {
   }
 
   /**
-   * The heartbeat written to this instance's row, milliseconds: {@code presence.heartbeat}, or
-   * {@code checks.interval} when that is longer (heartbeats ride on the checks, so they come no faster).
+   * The heartbeat written to this instance's row ({@code heartbeat_ms}), milliseconds: {@code presence.heartbeat}
+   * plus {@code checks.interval}, the longest time between two refreshes while the primary's checks are on time
+   * (a heartbeat is due at the first check of the primary at least {@code presence.heartbeat} after the last one).
    */
   public long beatMillis() {
-    return Math.max(options.heartbeat().toMillis(), checks.getInterval().toMillis());
+    return options.heartbeat().toMillis() + checks.getInterval().toMillis();
   }
 
   /** The other Cutovers active on these servers as of the last successful read, sorted by id. */
@@ -175,7 +176,7 @@ public final class Presence {
 
   /**
    * For {@code /api/v1/cluster}: {@code {"instance": {"id", "cluster", "host", "http", "pid"}, "enabled": true,
-   * "heartbeat_ms": 10000, "problems": {"write": "25006 cannot execute INSERT in a read-only transaction"}}};
+   * "heartbeat_ms": 11000, "problems": {"write": "25006 cannot execute INSERT in a read-only transaction"}}};
    * {@code problems} holds the refusals in effect per step ({@code create}, {@code write}, {@code read}).
    */
   public JsonObject toJson() {

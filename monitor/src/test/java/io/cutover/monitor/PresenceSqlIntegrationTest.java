@@ -66,7 +66,7 @@ class PresenceSqlIntegrationTest {
     List<String> others = awaitOthers(me, List.of("foreign-test", "loner-test"));
     assertEquals(List.of("foreign-test", "loner-test"), others);
     assertEquals("1", String.valueOf(exec("select count(*) from " + Presence.TABLE + " where id = 'me-test' and cluster = 'c1'"
-        + " and heartbeat_ms = 1000 and seen_at > now() - interval '1 minute'")), "my own row is there");
+        + " and heartbeat_ms = 1100 and seen_at > now() - interval '1 minute'")), "my own row is there");
 
     onContext(() -> me.leave(pg1)).join();
     assertEquals("0", String.valueOf(exec("select count(*) from " + Presence.TABLE + " where id = 'me-test'")),

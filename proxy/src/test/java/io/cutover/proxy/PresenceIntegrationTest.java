@@ -39,7 +39,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class PresenceIntegrationTest {
 
-  /** A short heartbeat so that a row is stale 3 s after its instance stopped refreshing it. */
+  /**
+   * A short heartbeat: rows are refreshed at least every 1.5 s (heartbeat + checks.interval of the fast checks) and
+   * stale 4.5 s after their instance stopped refreshing them.
+   */
   static final String PRESENCE = "presence: {heartbeat: 1s}\n";
   static final String RESTRICTED_USER = "cutover_presence_test";
 
@@ -79,7 +82,7 @@ class PresenceIntegrationTest {
         assertEquals("127.0.0.1:" + b.cutover.httpPort(), seenByA.getString("http"));
         assertEquals(ProcessHandle.current().pid(), seenByA.getLong("pid"));
         assertEquals(Presence.Identity.localHostName(), seenByA.getString("host"));
-        assertEquals(1000L, seenByA.getLong("heartbeat_ms"));
+        assertEquals(1500L, seenByA.getLong("heartbeat_ms"), "presence.heartbeat + checks.interval");
         Instant firstSeen = Instant.parse(seenByA.getString("seen_at"));
         assertFalse(Instant.parse(seenByA.getString("started_at")).isAfter(firstSeen));
         JsonObject self = cluster(httpA).getJsonObject("presence");
@@ -89,7 +92,7 @@ class PresenceIntegrationTest {
         // a few more heartbeats: still one warning per other instance
         Poll.until(Duration.ofSeconds(30), "A reads B's row refreshed twice more",
             () -> others(httpA).stream().map(JsonObject.class::cast)
-                .anyMatch(o -> Instant.parse(o.getString("seen_at")).isAfter(firstSeen.plusMillis(1500))));
+                .anyMatch(o -> Instant.parse(o.getString("seen_at")).isAfter(firstSeen.plusMillis(2000))));
         assertEquals(1, warnings("cutover " + idB + " ("), "A warns once about B: " + messages());
         assertEquals(1, warnings("cutover " + idA + " ("), "B warns once about A: " + messages());
 
