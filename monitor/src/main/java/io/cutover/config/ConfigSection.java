@@ -170,16 +170,27 @@ public final class ConfigSection {
     return parsed(name, def, Durations::parse, d -> d.compareTo(min) < 0 ? "must be at least " + Durations.format(min) : null);
   }
 
-  /** A byte size ({@code 16MB}); {@code off}/{@code false}/{@code 0} give {@code 0} (disabled). */
+  /** What {@link #bytesOrOff} returns for {@code off}: no limit. */
+  public static final long OFF = -1;
+
+  /**
+   * A byte-size limit ({@code 16MB}, {@code 0} = zero bytes allowed); {@code off} or {@code false} give {@link #OFF}
+   * (no limit).
+   */
   public long bytesOrOff(String name, long def) {
     Object v = raw(name);
     if (v == null) {
       return def;
     }
     if (Boolean.FALSE.equals(v) || "off".equalsIgnoreCase(v.toString().trim())) {
-      return 0;
+      return OFF;
     }
     return parsed(name, def, ByteSizes::parse, n -> null);
+  }
+
+  /** A byte size ({@code 16MB}) of at least {@code min} bytes. */
+  public long bytes(String name, long def, long min) {
+    return parsed(name, def, ByteSizes::parse, n -> n < min ? "must be at least " + min + " bytes" : null);
   }
 
   private <T> T parsed(String name, T def, Function<String, T> parser, Function<T, String> check) {

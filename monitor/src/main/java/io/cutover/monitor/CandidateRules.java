@@ -21,7 +21,7 @@ import java.util.Set;
  *                       again until their back-off passes
  * @param lastPrimaryLsn the old primary's last known WAL position in bytes, {@code -1} if unknown (then the
  *                       replica's own lag figure is used)
- * @param maxLagBytes    {@code max_lag_on_failover} in bytes, {@code 0} = no limit
+ * @param maxLagBytes    {@code max_lag_on_failover} in bytes ({@code 0}: none allowed), negative = no limit
  * @param preferred      {@code failover.preferred}, or {@code null}
  * @param order          target names in configuration order
  */
@@ -50,7 +50,7 @@ record CandidateRules(String oldPrimary, Set<String> fenced, Map<String, String>
       return s.name() + " is not a replica with a known WAL position";
     }
     long lag = lagBehind(s);
-    if (maxLagBytes > 0 && (lag < 0 || lag > maxLagBytes)) {
+    if (maxLagBytes >= 0 && (lag < 0 || lag > maxLagBytes)) {
       return s.name() + " replay lag " + (lag < 0 ? "unknown" : lag + " bytes") + " exceeds max_lag_on_failover "
           + maxLagBytes + " bytes";
     }
@@ -79,7 +79,9 @@ record CandidateRules(String oldPrimary, Set<String> fenced, Map<String, String>
     if (ok.isEmpty()) {
       return new Choice(null, rejected.isEmpty() ? "no replicas" : String.join("; ", rejected));
     }
-    ok.sort(Comparator.comparingLong(TargetStatus::promotableLsn).reversed()
+    // the newest timeline first: a replica left on an older one (a failed rejoin) has a history that forked off
+    ok.sort(Comparator.comparingLong(TargetStatus::timeline).reversed()
+        .thenComparing(Comparator.comparingLong(TargetStatus::promotableLsn).reversed())
         .thenComparing(Comparator.comparingLong(TargetStatus::positionLsn).reversed())
         .thenComparing(s -> s.name().equals(preferred) ? 0 : 1)
         .thenComparing(s -> order.indexOf(s.name())));

@@ -57,6 +57,17 @@ final class Failback {
     return held;
   }
 
+  /**
+   * Ends the hold of {@code name} now (an operator's {@code enable}): it is readable again at once, whatever is
+   * left of {@code failback_delay}. A later return from DOWN (or a later unfence) is held again.
+   *
+   * @return whether a hold was in effect at {@code now}
+   */
+  boolean release(String name, long now) {
+    Long since = upSince.get(name);
+    return recovering.remove(name) && since != null && now < since + delayMillis;
+  }
+
   /** Forgets delays that have passed. */
   void expire(long now) {
     recovering.removeIf(name -> {

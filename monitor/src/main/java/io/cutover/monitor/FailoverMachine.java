@@ -2,6 +2,7 @@ package io.cutover.monitor;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The failover state machine: pure, driven by inputs (check results, ticks, the executor's reports, operator
@@ -43,7 +44,20 @@ public final class FailoverMachine {
   public Overlay overlay(long now) {
     String hold = s.minority != null ? "no quorum: " + s.minority + "; writes held until this instance sees a majority again"
         : s.phase.holdText();
-    return new Overlay(s.fenced.keySet(), s.failback.held(now), hold, s.operations.drained());
+    Map<String, String> held = new java.util.LinkedHashMap<>(s.failback.held(now));
+    if (s.phase.promoting() != null) {
+      held.put(s.phase.promoting(), Overlay.BEING_PROMOTED);
+    }
+    return new Overlay(s.fenced.keySet(), held, hold, s.operations.drained(), paused(), s.operations.maintenance());
+  }
+
+  /** Why no automatic failover can come now (maintenance mode, mode manual), or {@code null}. */
+  private String paused() {
+    if (s.operations.maintenance()) {
+      String why = s.operations.maintenanceReason();
+      return "maintenance mode: no automatic failover" + (why == null || why.isBlank() ? "" : " (" + why + ")");
+    }
+    return s.options.getMode() == FailoverOptions.Mode.MANUAL ? "mode manual: no automatic failover" : null;
   }
 
   /** The current phase (a value with its deadline). */
@@ -71,6 +85,13 @@ public final class FailoverMachine {
   /** Closed incidents, newest last (at most {@code incidents_kept}). */
   public List<Incident> closedIncidents() {
     return List.copyOf(s.closed);
+  }
+
+  /**
+   * Numbers the next incident {@code next} at the least (incidents read back from an earlier run keep their ids).
+   */
+  public void numberIncidentsFrom(long next) {
+    s.nextIncidentId = Math.max(s.nextIncidentId, next);
   }
 
   /** The primary of record: the node last routed as primary (or promoted by this machine). */
@@ -136,9 +157,20 @@ public final class FailoverMachine {
     return s.operations.drain(target, closeAfterMillis, now);
   }
 
-  /** Routes new sessions to {@code target} again. @throws IllegalArgumentException for an unknown target */
+  /**
+   * Routes new sessions to {@code target} again now: ends its drain and its failback hold (the
+   * {@code failback_delay} a node back from DOWN, or rejoined as a replica, waits before it re-enters the read
+   * pool); each ended one is an alert. A later return from DOWN is held again.
+   *
+   * @throws IllegalArgumentException for an unknown target
+   */
   public List<Action> enable(String target, long now) {
-    return s.operations.enable(target);
+    List<Action> out = new ArrayList<>(s.operations.enable(target));
+    String hold = s.failback.held(now).get(target);
+    if (s.failback.release(target, now)) {
+      out.add(new Action.Alert("info", target + " enabled: failback hold ended by an operator (it " + hold + ")"));
+    }
+    return out;
   }
 
   /**

@@ -125,7 +125,7 @@ public final class FailoverOptions {
     return new JsonObject()
         .put("mode", mode.label())
         .put("rto", Durations.format(rto))
-        .put("max_lag_on_failover", maxLagOnFailoverBytes == 0 ? "off" : String.valueOf(maxLagOnFailoverBytes))
+        .put("max_lag_on_failover", maxLagOnFailoverBytes < 0 ? "off" : String.valueOf(maxLagOnFailoverBytes))
         .put("failback_delay", Durations.format(failbackDelay))
         .put("auto_failback", autoFailback)
         .put("preferred", preferred)
@@ -155,7 +155,10 @@ public final class FailoverOptions {
     return this;
   }
 
-  /** Replay lag in bytes of WAL beyond which a replica may not be promoted; {@code 0} = no limit. */
+  /**
+   * WAL in bytes a candidate may lack, compared with the old primary's last known position, and still be
+   * promoted ({@code 0}: none); {@code -1} ({@code off}) = no limit.
+   */
   public long getMaxLagOnFailoverBytes() {
     return maxLagOnFailoverBytes;
   }

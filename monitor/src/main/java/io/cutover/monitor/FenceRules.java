@@ -22,6 +22,9 @@ import java.util.Map;
  *       primary of record, on the same or an older timeline (an old primary after a cutover, a second
  *       primary, a promotion given up that completed late); during a promotion or switchover every other
  *       node claiming primary. It holds until the node is observed as a replica (rejoined).</li>
+ *   <li><b>Rejoining:</b> a node fenced at the previous input (by any rule above but no quorum) that is now
+ *       observed as a replica stays fenced until it follows the primary ({@link TargetStatus#following()}: on its
+ *       timeline and streaming). A rejoin that left it on the old timeline, or not streaming, is no rejoin.</li>
  * </ul>
  * A node claiming primary on a <i>newer</i> timeline than the primary of record is not fenced: it is routed
  * (newest timeline wins, {@link TopologyRules}) and becomes the primary of record.
@@ -29,7 +32,7 @@ import java.util.Map;
 final class FenceRules {
 
   /** Which rule fences a target. */
-  enum Kind { NO_QUORUM, REPLACED, AUTHORITY, BEHIND, ONE_PRIMARY }
+  enum Kind { NO_QUORUM, REPLACED, AUTHORITY, BEHIND, ONE_PRIMARY, REJOINING }
 
   /** A fence: the rule and the reason for operators. An UP node fenced by {@link Kind#ONE_PRIMARY} is a split brain. */
   record Fence(Kind kind, String reason) {
@@ -45,11 +48,12 @@ final class FenceRules {
    * @param authorityFences the failover authority's fences: target → expiry (epoch ms)
    * @param incident       the open incident, or {@code null}
    * @param minority       why this instance may not route writes (no quorum, no write lease), or {@code null}
+   * @param previous       the fences derived at the previous input
    * @param now            epoch ms
    * @return fenced targets with their fence, in the order of the rules above
    */
   static Map<String, Fence> derive(Topology t, String knownPrimary, Phase phase, Map<String, Long> authorityFences,
-                                    Incident incident, String minority, long now) {
+                                    Incident incident, String minority, Map<String, Fence> previous, long now) {
     Map<String, Fence> out = new LinkedHashMap<>();
     if (minority != null && knownPrimary != null) {
       out.put(knownPrimary, new Fence(Kind.NO_QUORUM, "no quorum: " + minority));
@@ -67,6 +71,13 @@ final class FenceRules {
           .ifPresent(why -> out.putIfAbsent(incident.oldPrimary, new Fence(Kind.BEHIND, why)));
     }
     String ref = phase.primaryOfRecord(knownPrimary);
+    previous.forEach((name, fence) -> {
+      TargetStatus s = t.target(name).orElse(null);
+      if (fence.kind() != Kind.NO_QUORUM && s != null && s.role() == Role.REPLICA && !s.following()) {
+        out.putIfAbsent(name, new Fence(Kind.REJOINING, "rejoined as a replica but does not follow the primary yet"
+            + (s.readReason() == null ? "" : " (" + s.readReason() + ")")));
+      }
+    });
     if (ref == null || (!phase.busy() && t.target(ref).map(s -> s.role() == Role.REPLICA).orElse(true))) {
       // no primary of record, or it has since been observed as a replica (demoted or rebuilt): it fences nobody
       return out;

@@ -23,7 +23,8 @@ import java.util.function.BiFunction;
  *
  * <p>Event bus: {@value Topology#CURRENT_ADDRESS} answers with the current snapshot; {@value #HINT_ADDRESS}
  * (a target name) asks for an immediate re-check (the data plane sends it when a backend connect fails);
- * {@value #INCIDENTS_ADDRESS} answers with the incidents (open one last) as a JSON array;
+ * {@value #INCIDENTS_ADDRESS} answers with the incidents, oldest first (earlier runs' first, see
+ * {@link #withHistory}; the open one last), as a JSON array;
  * {@value #SWITCHOVER_ADDRESS} ({@code {"candidate": "pg2"}}) starts a planned switchover and answers
  * {@code {"incident": id}}, or fails with code 409 and the reason.
  *
@@ -45,7 +46,10 @@ public final class MonitorVerticle extends VerticleBase {
   public static final String MAINTENANCE_ADDRESS = "cutover.maintenance";
   /** Request/reply: body {@code {"target": "pg3", "close_after_ms": 30000}} (close_after_ms optional). */
   public static final String DRAIN_ADDRESS = "cutover.drain";
-  /** Request/reply: body {@code {"target": "pg3"}}. */
+  /**
+   * Request/reply: body {@code {"target": "pg3"}}; ends its drain and failback hold, answers
+   * {@code {"target", "drained": false, "drain_ended", "hold_ended"}}.
+   */
   public static final String ENABLE_ADDRESS = "cutover.enable";
   /** Request/reply: body {@code {"target": "pg1"}}: the failover authority fenced it (clustered Cutover). */
   public static final String FENCE_ADDRESS = "cutover.fence";
@@ -89,6 +93,8 @@ public final class MonitorVerticle extends VerticleBase {
   private Presence.Identity identity = new Presence.Identity(Presence.Identity.newId(), null, "unknown", null,
       ProcessHandle.current().pid());
   private Presence presence;
+  /** Incidents of earlier runs, oldest first (see {@link #withHistory}). */
+  private List<JsonObject> restored = new java.util.ArrayList<>();
 
   /**
    * @param targets     the configured targets
@@ -135,10 +141,22 @@ public final class MonitorVerticle extends VerticleBase {
     return this;
   }
 
+  /**
+   * Incidents of earlier runs (read back from {@code history.dir}), oldest first: {@value #INCIDENTS_ADDRESS}
+   * answers with them before this run's, as many as {@code incidents_kept} leaves room for, and this run's incidents
+   * are numbered above their ids. Call before deploying.
+   */
+  public MonitorVerticle withHistory(List<JsonObject> incidents) {
+    this.restored = new java.util.ArrayList<>(incidents);
+    return this;
+  }
+
   @Override
   public Future<?> start() {
     tracker = new TopologyTracker(targets, options.getFall(), options.getRise(), maxLagBytes, clock,
         new FailoverMachine(failover, targets));
+    restored.stream().mapToLong(i -> i.getLong("id", 0L)).max()
+        .ifPresent(id -> tracker.machine().numberIncidentsFrom(id + 1));
     check = new RoleCheck(vertx, options, clock);
     executor = new FailoverExecutor(vertx, options, failover);
     presence = new Presence(vertx, options, presenceOptions, identity);
@@ -159,8 +177,7 @@ public final class MonitorVerticle extends VerticleBase {
     bus.<JsonObject>localConsumer(DRAIN_ADDRESS, msg -> command(msg, (m, now) ->
         m.drain(msg.body().getString("target"), msg.body().getLong("close_after_ms", -1L), now),
         () -> new JsonObject().put("target", msg.body().getString("target")).put("drained", true)));
-    bus.<JsonObject>localConsumer(ENABLE_ADDRESS, msg -> command(msg, (m, now) -> m.enable(msg.body().getString("target"), now),
-        () -> new JsonObject().put("target", msg.body().getString("target")).put("drained", false)));
+    bus.<JsonObject>localConsumer(ENABLE_ADDRESS, this::enable);
     bus.<Object>localConsumer(CLUSTER_ADDRESS, msg -> msg.reply(cluster()));
     bus.<JsonObject>localConsumer(FENCE_ADDRESS, msg -> command(msg, (m, now) -> m.fence(msg.body().getString("target"), now),
         () -> new JsonObject().put("fenced", msg.body().getString("target"))));
@@ -198,6 +215,20 @@ public final class MonitorVerticle extends VerticleBase {
     }
   }
 
+  /**
+   * {@value #ENABLE_ADDRESS}: ends the target's drain and failback hold; answers
+   * {@code {"target", "drained": false, "drain_ended", "hold_ended"}} (what was in effect and ended).
+   */
+  private void enable(io.vertx.core.eventbus.Message<JsonObject> msg) {
+    String target = msg.body().getString("target");
+    JsonObject reply = new JsonObject().put("target", target).put("drained", false);
+    command(msg, (m, now) -> {
+      Overlay before = m.overlay(now);
+      reply.put("drain_ended", before.drained().containsKey(target)).put("hold_ended", before.held().containsKey(target));
+      return m.enable(target, now);
+    }, () -> reply);
+  }
+
   private JsonObject incidentReply() {
     Incident open = tracker.machine().openIncident();
     return open == null ? new JsonObject() : open.toJson();
@@ -210,7 +241,7 @@ public final class MonitorVerticle extends VerticleBase {
         .put("mode", failover.getMode().label())
         .put("maintenance", new JsonObject().put("enabled", m.maintenance()).put("reason", m.maintenanceReason()))
         .put("rto_target_ms", failover.getRto().toMillis())
-        .put("rpo_target_bytes", failover.getMaxLagOnFailoverBytes())
+        .put("rpo_target_bytes", failover.getMaxLagOnFailoverBytes() < 0 ? null : failover.getMaxLagOnFailoverBytes())
         .put("known_primary", m.knownPrimary())
         .put("open_incident", m.openIncident() == null ? null : m.openIncident().toJson())
         .put("decisions", actions.decisions())
@@ -219,9 +250,16 @@ public final class MonitorVerticle extends VerticleBase {
   }
 
 
+  /** Earlier runs' incidents (as many as {@code incidents_kept} leaves room for), this run's closed ones, the open one. */
   private JsonArray incidents() {
     JsonArray out = new JsonArray();
-    tracker.machine().closedIncidents().forEach(i -> out.add(i.toJson()));
+    List<Incident> closed = tracker.machine().closedIncidents();
+    int room = Math.max(0, failover.getIncidentsKept() - closed.size());
+    if (restored.size() > room) {
+      restored.subList(0, restored.size() - room).clear(); // pushed out by newer ones: never shown again
+    }
+    restored.forEach(out::add);
+    closed.forEach(i -> out.add(i.toJson()));
     Incident open = tracker.machine().openIncident();
     if (open != null) {
       out.add(open.toJson());

@@ -19,10 +19,12 @@ import java.util.Objects;
  * @param replayLsn   replica only: {@code pg_last_wal_replay_lsn()}
  * @param failure     {@code null} on success, else why the check failed
  * @param error       {@code null} on success, else a one-line message
+ * @param receiver    replica only: {@code pg_stat_wal_receiver.status} ({@code "streaming"}, {@code "waiting"}, ...),
+ *                    {@code null} when no WAL receiver runs (or not a replica)
  */
 public record Observation(String target, long atMillis, long latencyMillis, Role role, long timeline,
                           long currentLsn, long receiveLsn, long replayLsn,
-                          FailureKind failure, String error) {
+                          FailureKind failure, String error, String receiver) {
 
   public Observation {
     Objects.requireNonNull(target, "target");
@@ -35,19 +37,35 @@ public record Observation(String target, long atMillis, long latencyMillis, Role
 
   /** A successful check of a server that reports it is not in recovery. */
   public static Observation primary(String target, long atMillis, long latencyMillis, long timeline, long currentLsn) {
-    return new Observation(target, atMillis, latencyMillis, Role.PRIMARY, timeline, currentLsn, -1, -1, null, null);
+    return new Observation(target, atMillis, latencyMillis, Role.PRIMARY, timeline, currentLsn, -1, -1, null, null, null);
   }
 
-  /** A successful check of a server in recovery. */
+  /** A successful check of a server in recovery whose WAL receiver is streaming. */
   public static Observation replica(String target, long atMillis, long latencyMillis, long timeline,
                                     long receiveLsn, long replayLsn) {
-    return new Observation(target, atMillis, latencyMillis, Role.REPLICA, timeline, -1, receiveLsn, replayLsn, null, null);
+    return replica(target, atMillis, latencyMillis, timeline, receiveLsn, replayLsn, "streaming");
+  }
+
+  /**
+   * A successful check of a server in recovery.
+   *
+   * @param receiver its WAL receiver's status ({@code pg_stat_wal_receiver.status}), {@code null} when none runs
+   */
+  public static Observation replica(String target, long atMillis, long latencyMillis, long timeline,
+                                    long receiveLsn, long replayLsn, String receiver) {
+    return new Observation(target, atMillis, latencyMillis, Role.REPLICA, timeline, -1, receiveLsn, replayLsn, null, null,
+        receiver);
   }
 
   /** A failed check. */
   public static Observation failed(String target, long atMillis, long latencyMillis, FailureKind kind, String error) {
     Objects.requireNonNull(kind, "kind");
-    return new Observation(target, atMillis, latencyMillis, Role.UNKNOWN, -1, -1, -1, -1, kind, error);
+    return new Observation(target, atMillis, latencyMillis, Role.UNKNOWN, -1, -1, -1, -1, kind, error, null);
+  }
+
+  /** A replica whose WAL receiver reports {@code streaming}. */
+  public boolean streaming() {
+    return "streaming".equals(receiver);
   }
 
   /** The newest WAL position this server is known to have: current LSN on a primary, replay LSN on a replica. */

@@ -13,11 +13,23 @@ import java.util.Set;
  *                sessions wait (up to {@code connect_wait}) for the new one; the text says what is happening
  * @param drained targets an operator drained: no new sessions are routed to them; the value is when the
  *                proxies close the sessions they still have (epoch milliseconds), or {@code -1} for never
+ * @param paused  why no automatic failover can come now (maintenance mode, {@code mode: manual}), else {@code null}:
+ *                new write sessions are then refused at once instead of held for a promotion
+ * @param maintenance whether maintenance mode is on
  */
-public record Overlay(Set<String> fenced, Map<String, String> held, String cutover, Map<String, Long> drained) {
+public record Overlay(Set<String> fenced, Map<String, String> held, String cutover, Map<String, Long> drained,
+                      String paused, boolean maintenance) {
+
+  /** The {@link #held} reason of the node a failover or switchover is promoting. */
+  public static final String BEING_PROMOTED = "is being promoted";
 
   /** Nothing added. */
   public static final Overlay NONE = new Overlay(Set.of(), Map.of(), null, Map.of());
+
+  /** An overlay with automatic failover possible. */
+  public Overlay(Set<String> fenced, Map<String, String> held, String cutover, Map<String, Long> drained) {
+    this(fenced, held, cutover, drained, null, false);
+  }
 
   public Overlay {
     fenced = Set.copyOf(fenced);

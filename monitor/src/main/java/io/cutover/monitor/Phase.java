@@ -37,6 +37,11 @@ public sealed interface Phase {
   }
 
   /** Whether this phase has database work in flight (an operator request must wait for it or its deadline). */
+  /** The node being promoted in this phase (kept out of the read pool meanwhile), or {@code null}. */
+  default String promoting() {
+    return null;
+  }
+
   default boolean busy() {
     return false;
   }
@@ -83,6 +88,11 @@ public sealed interface Phase {
     }
 
     @Override
+    public String promoting() {
+      return candidate;
+    }
+
+    @Override
     public boolean busy() {
       return true;
     }
@@ -106,6 +116,11 @@ public sealed interface Phase {
 
     @Override
     public String primaryOfRecord(String knownPrimary) {
+      return to;
+    }
+
+    @Override
+    public String promoting() {
       return to;
     }
 

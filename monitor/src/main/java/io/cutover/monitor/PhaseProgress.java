@@ -140,7 +140,8 @@ final class PhaseProgress {
 
   /** Re-derives the fences ({@link FenceRules}): alerts for new ones, the failback delay for lifted ones. */
   void refreshFences(Topology t, long now, List<Action> out) {
-    Map<String, FenceRules.Fence> next = FenceRules.derive(t, s.knownPrimary, s.phase, s.authorityFences, s.incident, s.minority, now);
+    Map<String, FenceRules.Fence> next = FenceRules.derive(t, s.knownPrimary, s.phase, s.authorityFences, s.incident, s.minority, s.fenced,
+        now);
     Set<String> lifted = new HashSet<>(s.fenced.keySet());
     lifted.removeAll(next.keySet());
     for (Map.Entry<String, FenceRules.Fence> e : next.entrySet()) {
@@ -151,7 +152,7 @@ final class PhaseProgress {
     for (String name : lifted) {
       boolean replica = t.target(name).map(st -> st.role() == Role.REPLICA).orElse(false);
       out.add(new Action.Alert("info", name + " unfenced: " + (replica
-          ? "rejoined as a replica; back in the read pool after failback_delay" : "the reason for its fence no longer holds")));
+          ? "rejoined as a replica following the primary; back in the read pool after failback_delay" : "the reason for its fence no longer holds")));
     }
     s.fenced = next;
     s.failback.track(t, lifted, now);

@@ -18,7 +18,8 @@ import java.time.Clock;
  *
  * <p>The query reads {@code pg_is_in_recovery()}, the WAL positions needed for lag (primary:
  * {@code pg_current_wal_lsn()}; replica: {@code pg_last_wal_receive_lsn()} and
- * {@code pg_last_wal_replay_lsn()}) and the timeline (primary: from the current WAL file name; replica:
+ * {@code pg_last_wal_replay_lsn()}), a replica's WAL receiver status ({@code pg_stat_wal_receiver.status}: whether it
+ * streams) and the timeline (primary: from the current WAL file name; replica:
  * {@code pg_stat_wal_receiver.received_tli}, else the last checkpoint's).
  *
  * <p>The whole check is bounded by {@code checks.timeout} through {@link BoundedSession}: a connection
@@ -33,6 +34,7 @@ public final class RoleCheck {
              case when pg_is_in_recovery() then null else pg_current_wal_lsn()::text end as current_lsn,
              pg_last_wal_receive_lsn()::text as receive_lsn,
              pg_last_wal_replay_lsn()::text as replay_lsn,
+             (select status from pg_stat_wal_receiver) as receiver_status,
              case when pg_is_in_recovery()
                   then coalesce((select received_tli from pg_stat_wal_receiver),
                                 (select timeline_id from pg_control_checkpoint()))
@@ -77,7 +79,7 @@ public final class RoleCheck {
     long timeline = row.getValue("timeline") == null ? -1 : row.getInteger("timeline");
     if (Boolean.TRUE.equals(row.getBoolean("in_recovery"))) {
       return Observation.replica(target.name(), clock.millis(), latency, timeline,
-          Lsn.parse(row.getString("receive_lsn")), Lsn.parse(row.getString("replay_lsn")));
+          Lsn.parse(row.getString("receive_lsn")), Lsn.parse(row.getString("replay_lsn")), row.getString("receiver_status"));
     }
     return Observation.primary(target.name(), clock.millis(), latency, timeline, Lsn.parse(row.getString("current_lsn")));
   }

@@ -24,10 +24,16 @@ import io.vertx.core.json.JsonObject;
  * @param hold        why this UP replica is kept out of the read pool (failback delay), else {@code null}
  * @param drained     an operator drained it: no new sessions are routed here
  * @param drainCloseAt when the proxies close its remaining sessions (epoch milliseconds), {@code -1} for never
+ * @param receiver    replica only: its WAL receiver's status at the last successful check
+ *                    ({@code pg_stat_wal_receiver.status}, e.g. {@code streaming}), {@code null} when none runs
+ * @param following   replica only: it follows the current primary — on the primary's timeline and streaming (or its
+ *                    received WAL advancing); without a routed primary, on the newest timeline seen. A replica that
+ *                    does not follow is never readable ({@link TopologyRules})
+ * @param readReason  why this target is not in the read pool ({@code null} when it is, and for a primary)
  */
 public record TargetStatus(Target target, TargetState state, int health, Role role, long timeline, long positionLsn,
                            long receiveLsn, long lagBytes, boolean readable, String lastError, boolean fenced, String hold,
-                           boolean drained, long drainCloseAt) {
+                           boolean drained, long drainCloseAt, String receiver, boolean following, String readReason) {
 
   public String name() {
     return target.name();
@@ -46,22 +52,32 @@ public record TargetStatus(Target target, TargetState state, int health, Role ro
     return state == TargetState.UP && lastError == null;
   }
 
+  /**
+   * JSON for the admin API and the event bus: unknown numbers are {@code null} (never {@code -1}), LSNs are
+   * {@code X/Y} strings, {@code drain_close_at} is ISO-8601.
+   */
   public JsonObject toJson() {
     JsonObject json = target.toJson()
         .put("state", state.label())
-        .put("health", health)
+        .put("health", health < 0 ? null : health)
         .put("role", role.label())
-        .put("timeline", timeline)
+        .put("timeline", timeline < 0 ? null : timeline)
         .put("lsn", Lsn.format(positionLsn))
         .put("receive_lsn", Lsn.format(receiveLsn))
-        .put("lag_bytes", lagBytes)
+        .put("lag_bytes", lagBytes < 0 ? null : lagBytes)
         .put("readable", readable);
+    if (readReason != null) {
+      json.put("read_reason", readReason);
+    }
+    if (role == Role.REPLICA) {
+      json.put("replication", receiver).put("following", following);
+    }
     if (lastError != null) {
       json.put("last_error", lastError);
     }
     json.put("fenced", fenced).put("drained", drained);
     if (drainCloseAt >= 0) {
-      json.put("drain_close_at", drainCloseAt);
+      json.put("drain_close_at", java.time.Instant.ofEpochMilli(drainCloseAt).toString());
     }
     if (hold != null) {
       json.put("hold", hold);
@@ -73,17 +89,28 @@ public record TargetStatus(Target target, TargetState state, int health, Role ro
     String lsn = json.getString("lsn");
     return new TargetStatus(Target.fromJson(json),
         TargetState.valueOf(json.getString("state").toUpperCase(java.util.Locale.ROOT)),
-        json.getInteger("health", -1),
+        orMinusOne(json.getInteger("health")),
         Role.fromLabel(json.getString("role")),
-        json.getLong("timeline", -1L),
+        orMinusOne(json.getLong("timeline")),
         lsn == null ? -1 : Lsn.parse(lsn),
         json.getString("receive_lsn") == null ? -1 : Lsn.parse(json.getString("receive_lsn")),
-        json.getLong("lag_bytes", -1L),
+        orMinusOne(json.getLong("lag_bytes")),
         json.getBoolean("readable", false),
         json.getString("last_error"),
         json.getBoolean("fenced", false),
         json.getString("hold"),
         json.getBoolean("drained", false),
-        json.getLong("drain_close_at", -1L));
+        json.getString("drain_close_at") == null ? -1 : java.time.Instant.parse(json.getString("drain_close_at")).toEpochMilli(),
+        json.getString("replication"),
+        json.getBoolean("following", false),
+        json.getString("read_reason"));
+  }
+
+  private static int orMinusOne(Integer v) {
+    return v == null ? -1 : v;
+  }
+
+  private static long orMinusOne(Long v) {
+    return v == null ? -1 : v;
   }
 }

@@ -13,11 +13,12 @@ import java.util.Optional;
  *
  * <p>JSON shape (event bus address {@value #ADDRESS}):
  * <pre>{@code
- * {"version": 7, "at": 1732350000000, "primary": "pg1", "readable": ["pg2","pg3"],
+ * {"version": 7, "at": "2026-12-03T07:31:05.123Z", "primary": "pg1", "readable": ["pg2","pg3"],
  *  "write_reason": null, "read_reason": null,
  *  "targets": [{"name":"pg1","host":"127.0.0.1","port":15432,"state":"up","role":"primary",
  *               "health":4,"timeline":1,"lsn":"0/3000060","lag_bytes":0,"readable":false}, ...]}
  * }</pre>
+ * {@code at} is ISO-8601 (UTC); per target see {@link TargetStatus#toJson()}.
  *
  * @param version     monotonically increasing snapshot number (the fencing token in later rules)
  * @param atMillis    when the snapshot was built, epoch milliseconds
@@ -28,9 +29,13 @@ import java.util.Optional;
  * @param readReason  why no replica is readable ({@code null} when one is)
  * @param cutover     non-null while a failover or switchover is in flight (new write sessions wait for the
  *                    new primary); says what is happening
+ * @param failoverPaused why no automatic failover can come now (maintenance mode, {@code mode: manual}), else
+ *                    {@code null}; new write sessions are then refused at once rather than held
+ * @param maintenance whether maintenance mode is on
  */
 public record Topology(long version, long atMillis, List<TargetStatus> targets, String primary,
-                       List<String> readable, String writeReason, String readReason, String cutover) {
+                       List<String> readable, String writeReason, String readReason, String cutover,
+                       String failoverPaused, boolean maintenance) {
 
   /** Event bus address on which every new snapshot is published as JSON. */
   public static final String ADDRESS = "cutover.topology";
@@ -45,10 +50,11 @@ public record Topology(long version, long atMillis, List<TargetStatus> targets, 
   /** The snapshot before any check completed: nothing routable. */
   public static Topology initial(List<Target> targets, long atMillis) {
     List<TargetStatus> statuses = targets.stream()
-        .map(t -> new TargetStatus(t, TargetState.UNKNOWN, -1, Role.UNKNOWN, -1, -1, -1, -1, false, null, false, null, false, -1))
+        .map(t -> new TargetStatus(t, TargetState.UNKNOWN, -1, Role.UNKNOWN, -1, -1, -1, -1, false, null, false, null, false, -1,
+            null, false, "no check has completed yet"))
         .toList();
     return new Topology(0, atMillis, statuses, null, List.of(), "no check has completed yet",
-        "no check has completed yet", null);
+        "no check has completed yet", null, null, false);
   }
 
   public Optional<TargetStatus> target(String name) {
@@ -64,7 +70,8 @@ public record Topology(long version, long atMillis, List<TargetStatus> targets, 
   public boolean sameContent(Topology other) {
     return other != null && targets.equals(other.targets) && Objects.equals(primary, other.primary)
         && readable.equals(other.readable) && Objects.equals(writeReason, other.writeReason)
-        && Objects.equals(readReason, other.readReason) && Objects.equals(cutover, other.cutover);
+        && Objects.equals(readReason, other.readReason) && Objects.equals(cutover, other.cutover)
+        && Objects.equals(failoverPaused, other.failoverPaused) && maintenance == other.maintenance;
   }
 
   /** Same routing (states, roles, primary, readable set) — what is worth a log line. */
@@ -89,12 +96,14 @@ public record Topology(long version, long atMillis, List<TargetStatus> targets, 
     targets.forEach(t -> list.add(t.toJson()));
     return new JsonObject()
         .put("version", version)
-        .put("at", atMillis)
+        .put("at", java.time.Instant.ofEpochMilli(atMillis).toString())
         .put("primary", primary)
         .put("readable", new JsonArray(readable))
         .put("write_reason", writeReason)
         .put("read_reason", readReason)
         .put("cutover", cutover)
+        .put("failover_paused", failoverPaused)
+        .put("maintenance", maintenance)
         .put("targets", list);
   }
 
@@ -102,8 +111,10 @@ public record Topology(long version, long atMillis, List<TargetStatus> targets, 
     List<TargetStatus> statuses = json.getJsonArray("targets").stream()
         .map(o -> TargetStatus.fromJson((JsonObject) o)).toList();
     List<String> readable = json.getJsonArray("readable").stream().map(String.class::cast).toList();
-    return new Topology(json.getLong("version"), json.getLong("at"), statuses, json.getString("primary"),
-        readable, json.getString("write_reason"), json.getString("read_reason"), json.getString("cutover"));
+    return new Topology(json.getLong("version"),
+        java.time.Instant.parse(json.getString("at")).toEpochMilli(), statuses, json.getString("primary"),
+        readable, json.getString("write_reason"), json.getString("read_reason"), json.getString("cutover"),
+        json.getString("failover_paused"), json.getBoolean("maintenance", false));
   }
 
   /** One-line summary for logs: {@code v7 primary=pg1 readable=[pg2, pg3] pg1=up/primary ...}. */

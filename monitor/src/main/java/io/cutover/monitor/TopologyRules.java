@@ -17,9 +17,18 @@ import java.util.stream.Collectors;
  *   <li><b>Newest timeline wins.</b> If several UP targets report primary, the one on the highest timeline
  *       is the primary. If the highest timeline is shared, there is no routable primary (writes are
  *       refused rather than split).</li>
- *   <li><b>Never read from a DOWN or primary-role target.</b> Readable replicas are UP, report recovery and,
- *       when {@code read.max_lag} is set, have a known replay lag within it (ProxySQL's
- *       {@code max_replication_lag}: the replica leaves the pool while over, returns once caught up).</li>
+ *   <li><b>Never read from a DOWN or primary-role target.</b> Readable replicas are UP, report recovery,
+ *       follow the primary (next rule) and, when {@code read.max_lag} is set, have a known replay lag within it
+ *       (ProxySQL's {@code max_replication_lag}: the replica leaves the pool while over, returns once caught
+ *       up).</li>
+ *   <li><b>Only replicas that follow the primary are read.</b> With a routed primary, a replica follows it when
+ *       it is on the primary's timeline and its WAL receiver is {@code streaming} (or the WAL it received
+ *       advanced since its previous check). A replica left on an old timeline (an old primary rejoined
+ *       without a working rewind, whose timeline forked off before its recovery point) or not streaming
+ *       serves data the primary no longer has, so it leaves the read pool with the reason. Without a routed
+ *       primary (the primary is down, a cutover is in flight) nobody streams: a replica follows when it is on
+ *       the newest timeline any node reported at its last successful check ({@link CandidateRules} prefers
+ *       candidates on the newest timeline too).</li>
  *   <li><b>Lag</b> is measured in bytes of WAL: the primary's last {@code pg_current_wal_lsn()} minus the
  *       replica's {@code pg_last_wal_replay_lsn()} (clamped at 0, because the two checks run at different
  *       moments); without a known primary, the replica's receive LSN minus its replay LSN.</li>
@@ -35,18 +44,21 @@ public final class TopologyRules {
    * @param health the hysteresis counter ({@link Health#health()}), {@code -1} if not tracked
    * @param lastOk the last successful observation, or {@code null}
    * @param last   the last observation, or {@code null}
+   * @param previousOk the successful observation before {@code lastOk}, or {@code null} (whether received WAL
+   *               advances)
    */
-  public record Input(Target target, TargetState state, int health, Observation lastOk, Observation last) {
-    /** Inputs without a hysteresis counter (health {@code -1}). */
+  public record Input(Target target, TargetState state, int health, Observation lastOk, Observation last,
+                      Observation previousOk) {
+    /** Inputs without a hysteresis counter (health {@code -1}) nor a previous observation. */
     public Input(Target target, TargetState state, Observation lastOk, Observation last) {
-      this(target, state, -1, lastOk, last);
+      this(target, state, -1, lastOk, last, null);
     }
   }
 
   private final long maxLagBytes;
 
   /**
-   * @param maxLagBytes {@code read.max_lag} in bytes of WAL; {@code 0} or negative disables the lag rule
+   * @param maxLagBytes {@code read.max_lag} in bytes of WAL ({@code 0}: no lag at all); negative disables the lag rule
    */
   public TopologyRules(long maxLagBytes) {
     this.maxLagBytes = maxLagBytes;
@@ -86,7 +98,14 @@ public final class TopologyRules {
     if (overlay.cutover() != null) {
       primary = null;
       writeReason = overlay.cutover();
+    } else if (primary == null && overlay.paused() != null) {
+      writeReason += "; " + overlay.paused();
     }
+
+    long primaryTimeline = primary == null ? -1 : primaries.get(0).lastOk().timeline();
+    long newestTimeline = inputs.stream().filter(i -> i.lastOk() != null)
+        .mapToLong(i -> i.lastOk().timeline()).max().orElse(-1);
+    String routedPrimary = primary;
 
     List<TargetStatus> statuses = new ArrayList<>(inputs.size());
     List<String> readable = new ArrayList<>();
@@ -95,36 +114,73 @@ public final class TopologyRules {
       Observation ok = in.lastOk();
       Role role = ok == null ? Role.UNKNOWN : ok.role();
       long lag = lag(in, primary, primaryLsn);
-      boolean isReadable = false;
       String name = in.target().name();
       boolean fenced = overlay.fenced().contains(name);
       String hold = overlay.held().get(name);
+      String notFollowing = role == Role.REPLICA ? notFollowing(in, routedPrimary, primaryTimeline, newestTimeline) : null;
+      String why;
       if (in.state() != TargetState.UP) {
-        unreadable.add(name + " is " + in.state().label());
+        why = "is " + in.state().label();
+      } else if (notFollowing != null) {
+        why = notFollowing;
       } else if (fenced) {
-        unreadable.add(name + " is fenced");
+        why = "is fenced";
       } else if (role != Role.REPLICA) {
-        // a primary-role target is not in the read pool; the read endpoint may fall back to the primary
-      } else if (maxLagBytes > 0 && (lag < 0 || lag > maxLagBytes)) {
-        unreadable.add(in.target().name() + " replay lag " + (lag < 0 ? "unknown" : lag + " bytes")
-            + " exceeds read.max_lag " + maxLagBytes + " bytes");
+        why = null; // a primary-role target is not in the read pool; the read endpoint may fall back to the primary
+      } else if (maxLagBytes >= 0 && (lag < 0 || lag > maxLagBytes)) {
+        why = "replay lag " + (lag < 0 ? "unknown" : lag + " bytes") + " exceeds read.max_lag " + maxLagBytes + " bytes";
       } else if (hold != null) {
-        unreadable.add(name + " " + hold);
+        why = hold;
       } else if (overlay.drained().containsKey(name)) {
-        unreadable.add(name + " is drained");
+        why = "is drained";
       } else {
-        isReadable = true;
+        why = null;
+      }
+      boolean isReadable = role == Role.REPLICA && in.state() == TargetState.UP && why == null;
+      if (isReadable) {
         readable.add(name);
+      } else if (why != null) {
+        unreadable.add(name + " " + why);
       }
       String lastError = in.last() != null && !in.last().ok() ? in.last().error() : null;
       statuses.add(new TargetStatus(in.target(), in.state(), in.health(), role, ok == null ? -1 : ok.timeline(),
           ok == null ? -1 : ok.positionLsn(), ok == null || ok.role() != Role.REPLICA ? -1 : ok.receiveLsn(), lag, isReadable, lastError, fenced, hold,
-          overlay.drained().containsKey(name), overlay.drained().getOrDefault(name, -1L)));
+          overlay.drained().containsKey(name), overlay.drained().getOrDefault(name, -1L),
+          role == Role.REPLICA ? ok.receiver() : null, role == Role.REPLICA && notFollowing == null,
+          why == null ? null : name + " " + why));
     }
     String readReason = readable.isEmpty()
         ? "no replica is readable" + (unreadable.isEmpty() ? "" : " (" + String.join("; ", unreadable) + ")")
         : null;
-    return new Topology(version, atMillis, statuses, primary, readable, writeReason, readReason, overlay.cutover());
+    return new Topology(version, atMillis, statuses, primary, readable, writeReason, readReason, overlay.cutover(),
+        overlay.paused(), overlay.maintenance());
+  }
+
+  /**
+   * Why the replica {@code in} does not follow the primary, or {@code null} when it does (see the class rules).
+   *
+   * @param primary         the routed primary, or {@code null}
+   * @param primaryTimeline its timeline
+   * @param newestTimeline  the newest timeline an UP node reports (used without a routed primary)
+   */
+  static String notFollowing(Input in, String primary, long primaryTimeline, long newestTimeline) {
+    Observation ok = in.lastOk();
+    if (primary == null) {
+      return ok.timeline() < newestTimeline
+          ? "is on timeline " + ok.timeline() + ", behind timeline " + newestTimeline + " of another node" : null;
+    }
+    if (ok.timeline() != primaryTimeline) {
+      return "does not follow the primary " + primary + ": on timeline " + ok.timeline() + ", the primary on "
+          + primaryTimeline;
+    }
+    Observation prev = in.previousOk();
+    boolean advancing = prev != null && prev.role() == Role.REPLICA && prev.receiveLsn() >= 0
+        && ok.receiveLsn() > prev.receiveLsn();
+    if (!ok.streaming() && !advancing) {
+      return "does not follow the primary " + primary + ": not streaming (WAL receiver "
+          + (ok.receiver() == null ? "not running" : ok.receiver()) + ")";
+    }
+    return null;
   }
 
   private static long lag(Input in, String primary, long primaryLsn) {

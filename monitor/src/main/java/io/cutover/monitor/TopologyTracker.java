@@ -19,6 +19,7 @@ public final class TopologyTracker {
     final Target target;
     final Health health;
     Observation lastOk;
+    Observation previousOk;
     Observation last;
 
     Slot(Target target, Health health) {
@@ -78,8 +79,17 @@ public final class TopologyTracker {
     if (slot == null) {
       throw new IllegalArgumentException("unknown target: " + observation.target());
     }
+    if (observation.ok() && observation.role() == Role.REPLICA && slot.lastOk != null
+        && slot.lastOk.role() == Role.REPLICA && observation.timeline() < slot.lastOk.timeline()) {
+      // A node's timeline never goes back. A replica whose WAL receiver is not running reports its last
+      // restartpoint's timeline, which can predate a timeline switch it already replayed; keep the newer one.
+      observation = new Observation(observation.target(), observation.atMillis(), observation.latencyMillis(),
+          observation.role(), slot.lastOk.timeline(), observation.currentLsn(), observation.receiveLsn(),
+          observation.replayLsn(), null, null, observation.receiver());
+    }
     slot.last = observation;
     if (observation.ok()) {
+      slot.previousOk = slot.lastOk;
       slot.lastOk = observation;
     }
     slot.health.record(observation.ok());
@@ -124,7 +134,7 @@ public final class TopologyTracker {
   private Topology build(Overlay overlay, long now) {
     List<TopologyRules.Input> inputs = new ArrayList<>(slots.size());
     for (Slot s : slots.values()) {
-      inputs.add(new TopologyRules.Input(s.target, s.health.state(), s.health.health(), s.lastOk, s.last));
+      inputs.add(new TopologyRules.Input(s.target, s.health.state(), s.health.health(), s.lastOk, s.last, s.previousOk));
     }
     return rules.build(Math.max(current.version(), witnessed) + 1, now, inputs, overlay);
   }
@@ -155,7 +165,7 @@ public final class TopologyTracker {
     }
     Topology c = current;
     current = new Topology(version, clock.millis(), c.targets(), c.primary(), c.readable(), c.writeReason(),
-        c.readReason(), c.cutover());
+        c.readReason(), c.cutover(), c.failoverPaused(), c.maintenance());
     return Optional.of(current);
   }
 

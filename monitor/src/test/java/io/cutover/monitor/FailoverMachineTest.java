@@ -29,7 +29,7 @@ class FailoverMachineTest {
 
     Sim(FailoverOptions options) {
       machine = new FailoverMachine(options, List.of(PG1, PG2, PG3));
-      tracker = new TopologyTracker(List.of(PG1, PG2, PG3), 3, 2, 0, clock, machine);
+      tracker = new TopologyTracker(List.of(PG1, PG2, PG3), 3, 2, -1, clock, machine);
     }
 
     Sim step(long millis) {
@@ -46,7 +46,17 @@ class FailoverMachineTest {
     }
 
     Sim replica(Target t, long lsn) {
-      tracker.record(Observation.replica(t.name(), clock.millis(), 1, 1, lsn, lsn));
+      return replica(t, 1, lsn);
+    }
+
+    /** A streaming replica on timeline {@code tli}. */
+    Sim replica(Target t, long tli, long lsn) {
+      return replica(t, tli, lsn, "streaming");
+    }
+
+    /** A replica on timeline {@code tli} whose WAL receiver reports {@code receiver} ({@code null}: none runs). */
+    Sim replica(Target t, long tli, long lsn, String receiver) {
+      tracker.record(Observation.replica(t.name(), clock.millis(), 1, tli, lsn, lsn, receiver));
       log.addAll(tracker.drainActions());
       return this;
     }
@@ -230,15 +240,79 @@ class FailoverMachineTest {
     Sim s = new Sim(opts()).healthy(100, 100, 100);
     s.down(PG1).down(PG1).down(PG1).apply((m, now) -> m.onPromoted("pg2", true, null, now)).primary(PG2, 2, 100)
         .apply(FailoverMachine::onWriteAccepted);
-    s.replica(PG1, 100).replica(PG1, 100);
+    s.replica(PG1, 2, 100).replica(PG1, 2, 100);
     TargetStatus pg1 = s.topo().target("pg1").orElseThrow();
-    assertFalse(pg1.fenced(), "observed as a replica: unfenced");
+    assertFalse(pg1.fenced(), "observed as a replica streaming on the primary's timeline: unfenced");
     assertFalse(pg1.readable());
     assertTrue(pg1.hold().contains("failback_delay 60 s"), pg1.hold());
     s.step(59_000);
     assertFalse(s.topo().target("pg1").orElseThrow().readable());
     s.step(1_000);
     assertTrue(s.topo().target("pg1").orElseThrow().readable(), "back after failback_delay");
+  }
+
+  @Test
+  void aRejoinLeftOnTheOldTimelineOrNotStreamingStaysFencedAndIsNeverRead() {
+    Sim s = new Sim(opts().setFailbackDelay(Duration.ofSeconds(1))).healthy(100, 100, 100);
+    s.down(PG1).down(PG1).down(PG1).apply((m, now) -> m.onPromoted("pg2", true, null, now)).primary(PG2, 2, 100)
+        .apply(FailoverMachine::onWriteAccepted).replica(PG3, 2, 100);
+    // a rejoin whose rewind did nothing: in recovery, but its timeline forked off before its recovery point
+    for (int i = 0; i < 5; i++) {
+      s.step(1_000).primary(PG2, 2, 200).replica(PG3, 2, 200).replica(PG1, 1, 150, "waiting").replica(PG1, 1, 150, "waiting");
+      TargetStatus pg1 = s.topo().target("pg1").orElseThrow();
+      assertTrue(pg1.fenced(), "a replica that does not follow the primary stays fenced");
+      assertFalse(pg1.readable());
+      assertFalse(pg1.following());
+      assertEquals("pg1 does not follow the primary pg2: on timeline 1, the primary on 2", pg1.readReason());
+      assertEquals(List.of("pg3"), s.topo().readable());
+    }
+    assertTrue(s.all(Action.Alert.class).stream().noneMatch(a -> a.message().startsWith("pg1 unfenced")),
+        "never announced as rejoined");
+    // on the right timeline but its WAL receiver not streaming (and received WAL not advancing): still not followed
+    s.step(1_000).primary(PG2, 2, 300).replica(PG3, 2, 300).replica(PG1, 2, 150, null).replica(PG1, 2, 150, null);
+    assertTrue(s.topo().target("pg1").orElseThrow().fenced());
+    assertEquals("pg1 does not follow the primary pg2: not streaming (WAL receiver not running)",
+        s.topo().target("pg1").orElseThrow().readReason());
+    // received WAL advancing counts as following even while the receiver's status is momentarily not streaming
+    s.replica(PG1, 2, 200, "starting");
+    assertFalse(s.topo().target("pg1").orElseThrow().fenced(), "following: unfenced");
+    assertTrue(s.all(Action.Alert.class).stream().anyMatch(a -> a.message().startsWith("pg1 unfenced: rejoined as a replica following")));
+    s.step(1_000).primary(PG2, 2, 300).replica(PG3, 2, 300).replica(PG1, 2, 300);
+    assertEquals(List.of("pg1", "pg3"), s.topo().readable(), "back in the read pool after failback_delay");
+    // it falls behind onto a stale timeline again (say, rebuilt wrongly): out of the read pool at once
+    s.replica(PG1, 2, 300, null).replica(PG1, 2, 300, null);
+    assertEquals(List.of("pg3"), s.topo().readable());
+  }
+
+  @Test
+  void enableEndsTheFailbackHoldOfARejoinedOldPrimaryAndALaterReturnIsHeldAgain() {
+    Sim s = new Sim(opts()).healthy(100, 100, 100);
+    s.down(PG1).down(PG1).down(PG1).apply((m, now) -> m.onPromoted("pg2", true, null, now)).primary(PG2, 2, 100)
+        .apply(FailoverMachine::onWriteAccepted);
+    s.replica(PG1, 2, 100).replica(PG1, 2, 100).step(5_000);
+    assertNotNull(s.topo().target("pg1").orElseThrow().hold(), "held by failback_delay");
+    s.clear();
+
+    s.apply((m, now) -> m.enable("pg3", now));
+    assertTrue(s.all(Action.Alert.class).isEmpty(), "pg3 was neither drained nor held: nothing ended");
+    assertNotNull(s.topo().target("pg1").orElseThrow().hold(), "enabling another target ends no hold");
+
+    s.apply((m, now) -> m.enable("pg1", now));
+    TargetStatus pg1 = s.topo().target("pg1").orElseThrow();
+    assertNull(pg1.hold(), "the hold ended at once, 55 s before failback_delay");
+    assertTrue(pg1.readable());
+    assertTrue(s.topo().readable().contains("pg1"));
+    List<Action.Alert> alerts = s.all(Action.Alert.class);
+    assertEquals(1, alerts.size(), alerts.toString());
+    assertTrue(alerts.get(0).message().startsWith("pg1 enabled: failback hold ended by an operator (it is back since 5 s"),
+        alerts.get(0).message());
+    s.step(1_000).replica(PG1, 2, 100);
+    assertTrue(s.topo().readable().contains("pg1"), "stays readable");
+
+    s.down(PG1).down(PG1).down(PG1).replica(PG1, 2, 100).replica(PG1, 2, 100);
+    assertFalse(s.topo().readable().contains("pg1"), "back from DOWN again: held again");
+    s.step(60_000);
+    assertTrue(s.topo().readable().contains("pg1"));
   }
 
   @Test
@@ -355,10 +429,10 @@ class FailoverMachineTest {
     s.down(PG1).down(PG1).down(PG1).apply((m, now) -> m.onPromoted("pg2", true, null, now)).primary(PG2, 2, 100)
         .apply(FailoverMachine::onWriteAccepted);
     s.clear();
-    s.replica(PG1, 100).replica(PG1, 100);
-    s.step(9_000).primary(PG2, 2, 100).replica(PG1, 100);
+    s.replica(PG1, 2, 100).replica(PG1, 2, 100);
+    s.step(9_000).primary(PG2, 2, 100).replica(PG1, 2, 100);
     assertTrue(s.all(Action.Switchover.class).isEmpty(), "held by the failback delay");
-    s.step(1_000).primary(PG2, 2, 100).replica(PG1, 100).step(10_000).primary(PG2, 2, 100).replica(PG1, 100);
+    s.step(1_000).primary(PG2, 2, 100).replica(PG1, 2, 100).step(10_000).primary(PG2, 2, 100).replica(PG1, 2, 100);
     assertEquals(List.of(new Action.Switchover(PG2, PG1)), s.all(Action.Switchover.class));
   }
 

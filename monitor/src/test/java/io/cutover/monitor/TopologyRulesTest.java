@@ -25,6 +25,11 @@ class TopologyRulesTest {
     return new TopologyRules.Input(t, s, o, o);
   }
 
+  static TopologyRules.Input replica(Target t, long tli, String receiver, long lsn) {
+    Observation o = Observation.replica(t.name(), 0, 1, tli, lsn, lsn, receiver);
+    return new TopologyRules.Input(t, TargetState.UP, o, o);
+  }
+
   static TopologyRules.Input failing(TopologyRules.Input before) {
     Observation f = Observation.failed(before.target().name(), 0, 1, FailureKind.REFUSED, "Connection refused");
     return new TopologyRules.Input(before.target(), TargetState.DOWN, before.lastOk(), f);
@@ -32,7 +37,7 @@ class TopologyRulesTest {
 
   @Test
   void healthyClusterRoutesWritesToThePrimaryAndReadsToBothReplicas() {
-    Topology t = new TopologyRules(0).build(5, 1000, List.of(
+    Topology t = new TopologyRules(-1).build(5, 1000, List.of(
         primary(PG1, TargetState.UP, 1, 1000), replica(PG2, TargetState.UP, 1000, 900), replica(PG3, TargetState.UP, 1000, 1000)));
     assertEquals(5, t.version());
     assertEquals("pg1", t.primary());
@@ -48,7 +53,7 @@ class TopologyRulesTest {
   @Test
   void neverRoutesWritesToADownPrimaryOrAReplica() {
     TopologyRules.Input p = primary(PG1, TargetState.UP, 1, 10);
-    Topology t = new TopologyRules(0).build(2, 0, List.of(failing(p), replica(PG2, TargetState.UP, 10, 10)));
+    Topology t = new TopologyRules(-1).build(2, 0, List.of(failing(p), replica(PG2, TargetState.UP, 10, 10)));
     assertNull(t.primary());
     assertEquals("pg1 (last seen primary) is down", t.writeReason());
     assertEquals(List.of("pg2"), t.readable());
@@ -57,7 +62,7 @@ class TopologyRulesTest {
 
   @Test
   void aPromotedReplicaBecomesThePrimaryWhenTheOldOneIsGone() {
-    Topology t = new TopologyRules(0).build(3, 0, List.of(
+    Topology t = new TopologyRules(-1).build(3, 0, List.of(
         failing(primary(PG1, TargetState.UP, 1, 10)), primary(PG2, TargetState.UP, 2, 20), replica(PG3, TargetState.UP, 20, 15)));
     assertEquals("pg2", t.primary());
     assertEquals(5, t.target("pg3").orElseThrow().lagBytes());
@@ -65,18 +70,49 @@ class TopologyRulesTest {
 
   @Test
   void newestTimelineWinsWhenTwoReportPrimary() {
-    Topology t = new TopologyRules(0).build(3, 0, List.of(
+    Topology t = new TopologyRules(-1).build(3, 0, List.of(
         primary(PG1, TargetState.UP, 1, 10), primary(PG2, TargetState.UP, 2, 20)));
     assertEquals("pg2", t.primary());
   }
 
   @Test
   void twoPrimariesOnTheSameTimelineRefuseWrites() {
-    Topology t = new TopologyRules(0).build(3, 0, List.of(
-        primary(PG1, TargetState.UP, 2, 10), primary(PG2, TargetState.UP, 2, 20), replica(PG3, TargetState.UP, 5, 5)));
+    Topology t = new TopologyRules(-1).build(3, 0, List.of(
+        primary(PG1, TargetState.UP, 2, 10), primary(PG2, TargetState.UP, 2, 20), replica(PG3, 2, "streaming", 5)));
     assertNull(t.primary());
     assertEquals("several targets report primary on timeline 2: pg1, pg2", t.writeReason());
     assertEquals(List.of("pg3"), t.readable());
+  }
+
+  @Test
+  void onlyReplicasFollowingThePrimaryAreRead() {
+    TopologyRules rules = new TopologyRules(-1);
+    Topology t = rules.build(1, 0, List.of(primary(PG1, TargetState.UP, 3, 100),
+        replica(PG2, 2, "streaming", 90), replica(PG3, 3, "waiting", 90)));
+    assertEquals(List.of(), t.readable());
+    assertEquals("pg2 does not follow the primary pg1: on timeline 2, the primary on 3", t.target("pg2").orElseThrow().readReason());
+    assertEquals("pg3 does not follow the primary pg1: not streaming (WAL receiver waiting)", t.target("pg3").orElseThrow().readReason());
+    assertFalse(t.target("pg2").orElseThrow().following());
+    assertTrue(t.readReason().contains("pg2 does not follow the primary pg1"), t.readReason());
+    // received WAL that advanced since the previous check counts as following
+    Observation before = Observation.replica("pg3", 0, 1, 3, 80, 80, "waiting");
+    Observation now = Observation.replica("pg3", 0, 1, 3, 90, 85, "waiting");
+    Topology advancing = rules.build(2, 0, List.of(primary(PG1, TargetState.UP, 3, 100),
+        new TopologyRules.Input(PG3, TargetState.UP, -1, now, now, before)));
+    assertEquals(List.of("pg3"), advancing.readable());
+    // without a routed primary nobody streams: the newest timeline any node reported decides
+    Topology noPrimary = rules.build(3, 0, List.of(failing(primary(PG1, TargetState.UP, 3, 100)),
+        replica(PG2, 2, null, 90), replica(PG3, 3, null, 90)));
+    assertEquals(List.of("pg3"), noPrimary.readable());
+    assertEquals("pg2 is on timeline 2, behind timeline 3 of another node", noPrimary.target("pg2").orElseThrow().readReason());
+  }
+
+  @Test
+  void aZeroLagLimitMeansZero() {
+    Topology t = new TopologyRules(0).build(1, 0, List.of(primary(PG1, TargetState.UP, 1, 100),
+        replica(PG2, TargetState.UP, 100, 100), replica(PG3, TargetState.UP, 100, 99)));
+    assertEquals(List.of("pg2"), t.readable(), "read.max_lag 0: one byte behind is too much");
+    assertEquals("pg3 replay lag 1 bytes exceeds read.max_lag 0 bytes", t.target("pg3").orElseThrow().readReason());
   }
 
   @Test
@@ -94,10 +130,10 @@ class TopologyRulesTest {
 
   @Test
   void lagIsNeverNegativeAndFallsBackToReceiveMinusReplayWithoutPrimary() {
-    Topology t = new TopologyRules(0).build(1, 0, List.of(
+    Topology t = new TopologyRules(-1).build(1, 0, List.of(
         primary(PG1, TargetState.UP, 1, 100), replica(PG2, TargetState.UP, 150, 120)));
     assertEquals(0, t.target("pg2").orElseThrow().lagBytes(), "replica checked after more WAL arrived");
-    Topology noPrimary = new TopologyRules(0).build(1, 0, List.of(
+    Topology noPrimary = new TopologyRules(-1).build(1, 0, List.of(
         failing(primary(PG1, TargetState.UP, 1, 100)), replica(PG2, TargetState.UP, 150, 120)));
     assertEquals(30, noPrimary.target("pg2").orElseThrow().lagBytes());
   }
@@ -107,25 +143,25 @@ class TopologyRulesTest {
     Topology t = new TopologyRules(100).build(1, 0, List.of(replica(PG2, TargetState.UP, -1, -1)));
     assertTrue(t.readable().isEmpty());
     assertTrue(t.readReason().contains("pg2 replay lag unknown exceeds read.max_lag 100 bytes"), t.readReason());
-    Topology off = new TopologyRules(0).build(1, 0, List.of(replica(PG2, TargetState.UP, -1, -1)));
+    Topology off = new TopologyRules(-1).build(1, 0, List.of(replica(PG2, TargetState.UP, -1, -1)));
     assertEquals(List.of("pg2"), off.readable(), "without the lag rule, lag does not matter");
   }
 
   @Test
   void downAndUnknownTargetsAreExplained() {
-    Topology t = new TopologyRules(0).build(1, 0, List.of(
+    Topology t = new TopologyRules(-1).build(1, 0, List.of(
         new TopologyRules.Input(PG1, TargetState.UNKNOWN, null, null),
         failing(replica(PG2, TargetState.UP, 1, 1))));
     assertNull(t.primary());
     assertEquals("no target reports itself primary", t.writeReason());
     assertEquals("no replica is readable (pg1 is unknown; pg2 is down)", t.readReason());
-    Topology none = new TopologyRules(0).build(1, 0, List.of(new TopologyRules.Input(PG1, TargetState.UNKNOWN, null, null)));
+    Topology none = new TopologyRules(-1).build(1, 0, List.of(new TopologyRules.Input(PG1, TargetState.UNKNOWN, null, null)));
     assertEquals("no check has completed yet", none.writeReason());
   }
 
   @Test
   void jsonRoundTrip() {
-    Topology t = new TopologyRules(0).build(9, 1234, List.of(
+    Topology t = new TopologyRules(-1).build(9, 1234, List.of(
         failing(primary(PG1, TargetState.UP, 1, 0x3000060L)), primary(PG2, TargetState.UP, 2, 20), replica(PG3, TargetState.UP, 20, 15)));
     Topology back = Topology.fromJson(t.toJson());
     assertEquals(t, back);

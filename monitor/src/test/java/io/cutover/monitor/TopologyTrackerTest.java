@@ -28,7 +28,7 @@ class TopologyTrackerTest {
 
   @Test
   void versionsIncreaseOnlyWhenContentChanges() {
-    TopologyTracker tr = new TopologyTracker(targets, 3, 2, 0, clock);
+    TopologyTracker tr = new TopologyTracker(targets, 3, 2, -1, clock);
     assertEquals(0, tr.current().version());
     assertTrue(tr.record(refused("pg3")).isPresent());
     Topology v = tr.current();
@@ -45,7 +45,7 @@ class TopologyTrackerTest {
 
   @Test
   void aWitnessedVersionRenumbersTheSnapshotAndEveryLaterOneIsAboveIt() {
-    TopologyTracker tr = new TopologyTracker(targets, 3, 2, 0, clock);
+    TopologyTracker tr = new TopologyTracker(targets, 3, 2, -1, clock);
     assertTrue(tr.witness(30).isEmpty(), "no check completed yet: version 0 keeps meaning no topology");
     assertEquals(0, tr.current().version());
     Topology first = tr.record(primary(100)).orElseThrow();
@@ -60,7 +60,7 @@ class TopologyTrackerTest {
 
   @Test
   void aStoppedReplicaLeavesAfterFallFailuresAndReturnsAfterRiseSuccesses() {
-    TopologyTracker tr = new TopologyTracker(targets, 3, 2, 0, clock);
+    TopologyTracker tr = new TopologyTracker(targets, 3, 2, -1, clock);
     tr.record(primary(100));
     tr.record(replica("pg2", 100));
     tr.record(replica("pg3", 100));
@@ -84,10 +84,10 @@ class TopologyTrackerTest {
 
   @Test
   void rejectsBadInput() {
-    assertThrows(IllegalArgumentException.class, () -> new TopologyTracker(List.of(), 3, 2, 0, clock));
+    assertThrows(IllegalArgumentException.class, () -> new TopologyTracker(List.of(), 3, 2, -1, clock));
     assertThrows(IllegalArgumentException.class,
-        () -> new TopologyTracker(List.of(TopologyRulesTest.PG1, TopologyRulesTest.PG1), 3, 2, 0, clock));
-    TopologyTracker tr = new TopologyTracker(targets, 3, 2, 0, clock);
+        () -> new TopologyTracker(List.of(TopologyRulesTest.PG1, TopologyRulesTest.PG1), 3, 2, -1, clock));
+    TopologyTracker tr = new TopologyTracker(targets, 3, 2, -1, clock);
     assertThrows(IllegalArgumentException.class, () -> tr.record(refused("nope")));
   }
 }

@@ -88,6 +88,7 @@ final class DrillRig implements AutoCloseable {
       pb.environment().put("CUTOVER_CLUSTER__NAME", clusterName);
       pb.environment().put("CUTOVER_CLUSTER__SIZE", String.valueOf(count));
       pb.environment().put("CUTOVER_CLUSTER__HAZELCAST", hazelcast.toString());
+      pb.environment().put("CUTOVER_HISTORY__DIR", runDir.resolve("history" + (i + 1)).toString()); // one per instance
       Process p = pb.start();
       p.getOutputStream().close();
       instances.add(new Instance(i + 1, p, log, write, read, httpPort));

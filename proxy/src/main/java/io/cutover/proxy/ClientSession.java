@@ -146,6 +146,7 @@ final class ClientSession {
       long now = System.currentTimeMillis();
       if (holdUntil == 0) {
         holdUntil = now + connectWaitMillis;
+        traffic.held(endpoint).increment();
       }
       if (now < holdUntil) {
         vertx.setTimer(25, id -> attempt(packet, encryptionRequest));
@@ -162,9 +163,14 @@ final class ClientSession {
     }
   }
 
+  /**
+   * Whether a primary may come: a cutover is in flight, or a primary was seen and an automatic failover can
+   * still promote another (not in maintenance mode nor {@code mode: manual}, which say so in the reason).
+   */
   private boolean holdable() {
     var t = view.current();
-    return t.cutover() != null || t.targets().stream().anyMatch(s -> s.role() == Role.PRIMARY);
+    return t.cutover() != null
+        || (t.failoverPaused() == null && t.targets().stream().anyMatch(s -> s.role() == Role.PRIMARY));
   }
 
   /**
@@ -182,7 +188,10 @@ final class ClientSession {
       return;
     }
     Target target = candidates.get(index);
-    Registration registration = registry.register(endpoint, target.name());
+    // a read session routed to the primary fell back to it (no replica readable): the primary staying primary
+    // does not end it, unlike a session routed to a replica that gets promoted
+    boolean fallback = endpoint == Endpoint.READ && target.name().equals(view.current().primary());
+    Registration registration = registry.register(endpoint, target.name(), fallback);
     ChannelFuture connecting = fenced(target) ? null : registration.connect(() -> connector.connect(channel, target));
     if (connecting == null) {
       registration.release();
@@ -257,6 +266,7 @@ final class ClientSession {
       client.write(PgWire.refuseEncryption());
       return;
     }
+    traffic.refused(endpoint).increment();
     refuse(PgWire.CANNOT_CONNECT_NOW, reason);
   }
 

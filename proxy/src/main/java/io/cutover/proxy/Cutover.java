@@ -6,11 +6,15 @@ import io.cutover.monitor.cluster.ClusterAuthority;
 import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
 import io.cutover.proxy.http.AdminHttp;
 import io.cutover.proxy.http.AuditLog;
+import io.cutover.proxy.history.History;
 import io.cutover.proxy.metrics.CutoverMetrics;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.vertx.micrometer.MicrometerMetricsOptions;
 import io.vertx.micrometer.VertxPrometheusOptions;
 import io.vertx.micrometer.backends.BackendRegistries;
+import io.cutover.monitor.Overlay;
+import io.cutover.monitor.Role;
+import io.cutover.monitor.TargetState;
 import io.cutover.monitor.TargetStatus;
 import io.cutover.monitor.Topology;
 import io.cutover.proxy.config.CutoverConfig;
@@ -27,6 +31,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Clock;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
@@ -36,6 +43,8 @@ import java.util.concurrent.atomic.AtomicReference;
 public final class Cutover {
 
   private static final Logger LOG = LoggerFactory.getLogger(Cutover.class);
+  /** How long closing Vert.x may take after a failed start or on shutdown before the process goes on without it. */
+  public static final Duration CLOSE_DEADLINE = Duration.ofSeconds(10);
 
   private final Vertx vertx;
   private final CutoverConfig config;
@@ -47,6 +56,7 @@ public final class Cutover {
   private final java.util.Map<String, Long> drainTimers = new java.util.concurrent.ConcurrentHashMap<>();
   private final ClusterAuthority authority;
   private final AuditLog audit;
+  private final History history;
   /** This start's random instance id (the marker table's {@code id}, see {@link io.cutover.monitor.Presence}). */
   private final String instanceId = io.cutover.monitor.Presence.Identity.newId();
   /** This machine's host name, read before any event loop runs. */
@@ -59,15 +69,18 @@ public final class Cutover {
   private int readPort;
   private int httpPort;
 
-  private Cutover(Vertx vertx, CutoverConfig config, String registryName, ClusterAuthority authority, String hostName) {
+  private Cutover(Vertx vertx, CutoverConfig config, String registryName, ClusterAuthority authority, History history,
+                  String hostName) {
     this.vertx = vertx;
+    this.history = history;
     this.hostName = hostName;
     this.authority = authority;
     this.config = config;
     this.registryName = registryName;
     this.view = new TopologyView(Topology.initial(config.targets(), System.currentTimeMillis()),
         new RoutePolicy(config.readFallbackToPrimary()));
-    this.audit = new AuditLog(config.auditKept());
+    this.audit = new AuditLog(config.auditKept(), history.restoredAudit());
+    audit.onRecord(history::appendAudit);
   }
 
   /**
@@ -84,8 +97,10 @@ public final class Cutover {
   /**
    * Starts Cutover on a new Vert.x instance.
    *
-   * @return a future completed once the monitor runs and both endpoints listen; failed (with the
-   *         Vert.x instance closed) if a listener cannot bind, e.g. {@code Address already in use}
+   * @return a future completed once the monitor runs and both endpoints listen; failed if a listener
+   *         cannot bind ({@link ListenFailure}, e.g. {@code cannot listen on listeners.write 127.0.0.1:6432:
+   *         address already in use}), after the Vert.x instance was closed or {@link #CLOSE_DEADLINE} passed.
+   *         The future is bound to no Vert.x context: its callbacks run on the thread completing it.
    */
   public static Future<Cutover> start(CutoverConfig config) {
     String registryName = "cutover-" + java.util.UUID.randomUUID();
@@ -125,8 +140,42 @@ public final class Cutover {
       Throwable why = vertx.unavailableNativeTransportCause();
       LOG.info("transport: NIO (native transport unavailable: {})", why == null ? "not requested" : why.toString());
     }
-    Cutover cutover = new Cutover(vertx, config, registryName, authority, host);
-    return cutover.deploy().recover(err -> vertx.close().transform(v -> Future.failedFuture(err)));
+    // The failure is reported from outside Vert.x: a continuation scheduled on a context of the instance
+    // being closed may never run (its event loop is gone), which would leave the caller waiting forever.
+    Promise<Cutover> result = Promise.promise();
+    History.open(vertx, config.history(), config.failover().getIncidentsKept(), config.auditKept())
+        .compose(history -> new Cutover(vertx, config, registryName, authority, history, host).deploy()
+            .recover(err -> history.close().transform(v -> Future.failedFuture(err))))
+        .onComplete(ar -> {
+          if (ar.succeeded()) {
+            result.complete(ar.result());
+          } else {
+            closeWithin(vertx, CLOSE_DEADLINE).whenComplete((v, e) -> result.fail(ar.cause()));
+          }
+        });
+    return result.future();
+  }
+
+  /**
+   * Closes {@code vertx}, waiting at most {@code deadline}.
+   *
+   * @return a stage completed (never failed) once Vert.x is closed, its close failed, or the deadline
+   *         passed (then with a warning logged)
+   */
+  static CompletableFuture<Void> closeWithin(Vertx vertx, Duration deadline) {
+    CompletableFuture<Void> closed = new CompletableFuture<>();
+    try {
+      vertx.close().onComplete(ar -> closed.complete(null));
+    } catch (RuntimeException e) {
+      // e.g. RejectedExecutionException: an event loop was already terminated
+      closed.complete(null);
+    }
+    return closed.orTimeout(deadline.toMillis(), TimeUnit.MILLISECONDS).handle((v, e) -> {
+      if (e != null) {
+        LOG.warn("Vert.x did not close within {} ms; going on without it", deadline.toMillis());
+      }
+      return null;
+    });
   }
 
   private Future<Cutover> deploy() {
@@ -154,10 +203,9 @@ public final class Cutover {
     AdminHttp http = new AdminHttp(vertx, view, registry, config.targets(), config.adminToken(), audit,
         () -> listening, registryName,
         () -> authority == null ? new JsonObject().put("enabled", false) : authority.toJson()).clustered(authority);
-    return subscribed.future().compose(v -> vertx.createHttpServer().requestHandler(http.router())
+    return subscribed.future().compose(v -> history.listen()).compose(v -> vertx.createHttpServer().requestHandler(http.router())
         .listen(config.http().port(), config.http().host()))
-        .recover(err -> Future.failedFuture(new IllegalStateException(
-            "cannot listen on the HTTP endpoint " + config.http() + ": " + err.getMessage(), err)))
+        .recover(err -> Future.failedFuture(new ListenFailure("listeners.http", config.http(), err)))
         .onSuccess(s -> httpPort = s.actualPort())
         .compose(s -> listen(Endpoint.WRITE, config.write()).onSuccess(p -> writePort = p))
         .compose(p -> listen(Endpoint.READ, config.read()).onSuccess(p2 -> readPort = p2))
@@ -167,7 +215,8 @@ public final class Cutover {
               ? "127.0.0.1" : config.write().host();
           return vertx.deployVerticle(new MonitorVerticle(config.targets(), config.checks(), config.failover(),
               config.readMaxLagBytes(), Clock.systemUTC(), probeHost, writePort,
-              authority == null ? AuthoritySource.SINGLE : authority).withPresence(config.presence(), identity()));
+              authority == null ? AuthoritySource.SINGLE : authority).withHistory(history.restoredIncidents())
+              .withPresence(config.presence(), identity()));
         })
         .map(p -> {
           if (authority != null) {
@@ -200,7 +249,14 @@ public final class Cutover {
             LOG.warn("fenced {}: closed {} session(s), relayed or connecting (topology v{})", name, closed, next.version());
           }
         });
-      } else if (t.drained() && t.drainCloseAt() >= 0 && !Long.valueOf(t.drainCloseAt()).equals(drainTimers.put(t.name(), t.drainCloseAt()))) {
+      } else if (stopsReads(t)) {
+        String name = t.name();
+        int closed = registry.closeReads(name);
+        if (closed > 0) {
+          LOG.warn("{} {}: closed {} read session(s) (topology v{})", name, readsEndReason(t), closed, next.version());
+        }
+      }
+      if (!t.fenced() && t.drained() && t.drainCloseAt() >= 0 && !Long.valueOf(t.drainCloseAt()).equals(drainTimers.put(t.name(), t.drainCloseAt()))) {
         // one timer per drain (snapshots keep arriving while a target stays drained)
         String name = t.name();
         long version = next.version();
@@ -215,6 +271,21 @@ public final class Cutover {
         });
       }
     }
+  }
+
+  /**
+   * Whether read sessions routed to {@code t} as a replica must end: it went DOWN, reports primary (promoted), no
+   * longer follows the primary, or is being promoted. Lag over {@code read.max_lag} and a drain do not end them
+   * (a drain has its own {@code close_after}).
+   */
+  static boolean stopsReads(TargetStatus t) {
+    return t.state() == TargetState.DOWN || t.role() == Role.PRIMARY
+        || (t.role() == Role.REPLICA && (!t.following() || Overlay.BEING_PROMOTED.equals(t.hold())));
+  }
+
+  private static String readsEndReason(TargetStatus t) {
+    return t.state() == TargetState.DOWN ? "is down" : t.role() == Role.PRIMARY ? "reports primary"
+        : t.readReason() != null ? "is not readable (" + t.readReason() + ")" : "is not readable";
   }
 
   /**
@@ -259,8 +330,7 @@ public final class Cutover {
           return v;
         }, new DeploymentOptions().setInstances(config.eventLoops()))
         .map(id -> first.get().actualPort())
-        .recover(err -> Future.failedFuture(new IllegalStateException(
-            "cannot listen on the " + endpoint.label() + " endpoint " + address + ": " + err.getMessage(), err)));
+        .recover(err -> Future.failedFuture(new ListenFailure(endpoint.configKey(), address, err)));
   }
 
   /** Who this instance is in the marker table: instance id, cluster name when clustered, host, HTTP listener, PID. */
@@ -315,9 +385,26 @@ public final class Cutover {
     return readPort;
   }
 
-  /** Stops everything and closes the Vert.x instance. */
+  /**
+   * Stops everything: writes the open incident to the history (if kept on disk) and waits for its writes, then
+   * closes the Vert.x instance.
+   */
   public Future<Void> close() {
-    return vertx.close();
+    Promise<Void> closed = Promise.promise(); // on no context: see started()
+    history.close().onComplete(v -> vertx.close().onComplete(closed));
+    return closed.future();
+  }
+
+  /**
+   * Like {@link #close()}, but waits at most {@code deadline} (for a shutdown hook that must end).
+   *
+   * @return a stage completed, never failed, when Vert.x closed or the deadline passed
+   */
+  public CompletableFuture<Void> closeWithin(Duration deadline) {
+    return history.close().toCompletionStage().toCompletableFuture()
+        .orTimeout(deadline.toMillis(), TimeUnit.MILLISECONDS)
+        .handle((v, e) -> null)
+        .thenCompose(v -> closeWithin(vertx, deadline));
   }
 
 }

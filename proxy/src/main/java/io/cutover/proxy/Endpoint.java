@@ -10,4 +10,9 @@ public enum Endpoint {
   public String label() {
     return name().toLowerCase(java.util.Locale.ROOT);
   }
+
+  /** The configuration key of this endpoint's listener, e.g. {@code listeners.write}. */
+  public String configKey() {
+    return "listeners." + label();
+  }
 }

@@ -18,7 +18,8 @@ import java.util.concurrent.CountDownLatch;
  * Command line: {@code java -jar cutover.jar --config FILE}.
  *
  * <p>Exit codes: {@code 0} normal stop, {@code 1} start-up failed at run time (e.g. a listener cannot bind),
- * {@code 2} bad command line or invalid configuration (one line per problem on standard error).
+ * {@code 2} bad command line or invalid configuration (one line per problem on standard error, naming the file
+ * or the environment variable the bad value came from).
  */
 @Command(name = "cutover", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
     description = "Failover proxy and health monitor for PostgreSQL: a write endpoint (the primary) and "
@@ -77,8 +78,7 @@ public final class Main implements Callable<Integer> {
   public Integer call() {
     ConfigLoader.Result result = ConfigLoader.load(config, env);
     if (!result.ok()) {
-      err.println("cutover: invalid configuration in " + config + ":");
-      result.problems().forEach(p -> err.println("  " + p));
+      result.messages().forEach(m -> err.println("cutover: " + m));
       err.flush();
       return EXIT_CONFIG;
     }
@@ -93,15 +93,15 @@ public final class Main implements Callable<Integer> {
     int[] code = {0};
     Cutover.start(cfg).onComplete(ar -> {
       if (ar.failed()) {
-        LOG.error("start-up failed: {}", ar.cause().getMessage());
-        err.println("cutover: " + ar.cause().getMessage());
+        // one line, and only this one (the log goes to standard error too); Vert.x is closed by now
+        err.println("cutover: " + oneLine(ar.cause()));
         err.flush();
         code[0] = 1;
       } else {
         Cutover c = ar.result();
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
           LOG.info("stopping");
-          c.close().toCompletionStage().toCompletableFuture().join();
+          c.closeWithin(Cutover.CLOSE_DEADLINE).join();
         }, "cutover-shutdown"));
       }
       started.countDown();
@@ -115,12 +115,37 @@ public final class Main implements Callable<Integer> {
     return code[0];
   }
 
-  /** Reads the version from the jar manifest. */
+  private static String oneLine(Throwable t) {
+    String m = t.getMessage();
+    return m == null ? t.getClass().getSimpleName() : m.strip().replaceAll("\\s*\\n\\s*", " ");
+  }
+
+  /**
+   * The project version: from {@code version.properties} (filled in by the Maven build, so it holds on the
+   * build's class path and in the jar), else the jar manifest's {@code Implementation-Version}, else
+   * {@code unknown}.
+   */
   static final class Version implements CommandLine.IVersionProvider {
     @Override
     public String[] getVersion() {
+      return new String[] {"cutover " + version()};
+    }
+
+    static String version() {
+      try (java.io.InputStream in = Main.class.getResourceAsStream("version.properties")) {
+        if (in != null) {
+          java.util.Properties p = new java.util.Properties();
+          p.load(in);
+          String v = p.getProperty("version", "").strip();
+          if (!v.isEmpty() && !v.startsWith("${")) {
+            return v;
+          }
+        }
+      } catch (java.io.IOException e) {
+        // fall through to the manifest
+      }
       String v = Main.class.getPackage().getImplementationVersion();
-      return new String[] {"cutover " + (v == null ? "dev" : v)};
+      return v == null ? "unknown" : v;
     }
   }
 }

@@ -22,6 +22,8 @@ final class Registration {
   private final SessionRegistry registry;
   private final Endpoint endpoint;
   private final String target;
+  /** A read session routed to the primary ({@code read.fallback_to_primary}), not to a replica. */
+  private final boolean fallback;
   private final AtomicBoolean removed = new AtomicBoolean();
   /** Guarded by {@code this}. */
   private Channel backend;
@@ -30,10 +32,16 @@ final class Registration {
   /** Guarded by {@code this}; non-null once fenced. */
   private CompletableFuture<Void> fenced;
 
-  Registration(SessionRegistry registry, Endpoint endpoint, String target) {
+  Registration(SessionRegistry registry, Endpoint endpoint, String target, boolean fallback) {
     this.registry = registry;
     this.endpoint = endpoint;
     this.target = target;
+    this.fallback = fallback;
+  }
+
+  /** Whether this is a read session routed to the primary because no replica was readable. */
+  boolean fallback() {
+    return fallback;
   }
 
   Endpoint endpoint() {

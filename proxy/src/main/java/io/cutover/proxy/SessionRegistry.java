@@ -66,7 +66,15 @@ public final class SessionRegistry {
    * the entry when the session ends without a relay.
    */
   Registration register(Endpoint endpoint, String target) {
-    Registration r = new Registration(this, endpoint, target);
+    return register(endpoint, target, false);
+  }
+
+  /**
+   * Registers a session as {@link #register(Endpoint, String)} does; {@code fallback} marks a read session routed
+   * to the primary ({@code read.fallback_to_primary}), which {@link #closeReads} leaves alone.
+   */
+  Registration register(Endpoint endpoint, String target, boolean fallback) {
+    Registration r = new Registration(this, endpoint, target, fallback);
     byTarget.computeIfAbsent(target, k -> ConcurrentHashMap.newKeySet()).add(r);
     return r;
   }
@@ -129,6 +137,29 @@ public final class SessionRegistry {
     for (Registration r : set) {
       if (r.isRelayed()) {
         r.closeRelay();
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /**
+   * Closes hard every read-endpoint session routed to {@code target} as a replica, relayed or still connecting
+   * (a connecting one is routed again): the target was promoted, went DOWN or stopped following the primary
+   * (HAProxy's {@code on-marked-down shutdown-sessions}). Read sessions that fell back to the primary and write
+   * sessions are left alone. Idempotent.
+   *
+   * @return how many sessions this call closed (not counting ones closed before)
+   */
+  public int closeReads(String target) {
+    Set<Registration> set = byTarget.get(target);
+    if (set == null) {
+      return 0;
+    }
+    int n = 0;
+    for (Registration r : set) {
+      if (r.endpoint() == Endpoint.READ && !r.fallback() && !r.isFenced()) {
+        r.fence();
         n++;
       }
     }

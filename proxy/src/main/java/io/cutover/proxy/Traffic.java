@@ -4,17 +4,34 @@ import java.util.EnumMap;
 import java.util.Map;
 import java.util.concurrent.atomic.LongAdder;
 
-/** Relayed byte counters per endpoint and direction (thread-safe, for logs and metrics). */
+/**
+ * Per-endpoint counters of the data plane (thread-safe, for logs and metrics): bytes relayed per direction, new
+ * sessions held for a primary ({@code proxy.connect_wait}) and sessions refused with SQLSTATE {@code 57P03}.
+ */
 public final class Traffic {
 
   private final Map<Endpoint, LongAdder> up = new EnumMap<>(Endpoint.class);
   private final Map<Endpoint, LongAdder> down = new EnumMap<>(Endpoint.class);
+  private final Map<Endpoint, LongAdder> held = new EnumMap<>(Endpoint.class);
+  private final Map<Endpoint, LongAdder> refused = new EnumMap<>(Endpoint.class);
 
   public Traffic() {
     for (Endpoint e : Endpoint.values()) {
       up.put(e, new LongAdder());
       down.put(e, new LongAdder());
+      held.put(e, new LongAdder());
+      refused.put(e, new LongAdder());
     }
+  }
+
+  /** New sessions that waited for a primary (counted once per session, when its wait starts). */
+  public LongAdder held(Endpoint e) {
+    return held.get(e);
+  }
+
+  /** Sessions refused with SQLSTATE {@code 57P03} (no backend available, after any wait). */
+  public LongAdder refused(Endpoint e) {
+    return refused.get(e);
   }
 
   /** Bytes relayed client → server on an endpoint. */

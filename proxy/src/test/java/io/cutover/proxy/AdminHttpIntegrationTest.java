@@ -96,7 +96,7 @@ class AdminHttpIntegrationTest {
     assertError(http.send(HttpMethod.POST, "/api/v1/switchover", null, "{\"candidate\":\"pg2\"}"), 401, "missing Authorization");
     assertError(http.send(HttpMethod.POST, "/api/v1/switchover", "wrong-token-but-long-enough", "{\"candidate\":\"pg2\"}"),
         401, "wrong token");
-    assertError(http.post("/api/v1/switchover", "{bad json"), 400, "the body must be a JSON object");
+    assertError(http.post("/api/v1/switchover", "{bad json"), 400, "malformed JSON body near line 1, column 2");
     assertError(http.post("/api/v1/switchover", "[1, 2]"), 400, "the body must be a JSON object");
     assertError(http.post("/api/v1/switchover", "{\"candidate\": 5}"), 400, "candidate must be a string");
     assertError(http.post("/api/v1/switchover", "{}"), 400, "candidate (a target name) is required");
@@ -118,8 +118,8 @@ class AdminHttpIntegrationTest {
     }
     JsonArray audit = http.get("/api/v1/audit").bodyAsJsonObject().getJsonArray("audit");
     assertTrue(audit.size() >= 12, audit.encode());
-    JsonObject first = audit.getJsonObject(0);
-    assertEquals("switchover", first.getString("action"));
+    JsonObject first = audit.getJsonObject(audit.size() - 1);
+    assertEquals("switchover", first.getString("action"), "newest first: the first call is last");
     assertEquals(401, first.getInteger("status"));
     assertFalse(audit.encode().contains(Harness.TOKEN), "the token never appears in the audit");
   }
@@ -144,15 +144,28 @@ class AdminHttpIntegrationTest {
         return false;
       }
     });
-    assertEquals(503, http.get("/health/write").statusCode());
+    HttpResponse<Buffer> write = http.get("/health/write");
+    assertEquals(503, write.statusCode());
+    assertEquals("pg1 (last seen primary) is down; maintenance mode: no automatic failover (drill)",
+        write.bodyAsJsonObject().getString("reason"), "the load balancer's check says why no promotion comes");
+    assertTrue(write.bodyAsJsonObject().getBoolean("maintenance"));
     assertEquals(503, http.send(HttpMethod.HEAD, "/health/write", null, null).statusCode());
     for (String r : List.of("pg2", "pg3")) {
       assertEquals("t", Harness.oneShot(PgCluster.port(r), "select pg_is_in_recovery()"), r + " not promoted");
     }
     assertTrue(metric("cutover_failovers_total{kind=\"refused\"}") >= 1);
     assertEquals(0.0, metric("cutover_primary_routable"));
+    assertEquals(1.0, metric("cutover_maintenance"));
+    // no promotion can come: a new write session is refused at once with the reason, never held for connect_wait
+    double refusedBefore = metric("cutover_sessions_refused_total{endpoint=\"write\"}");
+    SQLException refused = org.junit.jupiter.api.Assertions.assertThrows(SQLException.class, () -> h.write().close());
+    assertEquals("57P03", refused.getSQLState());
+    assertTrue(refused.getMessage().contains("maintenance mode: no automatic failover (drill)"), refused.getMessage());
+    assertEquals(0.0, metric("cutover_sessions_held_total{endpoint=\"write\"}"), "not held");
+    assertEquals(refusedBefore + 1, metric("cutover_sessions_refused_total{endpoint=\"write\"}"));
 
     assertEquals(200, http.post("/api/v1/maintenance", "{\"enabled\": false}").statusCode());
+    assertEquals(0.0, metric("cutover_maintenance"));
     Poll.until(Duration.ofSeconds(30), "health/write back after the failover", () -> {
       try {
         return http.get("/health/write").statusCode() == 200;
@@ -166,6 +179,27 @@ class AdminHttpIntegrationTest {
     assertEquals(0.0, metric("cutover_target_up{role=\"primary\",target=\"pg1\"}"));
     String promoted = h.cutover.topology().primary();
     assertEquals(1.0, metric("cutover_target_up{role=\"primary\",target=\"" + promoted + "\"}"));
+  }
+
+  @Test
+  void readHealthIsOkWhileReadsFallBackToThePrimary() throws Exception {
+    for (String r : List.of("pg2", "pg3")) {
+      assertEquals(200, http.post("/api/v1/targets/" + r + "/drain", null).statusCode());
+    }
+    h.await("no replica readable", t -> t.readable().isEmpty());
+    assertEquals(String.valueOf(PgCluster.port("pg1")), Harness.oneShot(h.cutover.readPort(), "select inet_server_port()"),
+        "reads fall back to the primary");
+    HttpResponse<Buffer> read = http.get("/health/read");
+    assertEquals(200, read.statusCode(), "the read endpoint serves reads: a load balancer must keep it");
+    assertEquals("pg1", read.bodyAsJsonObject().getString("fallback"));
+    assertTrue(read.bodyAsJsonObject().getString("reason").contains("pg2 is drained"), read.bodyAsString());
+    HttpResponse<Buffer> replicasOnly = http.get("/health/read?replicas_only=true");
+    assertEquals(503, replicasOnly.statusCode());
+    assertTrue(replicasOnly.bodyAsJsonObject().getString("reason").contains("no replica is readable"), replicasOnly.bodyAsString());
+    assertEquals(200, http.post("/api/v1/targets/pg3/enable", null).statusCode());
+    h.await("pg3 readable", t -> t.readable().contains("pg3"));
+    assertEquals(200, http.get("/health/read?replicas_only=true").statusCode());
+    assertEquals(new JsonArray(List.of("pg3")), http.get("/health/read").bodyAsJsonObject().getJsonArray("readable"));
   }
 
   @Test
@@ -246,7 +280,7 @@ class AdminHttpIntegrationTest {
     for (var e : paths.entrySet()) {
       for (String method : e.getValue().keySet()) {
         documented.add(method.toUpperCase() + " " + e.getKey());
-        String path = e.getKey().replace("{name}", "pg2");
+        String path = e.getKey().replace("{name}", "pg2").replace("{id}", "1");
         String body = switch (path) {
           case "/api/v1/failover", "/api/v1/switchover" -> "{\"candidate\": 5}";
           case "/api/v1/maintenance" -> "{}";
@@ -264,7 +298,7 @@ class AdminHttpIntegrationTest {
       if (route.getPath() == null) {
         continue; // the body handler on every route
       }
-      String path = route.getPath().replace(":name", "{name}");
+      String path = route.getPath().replace(":name", "{name}").replace(":id", "{id}");
       for (HttpMethod m : route.methods()) {
         assertTrue(documented.contains(m.name() + " " + path), m.name() + " " + path + " is not in openapi.yaml");
       }

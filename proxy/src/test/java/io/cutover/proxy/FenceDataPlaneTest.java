@@ -220,7 +220,7 @@ class FenceDataPlaneTest {
       inputs.add(new TopologyRules.Input(t, TargetState.UP, o, o));
     });
     Overlay overlay = new Overlay(fenced, Map.of(), fenced.isEmpty() ? null : "failover: " + fenced + " fenced", Map.of());
-    return new TopologyRules(0).build(version, System.currentTimeMillis(), inputs, overlay);
+    return new TopologyRules(-1).build(version, System.currentTimeMillis(), inputs, overlay);
   }
 
   private int listen(Endpoint endpoint, Topology initial) throws Exception {

@@ -32,7 +32,7 @@ class RoutePolicyTest {
   }
 
   static Topology topo(TopologyRules.Input... inputs) {
-    return new TopologyRules(0).build(7, 0, List.of(inputs));
+    return new TopologyRules(-1).build(7, 0, List.of(inputs));
   }
 
   @Test
@@ -79,7 +79,7 @@ class RoutePolicyTest {
     Topology v7 = topo(up(PG1, true));
     TopologyView view = new TopologyView(Topology.initial(List.of(PG1), 0), new RoutePolicy(true));
     assertTrue(view.update(v7));
-    Topology v3 = new TopologyRules(0).build(3, 0, List.of(down(PG1, true)));
+    Topology v3 = new TopologyRules(-1).build(3, 0, List.of(down(PG1, true)));
     assertFalse(view.update(v3), "an older snapshot never replaces a newer one");
     assertEquals(List.of(PG1), view.route(Endpoint.WRITE).candidates());
     assertFalse(view.update(v7), "the same version is not news");

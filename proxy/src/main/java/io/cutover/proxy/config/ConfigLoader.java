@@ -34,7 +34,8 @@ import java.util.regex.Pattern;
  * {@code __} are not configuration overrides. Targets are configured in the file only.
  *
  * <p>The result is either a {@link CutoverConfig} or a list of problems, one line each naming the key
- * and the bad value — never an exception.
+ * and the bad value — never an exception. A bad value from the environment is blamed on its variable
+ * ({@code CUTOVER_CHECKS__FALL (checks.fall): ...}), one from the file on the file.
  */
 public final class ConfigLoader {
 
@@ -44,10 +45,36 @@ public final class ConfigLoader {
   public static final String ADMIN_TOKEN_ENV = "CUTOVER_ADMIN_TOKEN";
   private static final Pattern TARGET_NAME = Pattern.compile("[A-Za-z0-9_.-]{1,63}");
 
-  /** Either a configuration or the problems found. */
-  public record Result(CutoverConfig config, List<String> problems) {
+  /**
+   * Either a configuration or the problems found.
+   *
+   * @param config the configuration, or {@code null} when there are problems
+   * @param origin the configuration file (or other source of the YAML text) as named in messages
+   * @param found  the problems, empty when {@code config} is set
+   */
+  public record Result(CutoverConfig config, String origin, List<ConfigProblems.Problem> found) {
     public boolean ok() {
       return config != null;
+    }
+
+    /**
+     * One line per problem, naming the key and the bad value: {@code checks.fall: must be between 1 and 1000
+     * (got 0)}; a value from the environment names the variable first:
+     * {@code CUTOVER_CHECKS__FALL (checks.fall): ...}.
+     */
+    public List<String> problems() {
+      return found.stream().map(ConfigProblems.Problem::line).toList();
+    }
+
+    /**
+     * One line per problem for the operator, each naming where the bad value came from:
+     * {@code invalid configuration in FILE: checks.fall: ...} for a key of the file,
+     * {@code invalid configuration: CUTOVER_CHECKS__FALL (checks.fall): ...} for an environment variable,
+     * {@code invalid configuration: FILE: invalid YAML: ...} for the file as a whole.
+     */
+    public List<String> messages() {
+      return found.stream().map(p -> p.inFile() ? "invalid configuration in " + origin + ": " + p.line()
+          : "invalid configuration: " + p.line()).toList();
     }
   }
 
@@ -60,7 +87,7 @@ public final class ConfigLoader {
     try {
       text = Files.readString(file);
     } catch (IOException | RuntimeException e) {
-      return failure(file + ": cannot read configuration file: " + describe(e));
+      return failure(file.toString(), file + ": cannot read configuration file: " + describe(e));
     }
     return parse(file.toString(), text, env);
   }
@@ -74,10 +101,10 @@ public final class ConfigLoader {
       options.setMaxAliasesForCollections(10);
       doc = new Yaml(new SafeConstructor(options)).load(yamlText);
     } catch (YAMLException e) {
-      return failure(origin + ": invalid YAML: " + e.getMessage().replaceAll("\\s*\\n\\s*", " ").trim());
+      return failure(origin, origin + ": invalid YAML: " + e.getMessage().replaceAll("\\s*\\n\\s*", " ").trim());
     }
     if (doc != null && !(doc instanceof Map)) {
-      return failure(origin + ": the top level must be a mapping of keys to values");
+      return failure(origin, origin + ": the top level must be a mapping of keys to values");
     }
     Map<String, Object> root = new LinkedHashMap<>();
     if (doc != null) {
@@ -86,7 +113,7 @@ public final class ConfigLoader {
     ConfigProblems problems = new ConfigProblems();
     applyEnv(root, env, problems);
     CutoverConfig config = validate(new ConfigSection("", root, problems), env);
-    return problems.isEmpty() ? new Result(config, List.of()) : new Result(null, problems.lines());
+    return problems.isEmpty() ? new Result(config, origin, List.of()) : new Result(null, origin, problems.problems());
   }
 
   @SuppressWarnings("unchecked")
@@ -100,16 +127,21 @@ public final class ConfigLoader {
       Map<String, Object> node = root;
       boolean ok = true;
       for (int i = 0; i < path.length - 1 && ok; i++) {
+        String key = String.join(".", List.of(path).subList(0, i + 1));
+        if (!node.containsKey(path[i])) {
+          problems.fromEnvironment(key, name);
+        }
         Object child = node.computeIfAbsent(path[i], k -> new LinkedHashMap<String, Object>());
         if (child instanceof Map) {
           node = (Map<String, Object>) child;
         } else {
-          problems.add("environment " + name + ": " + String.join(".", List.of(path).subList(0, i + 1))
+          problems.add(name + " (" + String.join(".", path) + "): " + key
               + " is not a mapping and cannot be overridden key by key");
           ok = false;
         }
       }
       if (ok) {
+        problems.fromEnvironment(String.join(".", path), name);
         node.put(path[path.length - 1], e.getValue());
       }
     }
@@ -164,7 +196,7 @@ public final class ConfigLoader {
     CheckOptions checks = CheckOptions.fromConfig(root.section("checks"));
 
     ConfigSection readSection = root.section("read");
-    long maxLag = readSection.bytesOrOff("max_lag", 0);
+    long maxLag = readSection.bytesOrOff("max_lag", io.cutover.config.ConfigSection.OFF);
     boolean fallback = readSection.bool("fallback_to_primary", CutoverConfig.DEFAULT_READ_FALLBACK_TO_PRIMARY);
     readSection.rejectUnknown();
 
@@ -186,6 +218,7 @@ public final class ConfigLoader {
     admin.rejectUnknown();
     if (env.get(ADMIN_TOKEN_ENV) != null && !env.get(ADMIN_TOKEN_ENV).isBlank()) {
       token = env.get(ADMIN_TOKEN_ENV);
+      problems.fromEnvironment("admin.token", ADMIN_TOKEN_ENV);
     }
     if (token != null && token.length() < 16) {
       problems.add("admin.token", null, "must be at least 16 characters (the value is not shown)");
@@ -200,6 +233,8 @@ public final class ConfigLoader {
         clusterSection.duration("lease", CutoverConfig.Cluster.DEFAULT_LEASE, java.time.Duration.ofMillis(500)));
     clusterSection.rejectUnknown();
 
+    CutoverConfig.History history = history(root.section("history"));
+
     ConfigSection presenceSection = root.section("presence");
     io.cutover.monitor.Presence.Options presence = new io.cutover.monitor.Presence.Options(
         presenceSection.bool("enabled", true),
@@ -209,7 +244,28 @@ public final class ConfigLoader {
 
     root.rejectUnknown();
     return new CutoverConfig(write, read, targets, checks, maxLag, fallback, connectTimeout, eventLoops, connectWait, failover,
-        http, token, auditKept, cluster, presence);
+        http, token, auditKept, cluster, history, presence);
+  }
+
+  /** The {@code history} section; {@code dir} unset or {@code off} (YAML reads a bare off as false) turns it off. */
+  private static CutoverConfig.History history(ConfigSection s) {
+    String text = s.string("dir", null);
+    long maxFileBytes = s.bytes("max_file_size", CutoverConfig.History.DEFAULT_MAX_FILE_BYTES,
+        CutoverConfig.History.MIN_FILE_BYTES);
+    int maxFiles = s.integer("max_files", CutoverConfig.History.DEFAULT_MAX_FILES, 1, 100);
+    s.rejectUnknown();
+    Path dir = null;
+    String t = text == null ? "off" : text.trim();
+    if (t.isEmpty() || t.equals("true")) {
+      s.problems().add(s.key("dir"), text, "must be a directory path, or off");
+    } else if (!t.equalsIgnoreCase("off") && !t.equals("false")) {
+      try {
+        dir = Path.of(t);
+      } catch (java.nio.file.InvalidPathException e) {
+        s.problems().add(s.key("dir"), text, "not a valid path: " + e.getReason());
+      }
+    }
+    return new CutoverConfig.History(dir, maxFileBytes, maxFiles);
   }
 
   private static ListenAddress address(ConfigSection s, String name, String def) {
@@ -222,8 +278,9 @@ public final class ConfigLoader {
     }
   }
 
-  private static Result failure(String line) {
-    return new Result(null, List.of(line));
+  /** A problem with the source as a whole; {@code line} names it. */
+  private static Result failure(String origin, String line) {
+    return new Result(null, origin, List.of(new ConfigProblems.Problem(line, false)));
   }
 
   private static String describe(Exception e) {

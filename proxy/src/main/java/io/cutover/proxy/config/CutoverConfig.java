@@ -18,7 +18,7 @@ import java.util.List;
  * @param targets           PostgreSQL servers ({@code targets}), at least one, names unique
  * @param checks            monitor settings ({@code checks})
  * @param readMaxLagBytes   {@code read.max_lag}: replay lag in bytes of WAL above which a replica leaves
- *                          the read pool; {@code 0} = off (default)
+ *                          the read pool ({@code 0}: any lag); {@code -1} = {@code off}, no limit (default)
  * @param readFallbackToPrimary {@code read.fallback_to_primary}: route reads to the primary when no
  *                          replica is readable (default {@code true})
  * @param connectTimeout    {@code proxy.connect_timeout}: backend TCP connect timeout (default 2 s)
@@ -32,14 +32,41 @@ import java.util.List;
  *                          {@code CUTOVER_ADMIN_TOKEN}); {@code null} refuses them with 403
  * @param auditKept         audit entries kept in memory ({@code admin.audit_kept})
  * @param cluster           clustering over Hazelcast ({@code cluster})
+ * @param history           where incidents and audit entries are kept across restarts ({@code history})
  * @param presence          the marker table that lets Cutovers on the same servers notice each other
  *                          ({@code presence}, see {@link io.cutover.monitor.Presence})
  */
 public record CutoverConfig(ListenAddress write, ListenAddress read, List<Target> targets, CheckOptions checks,
                             long readMaxLagBytes, boolean readFallbackToPrimary, Duration connectTimeout,
                             int eventLoops, Duration connectWait, FailoverOptions failover, ListenAddress http,
-                            String adminToken, int auditKept, Cluster cluster,
+                            String adminToken, int auditKept, Cluster cluster, History history,
                             io.cutover.monitor.Presence.Options presence) {
+
+  /**
+   * {@code history} section: this instance's incidents and audit entries as JSON lines on disk, read back at start.
+   *
+   * @param dir          {@code history.dir}: the directory (relative paths from the working directory), or
+   *                     {@code null} when unset or {@code off}: kept in memory only, lost on restart
+   * @param maxFileBytes {@code history.max_file_size}: a file is rotated before an append would take it past this
+   *                     (default {@link #DEFAULT_MAX_FILE_BYTES}, at least {@link #MIN_FILE_BYTES})
+   * @param maxFiles     {@code history.max_files}: files kept per record, the current one included (default
+   *                     {@value #DEFAULT_MAX_FILES}, 1-100)
+   */
+  public record History(java.nio.file.Path dir, long maxFileBytes, int maxFiles) {
+    /** Default {@code history.max_file_size}: 10 MiB. */
+    public static final long DEFAULT_MAX_FILE_BYTES = 10L << 20;
+    /** Smallest {@code history.max_file_size}: 64 KiB (an audit entry may carry a 64 KiB request body). */
+    public static final long MIN_FILE_BYTES = 64L << 10;
+    /** Default {@code history.max_files}. */
+    public static final int DEFAULT_MAX_FILES = 5;
+    /** History off: kept in memory only. */
+    public static final History OFF = new History(null, DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_FILES);
+
+    JsonObject toJson() {
+      return new JsonObject().put("dir", dir == null ? "off" : dir.toString()).put("max_file_size", maxFileBytes)
+          .put("max_files", maxFiles);
+    }
+  }
 
   /**
    * {@code cluster} section.
@@ -93,11 +120,12 @@ public record CutoverConfig(ListenAddress write, ListenAddress read, List<Target
             .put("name", cluster.name()).put("hazelcast", cluster.hazelcast().toString()))
         .put("targets", t)
         .put("checks", checks.toJson())
-        .put("read", new JsonObject().put("max_lag", readMaxLagBytes == 0 ? "off" : String.valueOf(readMaxLagBytes))
+        .put("read", new JsonObject().put("max_lag", readMaxLagBytes < 0 ? "off" : String.valueOf(readMaxLagBytes))
             .put("fallback_to_primary", readFallbackToPrimary))
         .put("proxy", new JsonObject().put("connect_timeout", Durations.format(connectTimeout))
             .put("event_loops", eventLoops).put("connect_wait", Durations.format(connectWait)))
         .put("failover", failover.toJson())
+        .put("history", history.toJson())
         .put("presence", new JsonObject().put("enabled", presence.enabled())
             .put("heartbeat", Durations.format(presence.heartbeat())));
   }
@@ -105,7 +133,7 @@ public record CutoverConfig(ListenAddress write, ListenAddress read, List<Target
   /** A copy with clustering switched on or off ({@code --cluster}). */
   public CutoverConfig withCluster(boolean enabled) {
     return new CutoverConfig(write, read, targets, checks, readMaxLagBytes, readFallbackToPrimary, connectTimeout,
-        eventLoops, connectWait, failover, http, adminToken, auditKept, cluster.withEnabled(enabled),
+        eventLoops, connectWait, failover, http, adminToken, auditKept, cluster.withEnabled(enabled), history,
         presence);
   }
 

@@ -10,7 +10,6 @@ import io.cutover.proxy.TopologyView;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.ReplyException;
 import io.vertx.core.http.HttpMethod;
-import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
@@ -31,9 +30,11 @@ import java.util.function.BooleanSupplier;
  * {@code /api/v1} and Prometheus metrics. It reads the topology and sends commands to the monitor over the
  * event bus; it never changes routing itself.
  *
- * <p>Errors are always JSON {@code {"error": "...", "detail": "..."}}: malformed JSON or wrong field types
- * 400, missing/wrong bearer token 401, no token configured 403, unknown target or route 404, wrong method
- * 405, a state conflict 409, a body over 64 KiB 413, the monitor not answering 503. Never a stack trace.
+ * <p>The records ({@code /api/v1/incidents}, {@code /api/v1/audit}) are served by {@link RecordsHttp}.
+ *
+ * <p>Errors are always JSON {@code {"error": "...", "detail": "..."}}: malformed JSON, wrong field types or query
+ * parameters 400, missing/wrong bearer token 401, no token configured 403, unknown target, incident or route 404,
+ * wrong method 405, a state conflict 409, a body over 64 KiB 413, the monitor not answering 503. Never a stack trace.
  */
 public final class AdminHttp {
 
@@ -49,6 +50,7 @@ public final class AdminHttp {
   private final BooleanSupplier listening;
   private final String registryName;
   private final java.util.function.Supplier<JsonObject> clusterInfo;
+  private final RecordsHttp records;
   private io.cutover.monitor.cluster.ClusterAuthority cluster;
 
   /**
@@ -68,11 +70,13 @@ public final class AdminHttp {
     this.audit = audit;
     this.listening = listening;
     this.registryName = registryName;
+    this.records = new RecordsHttp(vertx, audit);
   }
 
   /** Clustered Cutover: operator commands act cluster-wide through the authority. */
   public AdminHttp clustered(io.cutover.monitor.cluster.ClusterAuthority authority) {
     this.cluster = authority;
+    records.clustered(authority);
     return this;
   }
 
@@ -80,21 +84,9 @@ public final class AdminHttp {
   public Router router() {
     Router r = Router.router(vertx);
     r.route().handler(BodyHandler.create(false).setBodyLimit(MAX_BODY_BYTES));
-    health(r, "/health/live", ctx -> new Health(true, new JsonObject().put("status", "live")));
-    health(r, "/health/ready", this::ready);
-    health(r, "/health/write", ctx -> {
-      Topology t = view.current();
-      return t.primary() != null ? new Health(true, new JsonObject().put("status", "ok").put("primary", t.primary()))
-          : new Health(false, new JsonObject().put("status", "unavailable").put("reason", t.writeReason()));
-    });
-    health(r, "/health/read", ctx -> {
-      Topology t = view.current();
-      return !t.readable().isEmpty() ? new Health(true, new JsonObject().put("status", "ok").put("readable", t.readable()))
-          : new Health(false, new JsonObject().put("status", "unavailable").put("reason", t.readReason()));
-    });
+    new HealthRoutes(view, listening).install(r);
     r.get("/api/v1/cluster").handler(this::cluster);
-    r.get("/api/v1/incidents").handler(this::incidents);
-    r.get("/api/v1/audit").handler(this::audit);
+    records.routes(r);
     r.get("/api/v1/openapi.yaml").handler(this::openapi);
     r.post("/api/v1/failover").handler(ctx -> mutate(ctx, "failover", this::failover));
     r.post("/api/v1/switchover").handler(ctx -> mutate(ctx, "switchover", this::switchover));
@@ -110,34 +102,6 @@ public final class AdminHttp {
     r.errorHandler(413, ctx -> error(ctx, 413, "payload too large", "the body is limited to " + MAX_BODY_BYTES + " bytes"));
     r.errorHandler(500, ctx -> error(ctx, 500, "internal error", "the request failed; see Cutover's log"));
     return r;
-  }
-
-  // ---- health ----
-
-  private record Health(boolean ok, JsonObject body) {
-  }
-
-  private void health(Router r, String path, java.util.function.Function<RoutingContext, Health> check) {
-    r.route(path).method(HttpMethod.GET).method(HttpMethod.HEAD).handler(ctx -> {
-      Health h = check.apply(ctx);
-      int status = h.ok() ? 200 : 503;
-      if (ctx.request().method() == HttpMethod.HEAD) {
-        ctx.response().setStatusCode(status).putHeader("Content-Type", "application/json").end();
-      } else {
-        json(ctx, status, h.body());
-      }
-    });
-  }
-
-  private Health ready(RoutingContext ctx) {
-    Topology t = view.current();
-    if (!listening.getAsBoolean()) {
-      return new Health(false, new JsonObject().put("status", "not ready").put("reason", "listeners not bound yet"));
-    }
-    if (t.version() == 0) {
-      return new Health(false, new JsonObject().put("status", "not ready").put("reason", "no topology known yet"));
-    }
-    return new Health(true, new JsonObject().put("status", "ready").put("topology_version", t.version()));
   }
 
   // ---- reads ----
@@ -166,40 +130,6 @@ public final class AdminHttp {
     }));
   }
 
-  /**
-   * The incidents: this instance's; clustered, the cluster's shared record (the leaders' incidents, each
-   * naming the member that recorded it), or this instance's own when the shared record cannot be read.
-   */
-  private void incidents(RoutingContext ctx) {
-    if (cluster == null) {
-      ask(ctx, MonitorVerticle.INCIDENTS_ADDRESS, new JsonObject(), body -> new JsonObject().put("incidents", body));
-      return;
-    }
-    cluster.shared().records(io.cutover.monitor.cluster.SharedState.INCIDENTS).onComplete(ar -> {
-      if (ar.succeeded()) {
-        json(ctx, 200, new JsonObject().put("incidents", ar.result()).put("recorded_by", "cluster"));
-      } else {
-        ask(ctx, MonitorVerticle.INCIDENTS_ADDRESS, new JsonObject(), body -> new JsonObject().put("incidents", body)
-            .put("recorded_by", "this instance (the shared record cannot be read: " + ar.cause().getMessage() + ")"));
-      }
-    });
-  }
-
-  /**
-   * This instance's audit entries; clustered, every member's from the shared record (each naming its member),
-   * or this instance's own when the shared record cannot be read.
-   */
-  private void audit(RoutingContext ctx) {
-    if (cluster == null) {
-      json(ctx, 200, new JsonObject().put("audit", audit.entries()));
-      return;
-    }
-    cluster.shared().records(io.cutover.monitor.cluster.SharedState.AUDIT).onComplete(ar -> json(ctx, 200, ar.succeeded()
-        ? new JsonObject().put("audit", ar.result()).put("recorded_by", "cluster")
-        : new JsonObject().put("audit", audit.entries())
-            .put("recorded_by", "this instance (the shared record cannot be read: " + ar.cause().getMessage() + ")")));
-  }
-
   private void openapi(RoutingContext ctx) {
     try (InputStream in = AdminHttp.class.getResourceAsStream("/openapi.yaml")) {
       String text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
@@ -211,14 +141,22 @@ public final class AdminHttp {
 
   // ---- mutations ----
 
-  /** What a mutation sends to the monitor, or the 4xx it answers without asking. */
-  private record Command(String address, JsonObject message, JsonObject args, int status, String error, String detail) {
+  /**
+   * What a mutation sends to the monitor, or the 4xx it answers without asking; {@code outcome} turns the monitor's
+   * answer into the audit's outcome.
+   */
+  private record Command(String address, JsonObject message, JsonObject args, int status, String error, String detail,
+                         java.util.function.Function<JsonObject, String> outcome) {
     static Command send(String address, JsonObject message) {
-      return new Command(address, message, message, 0, null, null);
+      return new Command(address, message, message, 0, null, null, reply -> "accepted");
     }
 
     static Command reject(int status, String error, String detail, JsonObject args) {
-      return new Command(null, null, args, status, error, detail);
+      return new Command(null, null, args, status, error, detail, null);
+    }
+
+    Command audited(java.util.function.Function<JsonObject, String> how) {
+      return new Command(address, message, args, status, error, detail, how);
     }
   }
 
@@ -242,9 +180,9 @@ public final class AdminHttp {
     Command c;
     try {
       c = parse.apply(ctx);
-    } catch (DecodeException | ClassCastException e) {
-      audit.record(action, new JsonObject(), 400, "refused: malformed JSON", remote);
-      error(ctx, 400, "bad request", "the body must be a JSON object: " + oneLine(e.getMessage()));
+    } catch (JsonBody.Invalid e) {
+      audit.record(action, new JsonObject(), 400, "refused: " + e.getMessage(), remote);
+      error(ctx, 400, "bad request", e.getMessage());
       return;
     }
     if (c.error() != null) {
@@ -257,8 +195,9 @@ public final class AdminHttp {
         ? vertx.eventBus().request(c.address(), c.message(), MonitorVerticle.LOCAL) : cluster.command(c.address(), c.message(), leaderOnly);
     sent.onComplete(ar -> {
       if (ar.succeeded()) {
-        audit.record(action, c.args(), 200, "accepted", remote);
-        json(ctx, 200, ar.result().body() == null ? new JsonObject() : ar.result().body());
+        JsonObject reply = ar.result().body() == null ? new JsonObject() : ar.result().body();
+        audit.record(action, c.args(), 200, c.outcome().apply(reply), remote);
+        json(ctx, 200, reply);
       } else {
         boolean answered = ar.cause() instanceof ReplyException re && re.failureCode() >= 400;
         int status = answered ? ((ReplyException) ar.cause()).failureCode() : 503;
@@ -269,17 +208,9 @@ public final class AdminHttp {
     });
   }
 
-  /** The request body as an object ({@code {}} when empty); throws DecodeException when malformed. */
+  /** The request body as an object ({@code {}} when empty); throws {@link JsonBody.Invalid} when it is not one. */
   private static JsonObject body(RoutingContext ctx) {
-    String text = ctx.body() == null ? null : ctx.body().asString();
-    if (text == null || text.isBlank()) {
-      return new JsonObject();
-    }
-    Object parsed = io.vertx.core.json.Json.decodeValue(text);
-    if (!(parsed instanceof JsonObject o)) {
-      throw new DecodeException("expected a JSON object, got " + (parsed == null ? "null" : parsed.getClass().getSimpleName()));
-    }
-    return o;
+    return JsonBody.object(ctx.body() == null ? null : ctx.body().asString());
   }
 
   private Command candidateCommand(RoutingContext ctx, String address, boolean required) {
@@ -349,7 +280,15 @@ public final class AdminHttp {
     if (!targets.contains(name)) {
       return Command.reject(404, "not found", "unknown target " + name, new JsonObject().put("target", name));
     }
-    return Command.send(MonitorVerticle.ENABLE_ADDRESS, new JsonObject().put("target", name));
+    return Command.send(MonitorVerticle.ENABLE_ADDRESS, new JsonObject().put("target", name)).audited(AdminHttp::enabled);
+  }
+
+  /** The audit's outcome of an enable: which of drain and failback hold it ended. */
+  private static String enabled(JsonObject reply) {
+    boolean drain = reply.getBoolean("drain_ended", false);
+    boolean hold = reply.getBoolean("hold_ended", false);
+    return "accepted: " + (drain && hold ? "drain and failback hold ended" : drain ? "drain ended"
+        : hold ? "failback hold ended" : "neither drained nor held");
   }
 
   // ---- plumbing ----
@@ -373,10 +312,6 @@ public final class AdminHttp {
 
   static void error(RoutingContext ctx, int status, String error, String detail) {
     json(ctx, status, new JsonObject().put("error", error).put("detail", detail));
-  }
-
-  private static String oneLine(String s) {
-    return s == null ? "" : s.replace('\n', ' ');
   }
 
   private static byte[] sha256(String s) {

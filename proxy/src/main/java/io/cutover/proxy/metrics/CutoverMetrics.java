@@ -41,7 +41,10 @@ import java.util.concurrent.ConcurrentHashMap;
  *       incident is open, else 0</li>
  *   <li>{@code cutover_cutover_duration_seconds} histogram of completed cutovers, buckets around the RTO</li>
  *   <li>{@code cutover_rto_breaches_total}, {@code cutover_failovers_total{kind}} (failover, switchover, refused)</li>
- *   <li>{@code cutover_primary_routable}, {@code cutover_readable_replicas}</li>
+ *   <li>{@code cutover_primary_routable}, {@code cutover_readable_replicas}, {@code cutover_maintenance} (1 while
+ *       maintenance mode is on)</li>
+ *   <li>{@code cutover_sessions_held_total{endpoint}} new sessions that waited for a primary,
+ *       {@code cutover_sessions_refused_total{endpoint}} sessions refused with 57P03</li>
  *   <li>{@code cutover_client_sessions{endpoint}}, {@code cutover_backend_connect_failures_total{target}},
  *       {@code cutover_relayed_bytes_total{endpoint,direction}}</li>
  * </ul>
@@ -74,7 +77,7 @@ public final class CutoverMetrics {
     }
     Gauge.builder("cutover.rto.target", () -> rto).baseUnit("seconds").description("configured RTO").register(registry);
     Gauge.builder("cutover.rpo.target", () -> (double) failover.getMaxLagOnFailoverBytes()).baseUnit("bytes")
-        .description("max_lag_on_failover (0 = unlimited)").register(registry);
+        .description("max_lag_on_failover (-1 = off, no limit)").register(registry);
     Gauge.builder("cutover.cutover.in.flight", () -> openSinceMillis < 0 ? 0.0
             : Math.max(0, System.currentTimeMillis() - openSinceMillis) / 1000.0)
         .baseUnit("seconds").description("seconds since the old primary's last healthy check while an incident is open")
@@ -83,6 +86,8 @@ public final class CutoverMetrics {
         .description("1 when writes can be routed").register(registry);
     Gauge.builder("cutover.readable.replicas", view, v -> v.current().readable().size())
         .description("replicas in the read pool").register(registry);
+    Gauge.builder("cutover.maintenance", view, v -> v.current().maintenance() ? 1.0 : 0.0)
+        .description("1 while maintenance mode is on (automatic failover paused)").register(registry);
     this.durations = DistributionSummary.builder("cutover.cutover.duration").baseUnit("seconds")
         .description("completed cutovers: last healthy check of the old primary to first write accepted")
         .serviceLevelObjectives(rto * 0.1, rto * 0.25, rto * 0.5, rto * 0.75, rto, rto * 1.5, rto * 2, rto * 4)
@@ -96,6 +101,10 @@ public final class CutoverMetrics {
     for (Endpoint e : Endpoint.values()) {
       Gauge.builder("cutover.client.sessions", sessions, s -> s.sessions(e)).tag("endpoint", e.label())
           .description("relayed client sessions").register(registry);
+      FunctionCounter.builder("cutover.sessions.held", traffic, t -> t.held(e).sum()).tag("endpoint", e.label())
+          .description("new sessions that waited for a primary (proxy.connect_wait)").register(registry);
+      FunctionCounter.builder("cutover.sessions.refused", traffic, t -> t.refused(e).sum()).tag("endpoint", e.label())
+          .description("sessions refused with SQLSTATE 57P03 (no backend available)").register(registry);
       FunctionCounter.builder("cutover.relayed", traffic, t -> t.upstream(e).sum()).baseUnit("bytes")
           .tags("endpoint", e.label(), "direction", "upstream").description("bytes relayed").register(registry);
       FunctionCounter.builder("cutover.relayed", traffic, t -> t.downstream(e).sum()).baseUnit("bytes")

@@ -46,7 +46,7 @@ class ConfigLoaderTest {
     assertEquals(Duration.ofSeconds(1), c.checks().getTimeout());
     assertEquals(3, c.checks().getFall());
     assertEquals(2, c.checks().getRise());
-    assertEquals(0, c.readMaxLagBytes());
+    assertEquals(-1, c.readMaxLagBytes(), "read.max_lag defaults to off");
     assertTrue(c.readFallbackToPrimary());
     assertEquals(Duration.ofSeconds(2), c.connectTimeout());
   }
@@ -57,6 +57,7 @@ class ConfigLoaderTest {
     ConfigLoader.Result r = ConfigLoader.load(example, Map.of());
     assertTrue(r.ok(), r.problems().toString());
     assertEquals(3, r.config().targets().size());
+    assertEquals(Path.of(".run/history"), r.config().history().dir(), "persistence when following the README");
   }
 
   @Test
@@ -125,6 +126,21 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void aZeroLagLimitMeansZeroAndOffMeansNoLimit() {
+    CutoverConfig zero = ConfigLoader.parse("t", TARGETS + "read: {max_lag: 0}\nfailover: {max_lag_on_failover: 0}\n", Map.of())
+        .config();
+    assertEquals(0, zero.readMaxLagBytes());
+    assertEquals(0, zero.failover().getMaxLagOnFailoverBytes());
+    assertEquals("0", zero.toJson().getJsonObject("read").getString("max_lag"));
+    CutoverConfig off = ConfigLoader.parse("t", TARGETS + "read: {max_lag: off}\nfailover: {max_lag_on_failover: off}\n", Map.of())
+        .config();
+    assertEquals(-1, off.readMaxLagBytes());
+    assertEquals(-1, off.failover().getMaxLagOnFailoverBytes());
+    assertEquals("off", off.toJson().getJsonObject("read").getString("max_lag"));
+    assertEquals("off", off.failover().toJson().getString("max_lag_on_failover"));
+  }
+
+  @Test
   void badFailoverSettings() {
     assertEquals(List.of(
             "failover.mode: must be auto, manual or follow (got 'yolo')",
@@ -156,6 +172,27 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void historySection() {
+    assertEquals(CutoverConfig.History.OFF, parse(TARGETS).config().history(), "off when unset");
+    assertEquals(CutoverConfig.History.OFF, parse(TARGETS + "history: {dir: off}\n").config().history(), "off (YAML: false)");
+    assertEquals(CutoverConfig.History.OFF, parse(TARGETS + "history: {dir: 'off'}\n").config().history());
+    CutoverConfig.History h = parse(TARGETS + "history: {dir: .run/history, max_file_size: 1MB, max_files: 3}\n")
+        .config().history();
+    assertEquals(new CutoverConfig.History(Path.of(".run/history"), 1 << 20, 3), h);
+    assertEquals(new CutoverConfig.History(Path.of("/var/lib/cutover"), 10L << 20, 5), ConfigLoader.parse("t", TARGETS,
+        Map.of("CUTOVER_HISTORY__DIR", "/var/lib/cutover")).config().history(), "defaults; the environment overrides");
+    assertEquals(List.of(
+            "history.max_file_size: must be at least 65536 bytes (got '1kB')",
+            "history.max_files: must be between 1 and 100 (got 0)",
+            "history.keep: unknown key",
+            "history.dir: must be a directory path, or off (got ' ')"),
+        problems(TARGETS + "history: {dir: ' ', max_file_size: 1kB, max_files: 0, keep: 5}\n"));
+    assertEquals(List.of("history.max_file_size: not a size in bytes (expected e.g. 1048576, 512kB, 16MB or 1GB) (got 'big')",
+            "history.dir: must be a directory path, or off (got 'true')"),
+        problems(TARGETS + "history: {dir: true, max_file_size: big}\n"));
+  }
+
+  @Test
   void environmentOverridesKeys() {
     ConfigLoader.Result r = ConfigLoader.parse("t", TARGETS, Map.of(
         "CUTOVER_LISTENERS__WRITE", "127.0.0.1:9999",
@@ -166,8 +203,37 @@ class ConfigLoaderTest {
     assertEquals(9999, r.config().write().port());
     assertEquals("secret", r.config().checks().getPassword());
     assertEquals(1024, r.config().readMaxLagBytes());
-    assertEquals(List.of("checks.nope: unknown key"),
+    assertEquals(List.of("CUTOVER_CHECKS__NOPE (checks.nope): unknown key"),
         ConfigLoader.parse("t", TARGETS, Map.of("CUTOVER_CHECKS__NOPE", "1")).problems());
+  }
+
+  @Test
+  void aBadValueFromTheEnvironmentIsBlamedOnItsVariable() {
+    ConfigLoader.Result r = ConfigLoader.parse("cutover.yaml", TARGETS + "checks: {fall: 2, rise: 0}\n",
+        Map.of("CUTOVER_CHECKS__FALL", "0"));
+    assertEquals(List.of("CUTOVER_CHECKS__FALL (checks.fall): must be between 1 and 1000 (got '0')",
+        "checks.rise: must be between 1 and 1000 (got 0)"), r.problems());
+    assertEquals(List.of("invalid configuration: CUTOVER_CHECKS__FALL (checks.fall): must be between 1 and 1000 (got '0')",
+        "invalid configuration in cutover.yaml: checks.rise: must be between 1 and 1000 (got 0)"), r.messages());
+  }
+
+  @Test
+  void environmentProblemsOfEveryShape() {
+    assertEquals(List.of("CUTOVER_FROB__NICATE (frob): unknown key"),
+        ConfigLoader.parse("t", TARGETS, Map.of("CUTOVER_FROB__NICATE", "1")).problems(), "a mapping the variable made");
+    assertEquals(List.of("CUTOVER_LISTENERS__WRITE__HOST (listeners.write.host): listeners.write is not a mapping "
+            + "and cannot be overridden key by key"),
+        ConfigLoader.parse("t", TARGETS + "listeners: {write: '127.0.0.1:7000'}\n",
+            Map.of("CUTOVER_LISTENERS__WRITE__HOST", "h")).problems());
+    assertEquals(List.of("CUTOVER_LISTENERS__WRITE__HOST (listeners.write): must be a single value (got {host=h})"),
+        ConfigLoader.parse("t", TARGETS, Map.of("CUTOVER_LISTENERS__WRITE__HOST", "h")).problems());
+    assertEquals(List.of("CUTOVER_ADMIN_TOKEN (admin.token): must be at least 16 characters (the value is not shown)"),
+        ConfigLoader.parse("t", TARGETS, Map.of("CUTOVER_ADMIN_TOKEN", "short")).problems());
+    assertEquals(List.of("admin.token: must be at least 16 characters (the value is not shown)"),
+        ConfigLoader.parse("t", TARGETS + "admin: {token: short}\n", Map.of()).problems(), "from the file");
+    assertEquals(List.of("CUTOVER_FAILOVER__MODE (failover.mode): must be auto, manual or follow (got 'yolo')"),
+        ConfigLoader.parse("t", TARGETS + "failover: {mode: manual}\n", Map.of("CUTOVER_FAILOVER__MODE", "yolo")).problems(),
+        "the variable wins over the file and takes the blame");
   }
 
   @Test

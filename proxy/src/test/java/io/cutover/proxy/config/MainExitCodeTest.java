@@ -9,6 +9,7 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -22,7 +23,11 @@ class MainExitCodeTest {
   private final StringWriter err = new StringWriter();
 
   private int run(String... args) {
-    return Main.run(args, Map.of(), new PrintWriter(out, true), new PrintWriter(err, true));
+    return runWith(Map.of(), args);
+  }
+
+  private int runWith(Map<String, String> env, String... args) {
+    return Main.run(args, env, new PrintWriter(out, true), new PrintWriter(err, true));
   }
 
   @Test
@@ -30,13 +35,28 @@ class MainExitCodeTest {
     Path file = dir.resolve("bad.yaml");
     Files.writeString(file, "targets: []\nchecks: {fall: 0, interval: soon}\nextra: 1\n");
     assertEquals(2, run("--config", file.toString()));
-    String[] lines = err.toString().strip().split("\n");
-    assertEquals("cutover: invalid configuration in " + file + ":", lines[0]);
-    assertEquals(5, lines.length, err.toString());
-    assertTrue(err.toString().contains("  checks.fall: must be between 1 and 1000 (got 0)"));
-    assertTrue(err.toString().contains("  extra: unknown key"));
+    List<String> lines = err.toString().lines().toList();
+    assertEquals(4, lines.size(), err.toString());
+    String prefix = "cutover: invalid configuration in " + file + ": ";
+    assertTrue(lines.stream().allMatch(l -> l.startsWith(prefix)), err.toString());
+    assertTrue(lines.contains(prefix + "checks.fall: must be between 1 and 1000 (got 0)"), err.toString());
+    assertTrue(lines.contains(prefix + "extra: unknown key"), err.toString());
     assertFalse(err.toString().contains("Exception"), "no stack trace");
     assertFalse(err.toString().contains("\tat "), "no stack trace");
+  }
+
+  @Test
+  void aBadEnvironmentOverrideNamesTheVariableNotTheFile(@TempDir Path dir) throws IOException {
+    Path file = dir.resolve("ok.yaml");
+    Files.writeString(file, ConfigLoaderTest.TARGETS + "checks: {rise: 0}\n");
+    assertEquals(2, runWith(Map.of("CUTOVER_CHECKS__FALL", "0", "CUTOVER_LISTENERS__READ", "localhost"),
+        "--config", file.toString()));
+    assertEquals(List.of(
+            "cutover: invalid configuration: CUTOVER_LISTENERS__READ (listeners.read): must be host:port, "
+                + "e.g. 127.0.0.1:6432 (got 'localhost')",
+            "cutover: invalid configuration: CUTOVER_CHECKS__FALL (checks.fall): must be between 1 and 1000 (got '0')",
+            "cutover: invalid configuration in " + file + ": checks.rise: must be between 1 and 1000 (got 0)"),
+        err.toString().lines().toList());
   }
 
   @Test
@@ -51,6 +71,14 @@ class MainExitCodeTest {
     assertTrue(err.toString().contains("Unknown option: '--bogus'"), err.toString());
     assertEquals(2, run());
     assertTrue(err.toString().contains("Missing required option: '--config=FILE'"), err.toString());
+  }
+
+  @Test
+  void versionIsTheProjectVersion() {
+    String expected = System.getProperty("cutover.project.version");
+    assertTrue(expected != null && expected.matches("\\d+\\.\\d+\\.\\d+.*"), "set by the build: " + expected);
+    assertEquals(0, run("--version"));
+    assertEquals("cutover " + expected, out.toString().strip());
   }
 
   @Test

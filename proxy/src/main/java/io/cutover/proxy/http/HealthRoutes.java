@@ -1,0 +1,100 @@
+package io.cutover.proxy.http;
+
+import io.cutover.monitor.Topology;
+import io.cutover.proxy.Endpoint;
+import io.cutover.proxy.Route;
+import io.cutover.proxy.TopologyView;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+
+import java.util.function.BooleanSupplier;
+import java.util.function.Function;
+
+/**
+ * The health endpoints for load balancers: {@code GET}/{@code HEAD}, 200 when the endpoint serves sessions now,
+ * 503 when it does not, with a JSON body saying why.
+ * <ul>
+ *   <li>{@code /health/live}: the process answers.</li>
+ *   <li>{@code /health/ready}: listeners bound and a topology known.</li>
+ *   <li>{@code /health/write}: a primary is routable; else the reason, which names maintenance mode or
+ *       {@code mode: manual} when no automatic failover can come.</li>
+ *   <li>{@code /health/read}: the read endpoint routes new sessions — to replicas, or to the primary through
+ *       {@code read.fallback_to_primary} (then {@code "fallback": "<primary>"} and the reason no replica is
+ *       readable). {@code ?replicas_only=true} answers 200 only while a replica is readable, for a pool that must
+ *       not load the primary.</li>
+ * </ul>
+ */
+final class HealthRoutes {
+
+  private final TopologyView view;
+  private final BooleanSupplier listening;
+
+  /**
+   * @param view      the data plane's routing view (the same snapshot and route policy sessions use)
+   * @param listening whether the data-plane listeners are bound
+   */
+  HealthRoutes(TopologyView view, BooleanSupplier listening) {
+    this.view = view;
+    this.listening = listening;
+  }
+
+  private record Health(boolean ok, JsonObject body) {
+  }
+
+  void install(Router r) {
+    health(r, "/health/live", ctx -> new Health(true, new JsonObject().put("status", "live")));
+    health(r, "/health/ready", ctx -> ready());
+    health(r, "/health/write", ctx -> write());
+    health(r, "/health/read", this::read);
+  }
+
+  private void health(Router r, String path, Function<RoutingContext, Health> check) {
+    r.route(path).method(HttpMethod.GET).method(HttpMethod.HEAD).handler(ctx -> {
+      Health h = check.apply(ctx);
+      int status = h.ok() ? 200 : 503;
+      if (ctx.request().method() == HttpMethod.HEAD) {
+        ctx.response().setStatusCode(status).putHeader("Content-Type", "application/json").end();
+      } else {
+        AdminHttp.json(ctx, status, h.body());
+      }
+    });
+  }
+
+  private Health ready() {
+    Topology t = view.current();
+    if (!listening.getAsBoolean()) {
+      return new Health(false, new JsonObject().put("status", "not ready").put("reason", "listeners not bound yet"));
+    }
+    if (t.version() == 0) {
+      return new Health(false, new JsonObject().put("status", "not ready").put("reason", "no topology known yet"));
+    }
+    return new Health(true, new JsonObject().put("status", "ready").put("topology_version", t.version()));
+  }
+
+  private Health write() {
+    Topology t = view.current();
+    JsonObject body = t.primary() != null ? new JsonObject().put("status", "ok").put("primary", t.primary())
+        : new JsonObject().put("status", "unavailable").put("reason", t.writeReason());
+    if (t.maintenance()) {
+      body.put("maintenance", true);
+    }
+    return new Health(t.primary() != null, body);
+  }
+
+  private Health read(RoutingContext ctx) {
+    Topology t = view.current();
+    boolean replicasOnly = "true".equalsIgnoreCase(ctx.request().getParam("replicas_only"));
+    if (!t.readable().isEmpty()) {
+      return new Health(true, new JsonObject().put("status", "ok").put("readable", t.readable()));
+    }
+    Route route = view.route(Endpoint.READ);
+    if (route.routable() && !replicasOnly) {
+      return new Health(true, new JsonObject().put("status", "ok").put("readable", t.readable())
+          .put("fallback", route.candidates().get(0).name()).put("reason", t.readReason()));
+    }
+    return new Health(false, new JsonObject().put("status", "unavailable")
+        .put("reason", replicasOnly ? t.readReason() : route.reason()));
+  }
+}
