@@ -27,6 +27,10 @@ import java.util.function.BiFunction;
  * {@link #withHistory}; the open one last), as a JSON array;
  * {@value #SWITCHOVER_ADDRESS} ({@code {"candidate": "pg2"}}) starts a planned switchover and answers
  * {@code {"incident": id}}, or fails with code 409 and the reason.
+ *
+ * <p>With {@link #withPresence}, checks of the routed primary also carry this instance's heartbeat in the marker
+ * table ({@link Presence}): other Cutovers on the same servers are warned about and listed in the
+ * {@value #CLUSTER_ADDRESS} reply ({@code other_cutovers}); they never influence a decision.
  */
 public final class MonitorVerticle extends VerticleBase {
 
@@ -85,6 +89,10 @@ public final class MonitorVerticle extends VerticleBase {
   private FailoverExecutor executor;
   private volatile boolean stopped;
   private final AuthoritySource authority;
+  private Presence.Options presenceOptions = new Presence.Options(false, Presence.DEFAULT_HEARTBEAT);
+  private Presence.Identity identity = new Presence.Identity(Presence.Identity.newId(), null, "unknown", null,
+      ProcessHandle.current().pid());
+  private Presence presence;
   /** Incidents of earlier runs, oldest first (see {@link #withHistory}). */
   private List<JsonObject> restored = new java.util.ArrayList<>();
 
@@ -120,6 +128,20 @@ public final class MonitorVerticle extends VerticleBase {
   }
 
   /**
+   * Keeps this instance's row in the marker table {@value Presence#TABLE} and warns about other Cutovers acting
+   * on the same servers ({@link Presence}); off unless called. Call before deploying.
+   *
+   * @param options  {@code presence} settings
+   * @param identity this instance, as written to its row
+   * @return this
+   */
+  public MonitorVerticle withPresence(Presence.Options options, Presence.Identity identity) {
+    this.presenceOptions = options;
+    this.identity = identity;
+    return this;
+  }
+
+  /**
    * Incidents of earlier runs (read back from {@code history.dir}), oldest first: {@value #INCIDENTS_ADDRESS}
    * answers with them before this run's, as many as {@code incidents_kept} leaves room for, and this run's incidents
    * are numbered above their ids. Call before deploying.
@@ -137,6 +159,7 @@ public final class MonitorVerticle extends VerticleBase {
         .ifPresent(id -> tracker.machine().numberIncidentsFrom(id + 1));
     check = new RoleCheck(vertx, options, clock);
     executor = new FailoverExecutor(vertx, options, failover);
+    presence = new Presence(vertx, options, presenceOptions, identity);
     actions = new ActionRunner(vertx, executor, failover, authority, clock, probeHost, probePort, this::report, this::checkNow,
         () -> tracker.current().version());
     var bus = vertx.eventBus();
@@ -171,7 +194,8 @@ public final class MonitorVerticle extends VerticleBase {
   public Future<?> stop() {
     stopped = true;
     timers.values().forEach(vertx::cancelTimer);
-    return Future.succeededFuture();
+    String primary = tracker.current().primary();
+    return presence.leave(primary == null ? null : byName.get(primary));
   }
 
   /**
@@ -220,7 +244,9 @@ public final class MonitorVerticle extends VerticleBase {
         .put("rpo_target_bytes", failover.getMaxLagOnFailoverBytes() < 0 ? null : failover.getMaxLagOnFailoverBytes())
         .put("known_primary", m.knownPrimary())
         .put("open_incident", m.openIncident() == null ? null : m.openIncident().toJson())
-        .put("decisions", actions.decisions());
+        .put("decisions", actions.decisions())
+        .put("presence", presence.toJson())
+        .put("other_cutovers", presence.othersJson());
   }
 
 
@@ -293,6 +319,7 @@ public final class MonitorVerticle extends VerticleBase {
         Topology before = tracker.current();
         refreshAuthority();
         tracker.record(obs).ifPresent(next -> publish(before, next));
+        heartbeat(target, obs);
         shareVerdict();
         actions.run(tracker.drainActions());
       } catch (RuntimeException e) {
@@ -310,6 +337,14 @@ public final class MonitorVerticle extends VerticleBase {
         runCheck(target);
       }));
     });
+  }
+
+  /** The presence heartbeat rides on checks of the routed primary while no cutover is in flight. */
+  private void heartbeat(Target target, Observation obs) {
+    Topology now = tracker.current();
+    if (obs.role() == Role.PRIMARY && target.name().equals(now.primary()) && now.cutover() == null) {
+      presence.primaryAnswered(target);
+    }
   }
 
   private void feed(BiFunction<FailoverMachine, Long, List<Action>> input) {

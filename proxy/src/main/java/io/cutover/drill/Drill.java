@@ -20,8 +20,9 @@ import java.util.concurrent.TimeUnit;
  * the drill's own Cutover instance(s) with a writer through each, inject a fault ({@link Fault}: kill, freeze,
  * flap, zone-loss, power-loss; one class each), measure what the clients saw and check what was expected. Prints
  * a markdown table and the expectations ("held" / "NOT held"), writes a JSON file, and exits 1 when an
- * expectation did not hold. This is a command-line tool: it blocks its own main thread while it waits, never an
- * event loop.
+ * expectation did not hold. It refuses to start (exit {@value DrillPreflight#EXIT_BUSY}) while another Cutover
+ * manages the local cluster ({@link DrillPreflight}). This is a command-line tool: it blocks its own main thread
+ * while it waits, never an event loop.
  */
 @Command(name = "drill", mixinStandardHelpOptions = true,
     description = "Failover drill against the local cluster of scripts/pg-cluster.")
@@ -92,6 +93,11 @@ public final class Drill implements Callable<Integer> {
     Vertx vertx = Vertx.vertx();
     List<JsonObject> results = new ArrayList<>();
     try {
+      java.util.Optional<String> busy = DrillPreflight.refusal(vertx, new LocalCluster(vertx, project).ports);
+      if (busy.isPresent()) {
+        System.err.println(busy.get());
+        return DrillPreflight.EXIT_BUSY;
+      }
       for (int i = 1; i <= runs; i++) {
         System.out.printf("run %d/%d: %s%s, %d instance(s)%s%n", i, runs, f.label,
             f == Fault.ZONE_LOSS ? " (leader: " + leader + ")" : "", n, sync ? ", synchronous replication" : "");

@@ -57,6 +57,10 @@ public final class Cutover {
   private final ClusterAuthority authority;
   private final AuditLog audit;
   private final History history;
+  /** This start's random instance id (the marker table's {@code id}, see {@link io.cutover.monitor.Presence}). */
+  private final String instanceId = io.cutover.monitor.Presence.Identity.newId();
+  /** This machine's host name, read before any event loop runs. */
+  private final String hostName;
   private CutoverMetrics metrics;
   /** The context snapshots are applied on ({@link #onTopology}). */
   private Context topologyContext;
@@ -65,9 +69,11 @@ public final class Cutover {
   private int readPort;
   private int httpPort;
 
-  private Cutover(Vertx vertx, CutoverConfig config, String registryName, ClusterAuthority authority, History history) {
+  private Cutover(Vertx vertx, CutoverConfig config, String registryName, ClusterAuthority authority, History history,
+                  String hostName) {
     this.vertx = vertx;
     this.history = history;
+    this.hostName = hostName;
     this.authority = authority;
     this.config = config;
     this.registryName = registryName;
@@ -99,8 +105,9 @@ public final class Cutover {
   public static Future<Cutover> start(CutoverConfig config) {
     String registryName = "cutover-" + java.util.UUID.randomUUID();
     VertxOptions options = vertxOptions(config, registryName);
+    String host = io.cutover.monitor.Presence.Identity.localHostName();
     if (!config.cluster().enabled()) {
-      return started(Vertx.vertx(options), config, registryName, null);
+      return started(Vertx.vertx(options), config, registryName, null, host);
     }
     com.hazelcast.config.Config hz;
     try {
@@ -121,11 +128,12 @@ public final class Cutover {
               config.cluster().lease().toMillis());
           LOG.info("clustered: node {}, {} member(s), cluster.size {}", manager.getNodeId(), manager.getNodes().size(),
               config.cluster().size());
-          return started(vertx, config, registryName, authority);
+          return started(vertx, config, registryName, authority, host);
         });
   }
 
-  private static Future<Cutover> started(Vertx vertx, CutoverConfig config, String registryName, ClusterAuthority authority) {
+  private static Future<Cutover> started(Vertx vertx, CutoverConfig config, String registryName, ClusterAuthority authority,
+                                         String host) {
     if (vertx.isNativeTransportEnabled()) {
       LOG.info("transport: native epoll");
     } else {
@@ -136,7 +144,7 @@ public final class Cutover {
     // being closed may never run (its event loop is gone), which would leave the caller waiting forever.
     Promise<Cutover> result = Promise.promise();
     History.open(vertx, config.history(), config.failover().getIncidentsKept(), config.auditKept())
-        .compose(history -> new Cutover(vertx, config, registryName, authority, history).deploy()
+        .compose(history -> new Cutover(vertx, config, registryName, authority, history, host).deploy()
             .recover(err -> history.close().transform(v -> Future.failedFuture(err))))
         .onComplete(ar -> {
           if (ar.succeeded()) {
@@ -207,7 +215,8 @@ public final class Cutover {
               ? "127.0.0.1" : config.write().host();
           return vertx.deployVerticle(new MonitorVerticle(config.targets(), config.checks(), config.failover(),
               config.readMaxLagBytes(), Clock.systemUTC(), probeHost, writePort,
-              authority == null ? AuthoritySource.SINGLE : authority).withHistory(history.restoredIncidents()));
+              authority == null ? AuthoritySource.SINGLE : authority).withHistory(history.restoredIncidents())
+              .withPresence(config.presence(), identity()));
         })
         .map(p -> {
           if (authority != null) {
@@ -322,6 +331,17 @@ public final class Cutover {
         }, new DeploymentOptions().setInstances(config.eventLoops()))
         .map(id -> first.get().actualPort())
         .recover(err -> Future.failedFuture(new ListenFailure(endpoint.configKey(), address, err)));
+  }
+
+  /** Who this instance is in the marker table: instance id, cluster name when clustered, host, HTTP listener, PID. */
+  private io.cutover.monitor.Presence.Identity identity() {
+    return new io.cutover.monitor.Presence.Identity(instanceId, config.cluster().enabled() ? config.cluster().name() : null,
+        hostName, config.http().host() + ":" + httpPort, ProcessHandle.current().pid());
+  }
+
+  /** This start's random instance id (12 hex digits), as other Cutovers and the drill name it. */
+  public String instanceId() {
+    return instanceId;
   }
 
   public Vertx vertx() {

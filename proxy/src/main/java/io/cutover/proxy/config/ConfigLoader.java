@@ -235,9 +235,16 @@ public final class ConfigLoader {
 
     CutoverConfig.History history = history(root.section("history"));
 
+    ConfigSection presenceSection = root.section("presence");
+    io.cutover.monitor.Presence.Options presence = new io.cutover.monitor.Presence.Options(
+        presenceSection.bool("enabled", true),
+        presenceSection.duration("heartbeat", io.cutover.monitor.Presence.DEFAULT_HEARTBEAT,
+            io.cutover.monitor.Presence.MIN_HEARTBEAT));
+    presenceSection.rejectUnknown();
+
     root.rejectUnknown();
     return new CutoverConfig(write, read, targets, checks, maxLag, fallback, connectTimeout, eventLoops, connectWait, failover,
-        http, token, auditKept, cluster, history);
+        http, token, auditKept, cluster, history, presence);
   }
 
   /** The {@code history} section; {@code dir} unset or {@code off} (YAML reads a bare off as false) turns it off. */

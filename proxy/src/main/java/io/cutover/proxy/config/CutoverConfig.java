@@ -33,11 +33,14 @@ import java.util.List;
  * @param auditKept         audit entries kept in memory ({@code admin.audit_kept})
  * @param cluster           clustering over Hazelcast ({@code cluster})
  * @param history           where incidents and audit entries are kept across restarts ({@code history})
+ * @param presence          the marker table that lets Cutovers on the same servers notice each other
+ *                          ({@code presence}, see {@link io.cutover.monitor.Presence})
  */
 public record CutoverConfig(ListenAddress write, ListenAddress read, List<Target> targets, CheckOptions checks,
                             long readMaxLagBytes, boolean readFallbackToPrimary, Duration connectTimeout,
                             int eventLoops, Duration connectWait, FailoverOptions failover, ListenAddress http,
-                            String adminToken, int auditKept, Cluster cluster, History history) {
+                            String adminToken, int auditKept, Cluster cluster, History history,
+                            io.cutover.monitor.Presence.Options presence) {
 
   /**
    * {@code history} section: this instance's incidents and audit entries as JSON lines on disk, read back at start.
@@ -122,13 +125,16 @@ public record CutoverConfig(ListenAddress write, ListenAddress read, List<Target
         .put("proxy", new JsonObject().put("connect_timeout", Durations.format(connectTimeout))
             .put("event_loops", eventLoops).put("connect_wait", Durations.format(connectWait)))
         .put("failover", failover.toJson())
-        .put("history", history.toJson());
+        .put("history", history.toJson())
+        .put("presence", new JsonObject().put("enabled", presence.enabled())
+            .put("heartbeat", Durations.format(presence.heartbeat())));
   }
 
   /** A copy with clustering switched on or off ({@code --cluster}). */
   public CutoverConfig withCluster(boolean enabled) {
     return new CutoverConfig(write, read, targets, checks, readMaxLagBytes, readFallbackToPrimary, connectTimeout,
-        eventLoops, connectWait, failover, http, adminToken, auditKept, cluster.withEnabled(enabled), history);
+        eventLoops, connectWait, failover, http, adminToken, auditKept, cluster.withEnabled(enabled), history,
+        presence);
   }
 
 }

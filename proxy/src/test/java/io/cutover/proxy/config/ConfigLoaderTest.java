@@ -157,6 +157,21 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void presenceSection() {
+    CutoverConfig defaults = parse(TARGETS).config();
+    assertTrue(defaults.presence().enabled());
+    assertEquals(Duration.ofSeconds(10), defaults.presence().heartbeat());
+    CutoverConfig set = parse(TARGETS + "presence: {enabled: false, heartbeat: 2s}\n").config();
+    assertFalse(set.presence().enabled());
+    assertEquals(Duration.ofSeconds(2), set.presence().heartbeat());
+    assertEquals("{\"enabled\":false,\"heartbeat\":\"2s\"}", set.toJson().getJsonObject("presence").encode());
+    assertEquals(Duration.ofMillis(500), ConfigLoader.parse("t", TARGETS, Map.of("CUTOVER_PRESENCE__HEARTBEAT", "500ms"))
+        .config().presence().heartbeat());
+    assertEquals(List.of("presence.heartbeat: must be at least 100ms (got '50ms')", "presence.table: unknown key"),
+        problems(TARGETS + "presence: {heartbeat: 50ms, table: x}\n"));
+  }
+
+  @Test
   void historySection() {
     assertEquals(CutoverConfig.History.OFF, parse(TARGETS).config().history(), "off when unset");
     assertEquals(CutoverConfig.History.OFF, parse(TARGETS + "history: {dir: off}\n").config().history(), "off (YAML: false)");
