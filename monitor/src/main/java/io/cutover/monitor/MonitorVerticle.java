@@ -94,13 +94,14 @@ public final class MonitorVerticle extends VerticleBase {
       ProcessHandle.current().pid());
   private Presence presence;
   /** Incidents of earlier runs, oldest first (see {@link #withHistory}). */
-  private List<JsonObject> restored = new java.util.ArrayList<>();
+  private List<JsonObject> restored = List.of();
+  private IncidentListing incidents;
 
   /**
    * @param targets     the configured targets
    * @param options     check settings
    * @param failover    failover settings
-   * @param maxLagBytes {@code read.max_lag} in bytes of WAL, {@code <= 0} disables the lag rule
+   * @param maxLagBytes {@code read.max_lag} in bytes of WAL ({@code 0}: no lag), negative ({@code off}) disables it
    * @param clock       time source for observations, snapshots and incidents
    * @param probeHost   host of the write endpoint, for the write probe after a cutover
    * @param probePort   port of the write endpoint
@@ -147,7 +148,7 @@ public final class MonitorVerticle extends VerticleBase {
    * are numbered above their ids. Call before deploying.
    */
   public MonitorVerticle withHistory(List<JsonObject> incidents) {
-    this.restored = new java.util.ArrayList<>(incidents);
+    this.restored = List.copyOf(incidents);
     return this;
   }
 
@@ -155,8 +156,10 @@ public final class MonitorVerticle extends VerticleBase {
   public Future<?> start() {
     tracker = new TopologyTracker(targets, options.getFall(), options.getRise(), maxLagBytes, clock,
         new FailoverMachine(failover, targets));
-    restored.stream().mapToLong(i -> i.getLong("id", 0L)).max()
-        .ifPresent(id -> tracker.machine().numberIncidentsFrom(id + 1));
+    incidents = new IncidentListing(restored, failover.getIncidentsKept());
+    if (incidents.firstId() > 0) {
+      tracker.machine().numberIncidentsFrom(incidents.firstId());
+    }
     check = new RoleCheck(vertx, options, clock);
     executor = new FailoverExecutor(vertx, options, failover);
     presence = new Presence(vertx, options, presenceOptions, identity);
@@ -165,7 +168,8 @@ public final class MonitorVerticle extends VerticleBase {
     var bus = vertx.eventBus();
     bus.<Object>localConsumer(Topology.CURRENT_ADDRESS, msg -> msg.reply(tracker.current().toJson()));
     bus.<String>localConsumer(HINT_ADDRESS, msg -> hint(msg.body()));
-    bus.<Object>localConsumer(INCIDENTS_ADDRESS, msg -> msg.reply(incidents()));
+    bus.<Object>localConsumer(INCIDENTS_ADDRESS, msg -> msg.reply(
+        incidents.list(tracker.machine().closedIncidents(), tracker.machine().openIncident())));
     bus.<JsonObject>localConsumer(SWITCHOVER_ADDRESS, msg -> command(msg, (m, now) ->
         m.requestSwitchover(msg.body().getString("candidate"), now), () -> incidentReply()));
     bus.<JsonObject>localConsumer(FAILOVER_ADDRESS, msg -> command(msg, (m, now) ->
@@ -247,24 +251,6 @@ public final class MonitorVerticle extends VerticleBase {
         .put("decisions", actions.decisions())
         .put("presence", presence.toJson())
         .put("other_cutovers", presence.othersJson());
-  }
-
-
-  /** Earlier runs' incidents (as many as {@code incidents_kept} leaves room for), this run's closed ones, the open one. */
-  private JsonArray incidents() {
-    JsonArray out = new JsonArray();
-    List<Incident> closed = tracker.machine().closedIncidents();
-    int room = Math.max(0, failover.getIncidentsKept() - closed.size());
-    if (restored.size() > room) {
-      restored.subList(0, restored.size() - room).clear(); // pushed out by newer ones: never shown again
-    }
-    restored.forEach(out::add);
-    closed.forEach(i -> out.add(i.toJson()));
-    Incident open = tracker.machine().openIncident();
-    if (open != null) {
-      out.add(open.toJson());
-    }
-    return out;
   }
 
   /**

@@ -52,8 +52,6 @@ public final class Cutover {
   private final SessionRegistry registry = new SessionRegistry();
   private final Traffic traffic = new Traffic();
   private final String registryName;
-  /** Drain grace deadlines already scheduled, per target. */
-  private final java.util.Map<String, Long> drainTimers = new java.util.concurrent.ConcurrentHashMap<>();
   private final ClusterAuthority authority;
   private final AuditLog audit;
   private final History history;
@@ -61,6 +59,7 @@ public final class Cutover {
   private final String instanceId = io.cutover.monitor.Presence.Identity.newId();
   /** This machine's host name, read before any event loop runs. */
   private final String hostName;
+  private final SessionEnforcement enforcement;
   private CutoverMetrics metrics;
   /** The context snapshots are applied on ({@link #onTopology}). */
   private Context topologyContext;
@@ -79,6 +78,7 @@ public final class Cutover {
     this.registryName = registryName;
     this.view = new TopologyView(Topology.initial(config.targets(), System.currentTimeMillis()),
         new RoutePolicy(config.readFallbackToPrimary()));
+    this.enforcement = new SessionEnforcement(vertx, view, registry);
     this.audit = new AuditLog(config.auditKept(), history.restoredAudit());
     audit.onRecord(history::appendAudit);
   }
@@ -230,62 +230,15 @@ public final class Cutover {
   }
 
   /**
-   * A newer snapshot replaces the held one; sessions to a target the snapshot fences — relayed or still
-   * connecting — are closed hard at once (no write reaches an old primary after a cutover). The view is
-   * updated before the sessions are closed: a session registers before it connects and then re-reads the
-   * view, so it sees the fence or the fence sees it. Runs on {@link #topologyContext}.
+   * A newer snapshot replaces the held one and is enforced on the sessions ({@link SessionEnforcement}). Runs on
+   * {@link #topologyContext}.
    */
   private void onTopology(Topology next) {
     if (!view.update(next)) {
       return;
     }
     metrics.onTopology(next);
-    long now = System.currentTimeMillis();
-    for (TargetStatus t : next.targets()) {
-      if (t.fenced()) {
-        String name = t.name();
-        registry.fenceAll(name).thenAccept(closed -> {
-          if (closed > 0) {
-            LOG.warn("fenced {}: closed {} session(s), relayed or connecting (topology v{})", name, closed, next.version());
-          }
-        });
-      } else if (stopsReads(t)) {
-        String name = t.name();
-        int closed = registry.closeReads(name);
-        if (closed > 0) {
-          LOG.warn("{} {}: closed {} read session(s) (topology v{})", name, readsEndReason(t), closed, next.version());
-        }
-      }
-      if (!t.fenced() && t.drained() && t.drainCloseAt() >= 0 && !Long.valueOf(t.drainCloseAt()).equals(drainTimers.put(t.name(), t.drainCloseAt()))) {
-        // one timer per drain (snapshots keep arriving while a target stays drained)
-        String name = t.name();
-        long version = next.version();
-        vertx.setTimer(Math.max(1, t.drainCloseAt() - now), id -> {
-          var current = view.current().target(name);
-          if (current.isPresent() && current.get().drained() && view.current().version() >= version) {
-            int closed = registry.closeAll(name);
-            if (closed > 0) {
-              LOG.warn("drained {}: closed {} remaining session(s) after the grace period", name, closed);
-            }
-          }
-        });
-      }
-    }
-  }
-
-  /**
-   * Whether read sessions routed to {@code t} as a replica must end: it went DOWN, reports primary (promoted), no
-   * longer follows the primary, or is being promoted. Lag over {@code read.max_lag} and a drain do not end them
-   * (a drain has its own {@code close_after}).
-   */
-  static boolean stopsReads(TargetStatus t) {
-    return t.state() == TargetState.DOWN || t.role() == Role.PRIMARY
-        || (t.role() == Role.REPLICA && (!t.following() || Overlay.BEING_PROMOTED.equals(t.hold())));
-  }
-
-  private static String readsEndReason(TargetStatus t) {
-    return t.state() == TargetState.DOWN ? "is down" : t.role() == Role.PRIMARY ? "reports primary"
-        : t.readReason() != null ? "is not readable (" + t.readReason() + ")" : "is not readable";
+    enforcement.apply(next);
   }
 
   /**
