@@ -79,9 +79,7 @@ record CandidateRules(String oldPrimary, Set<String> fenced, Map<String, String>
     if (ok.isEmpty()) {
       return new Choice(null, rejected.isEmpty() ? "no replicas" : String.join("; ", rejected));
     }
-    // the newest timeline first: a replica left on an older one (a failed rejoin) has a history that forked off
-    ok.sort(Comparator.comparingLong(TargetStatus::timeline).reversed()
-        .thenComparing(Comparator.comparingLong(TargetStatus::promotableLsn).reversed())
+    ok.sort(Comparator.comparingLong(TargetStatus::promotableLsn).reversed()
         .thenComparing(Comparator.comparingLong(TargetStatus::positionLsn).reversed())
         .thenComparing(s -> s.name().equals(preferred) ? 0 : 1)
         .thenComparing(s -> order.indexOf(s.name())));

@@ -44,11 +44,8 @@ public final class FailoverMachine {
   public Overlay overlay(long now) {
     String hold = s.minority != null ? "no quorum: " + s.minority + "; writes held until this instance sees a majority again"
         : s.phase.holdText();
-    Map<String, String> held = new java.util.LinkedHashMap<>(s.failback.held(now));
-    if (s.phase.promoting() != null) {
-      held.put(s.phase.promoting(), Overlay.BEING_PROMOTED);
-    }
-    return new Overlay(s.fenced.keySet(), held, hold, s.operations.drained(), paused(), s.operations.maintenance());
+    return new Overlay(s.fenced.keySet(), s.failback.held(now), hold, s.operations.drained(), paused(),
+        s.operations.maintenance(), s.phase.promoting());
   }
 
   /** Why no automatic failover can come now (maintenance mode, mode manual), or {@code null}. */

@@ -63,9 +63,13 @@ public record Observation(String target, long atMillis, long latencyMillis, Role
     return new Observation(target, atMillis, latencyMillis, Role.UNKNOWN, -1, -1, -1, -1, kind, error, null);
   }
 
-  /** A replica whose WAL receiver reports {@code streaming}. */
+  /**
+   * A replica whose WAL receiver reports {@code streaming} — or runs while its status is {@code hidden} from a check
+   * user without {@code pg_monitor}/{@code pg_read_all_stats} (then a running receiver is the best evidence, and its
+   * received timeline is hidden too: the timeline falls back to the last restartpoint's).
+   */
   public boolean streaming() {
-    return "streaming".equals(receiver);
+    return "streaming".equals(receiver) || "hidden".equals(receiver);
   }
 
   /** The newest WAL position this server is known to have: current LSN on a primary, replay LSN on a replica. */

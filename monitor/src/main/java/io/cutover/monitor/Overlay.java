@@ -16,19 +16,17 @@ import java.util.Set;
  * @param paused  why no automatic failover can come now (maintenance mode, {@code mode: manual}), else {@code null}:
  *                new write sessions are then refused at once instead of held for a promotion
  * @param maintenance whether maintenance mode is on
+ * @param promoting the node a failover or switchover is promoting (out of the read pool), or {@code null}
  */
 public record Overlay(Set<String> fenced, Map<String, String> held, String cutover, Map<String, Long> drained,
-                      String paused, boolean maintenance) {
-
-  /** The {@link #held} reason of the node a failover or switchover is promoting. */
-  public static final String BEING_PROMOTED = "is being promoted";
+                      String paused, boolean maintenance, String promoting) {
 
   /** Nothing added. */
   public static final Overlay NONE = new Overlay(Set.of(), Map.of(), null, Map.of());
 
   /** An overlay with automatic failover possible. */
   public Overlay(Set<String> fenced, Map<String, String> held, String cutover, Map<String, Long> drained) {
-    this(fenced, held, cutover, drained, null, false);
+    this(fenced, held, cutover, drained, null, false, null);
   }
 
   public Overlay {

@@ -36,12 +36,12 @@ public sealed interface Phase {
     return knownPrimary;
   }
 
-  /** Whether this phase has database work in flight (an operator request must wait for it or its deadline). */
   /** The node being promoted in this phase (kept out of the read pool meanwhile), or {@code null}. */
   default String promoting() {
     return null;
   }
 
+  /** Whether this phase has database work in flight (an operator request must wait for it or its deadline). */
   default boolean busy() {
     return false;
   }

@@ -65,6 +65,8 @@ public final class Presence {
   static final String SELECT = "select id, cluster, host, http, pid, heartbeat_ms, started_at, seen_at, now() as now"
       + " from " + TABLE + " order by seen_at desc limit 200";
   static final String DELETE = "delete from " + TABLE + " where id = $1";
+  /** How long after a refused create or write this instance asks again (the reads go on meanwhile): 1 h. */
+  static final Duration WRITE_RETRY = Duration.ofHours(1);
   /** SQLSTATE {@code undefined_table}. */
   static final String UNDEFINED_TABLE = "42P01";
 
@@ -143,6 +145,9 @@ public final class Presence {
   private Future<Void> inFlight = Future.succeededFuture();
   private Target lastWritten;
   private boolean stopped;
+  /** After a server refused to create or write the table: no write before this (System.nanoTime()), reads go on. */
+  private long writeRetryAtNanos;
+  private boolean writeRefused;
 
   /**
    * @param checks  the check credentials and {@code checks.timeout}, which bounds every session
@@ -268,6 +273,10 @@ public final class Presence {
    * was refused) and the read goes on.
    */
   private Future<Void> write(PgConnection conn, Target target) {
+    if (writeRefused && System.nanoTime() - writeRetryAtNanos < 0) {
+      // a refused statement is an ERROR line in the server's log: ask again only once per WRITE_RETRY
+      return Future.succeededFuture();
+    }
     Tuple row = Tuple.tuple().addString(me.id()).addString(me.cluster()).addString(me.host()).addString(me.http())
         .addLong(me.pid()).addLong(beatMillis());
     return conn.preparedQuery(UPSERT).execute(row)
@@ -288,6 +297,7 @@ public final class Presence {
               }));
         })
         .onSuccess(r -> {
+          writeRefused = false;
           lastWritten = target;
           resolved("create", target);
           resolved("write", target);
@@ -337,6 +347,10 @@ public final class Presence {
       LOG.debug("presence {} on {} failed: {}", step, target.name(), Errors.describe(err));
       return;
     }
+    if (!step.equals("read")) {
+      writeRefused = true;
+      writeRetryAtNanos = System.nanoTime() + WRITE_RETRY.toNanos();
+    }
     String reason = Errors.describe(unwrap(err));
     if (reason.equals(problems.put(step, reason))) {
       return;
@@ -352,7 +366,8 @@ public final class Presence {
       case "write" -> "other Cutovers on these servers cannot notice this one";
       default -> "no other Cutover on these servers can be noticed";
     };
-    LOG.warn("presence on {}: {}: {}. Carrying on without it: {}", target.name(), what, reason, cost);
+    LOG.warn("presence on {}: {}: {}. Carrying on without it (asking again in {} min): {}", target.name(), what, reason,
+        WRITE_RETRY.toMinutes(), cost);
   }
 
   private void resolved(String step, Target target) {

@@ -19,7 +19,8 @@ import java.time.Clock;
  * <p>The query reads {@code pg_is_in_recovery()}, the WAL positions needed for lag (primary:
  * {@code pg_current_wal_lsn()}; replica: {@code pg_last_wal_receive_lsn()} and
  * {@code pg_last_wal_replay_lsn()}), a replica's WAL receiver status ({@code pg_stat_wal_receiver.status}: whether it
- * streams) and the timeline (primary: from the current WAL file name; replica:
+ * streams; {@code hidden} when a receiver runs but {@code checks.user} may not see its details — it needs
+ * {@code pg_monitor} or {@code pg_read_all_stats}, see {@link Observation#streaming()}) and the timeline (primary: from the current WAL file name; replica:
  * {@code pg_stat_wal_receiver.received_tli}, else the last checkpoint's).
  *
  * <p>The whole check is bounded by {@code checks.timeout} through {@link BoundedSession}: a connection
@@ -34,7 +35,8 @@ public final class RoleCheck {
              case when pg_is_in_recovery() then null else pg_current_wal_lsn()::text end as current_lsn,
              pg_last_wal_receive_lsn()::text as receive_lsn,
              pg_last_wal_replay_lsn()::text as replay_lsn,
-             (select status from pg_stat_wal_receiver) as receiver_status,
+             (select coalesce(status, case when pid is not null then 'hidden' end) from pg_stat_wal_receiver)
+               as receiver_status,
              case when pg_is_in_recovery()
                   then coalesce((select received_tli from pg_stat_wal_receiver),
                                 (select timeline_id from pg_control_checkpoint()))

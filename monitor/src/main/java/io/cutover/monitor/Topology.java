@@ -32,10 +32,12 @@ import java.util.Optional;
  * @param failoverPaused why no automatic failover can come now (maintenance mode, {@code mode: manual}), else
  *                    {@code null}; new write sessions are then refused at once rather than held
  * @param maintenance whether maintenance mode is on
+ * @param promoting   the node a failover or switchover in flight is promoting (out of the read pool, its read
+ *                    sessions end), or {@code null}
  */
 public record Topology(long version, long atMillis, List<TargetStatus> targets, String primary,
                        List<String> readable, String writeReason, String readReason, String cutover,
-                       String failoverPaused, boolean maintenance) {
+                       String failoverPaused, boolean maintenance, String promoting) {
 
   /** Event bus address on which every new snapshot is published as JSON. */
   public static final String ADDRESS = "cutover.topology";
@@ -54,7 +56,7 @@ public record Topology(long version, long atMillis, List<TargetStatus> targets, 
             null, false, "no check has completed yet"))
         .toList();
     return new Topology(0, atMillis, statuses, null, List.of(), "no check has completed yet",
-        "no check has completed yet", null, null, false);
+        "no check has completed yet", null, null, false, null);
   }
 
   public Optional<TargetStatus> target(String name) {
@@ -71,7 +73,8 @@ public record Topology(long version, long atMillis, List<TargetStatus> targets, 
     return other != null && targets.equals(other.targets) && Objects.equals(primary, other.primary)
         && readable.equals(other.readable) && Objects.equals(writeReason, other.writeReason)
         && Objects.equals(readReason, other.readReason) && Objects.equals(cutover, other.cutover)
-        && Objects.equals(failoverPaused, other.failoverPaused) && maintenance == other.maintenance;
+        && Objects.equals(failoverPaused, other.failoverPaused) && maintenance == other.maintenance
+        && Objects.equals(promoting, other.promoting);
   }
 
   /** Same routing (states, roles, primary, readable set) — what is worth a log line. */
@@ -104,6 +107,7 @@ public record Topology(long version, long atMillis, List<TargetStatus> targets, 
         .put("cutover", cutover)
         .put("failover_paused", failoverPaused)
         .put("maintenance", maintenance)
+        .put("promoting", promoting)
         .put("targets", list);
   }
 
@@ -114,7 +118,7 @@ public record Topology(long version, long atMillis, List<TargetStatus> targets, 
     return new Topology(json.getLong("version"),
         java.time.Instant.parse(json.getString("at")).toEpochMilli(), statuses, json.getString("primary"),
         readable, json.getString("write_reason"), json.getString("read_reason"), json.getString("cutover"),
-        json.getString("failover_paused"), json.getBoolean("maintenance", false));
+        json.getString("failover_paused"), json.getBoolean("maintenance", false), json.getString("promoting"));
   }
 
   /** One-line summary for logs: {@code v7 primary=pg1 readable=[pg2, pg3] pg1=up/primary ...}. */

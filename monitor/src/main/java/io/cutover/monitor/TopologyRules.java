@@ -23,12 +23,12 @@ import java.util.stream.Collectors;
  *       up).</li>
  *   <li><b>Only replicas that follow the primary are read.</b> With a routed primary, a replica follows it when
  *       it is on the primary's timeline and its WAL receiver is {@code streaming} (or the WAL it received
- *       advanced since its previous check). A replica left on an old timeline (an old primary rejoined
+ *       advanced since its previous check, or it streamed at its previous check: one check with the receiver
+ *       restarting is no verdict). A replica left on an old timeline (an old primary rejoined
  *       without a working rewind, whose timeline forked off before its recovery point) or not streaming
  *       serves data the primary no longer has, so it leaves the read pool with the reason. Without a routed
  *       primary (the primary is down, a cutover is in flight) nobody streams: a replica follows when it is on
- *       the newest timeline any node reported at its last successful check ({@link CandidateRules} prefers
- *       candidates on the newest timeline too).</li>
+ *       the newest timeline any node reported at its last successful check.</li>
  *   <li><b>Lag</b> is measured in bytes of WAL: the primary's last {@code pg_current_wal_lsn()} minus the
  *       replica's {@code pg_last_wal_replay_lsn()} (clamped at 0, because the two checks run at different
  *       moments); without a known primary, the replica's receive LSN minus its replay LSN.</li>
@@ -129,6 +129,8 @@ public final class TopologyRules {
         why = null; // a primary-role target is not in the read pool; the read endpoint may fall back to the primary
       } else if (maxLagBytes >= 0 && (lag < 0 || lag > maxLagBytes)) {
         why = "replay lag " + (lag < 0 ? "unknown" : lag + " bytes") + " exceeds read.max_lag " + maxLagBytes + " bytes";
+      } else if (name.equals(overlay.promoting())) {
+        why = "is being promoted";
       } else if (hold != null) {
         why = hold;
       } else if (overlay.drained().containsKey(name)) {
@@ -153,7 +155,7 @@ public final class TopologyRules {
         ? "no replica is readable" + (unreadable.isEmpty() ? "" : " (" + String.join("; ", unreadable) + ")")
         : null;
     return new Topology(version, atMillis, statuses, primary, readable, writeReason, readReason, overlay.cutover(),
-        overlay.paused(), overlay.maintenance());
+        overlay.paused(), overlay.maintenance(), overlay.promoting());
   }
 
   /**
@@ -176,7 +178,9 @@ public final class TopologyRules {
     Observation prev = in.previousOk();
     boolean advancing = prev != null && prev.role() == Role.REPLICA && prev.receiveLsn() >= 0
         && ok.receiveLsn() > prev.receiveLsn();
-    if (!ok.streaming() && !advancing) {
+    // two checks in a row: a receiver restarting once (a primary_conninfo reload, a dropped connection) is no verdict
+    boolean stalledBefore = prev == null || prev.role() != Role.REPLICA || !prev.streaming();
+    if (!ok.streaming() && !advancing && stalledBefore) {
       return "does not follow the primary " + primary + ": not streaming (WAL receiver "
           + (ok.receiver() == null ? "not running" : ok.receiver()) + ")";
     }

@@ -41,7 +41,7 @@ public final class TopologyTracker {
    * @param targets     configured targets (names unique)
    * @param fall        see {@link Health}
    * @param rise        see {@link Health}
-   * @param maxLagBytes {@code read.max_lag} in bytes, {@code <= 0} disables it
+   * @param maxLagBytes {@code read.max_lag} in bytes ({@code 0}: no lag), negative ({@code off}) disables it
    * @param clock       time source for snapshot timestamps
    * @throws IllegalArgumentException on duplicate target names or an empty list
    */
@@ -165,7 +165,8 @@ public final class TopologyTracker {
     }
     Topology c = current;
     current = new Topology(version, clock.millis(), c.targets(), c.primary(), c.readable(), c.writeReason(),
-        c.readReason(), c.cutover(), c.failoverPaused(), c.maintenance());
+        c.readReason(), c.cutover(), c.failoverPaused(), c.maintenance(),
+        c.promoting());
     return Optional.of(current);
   }
 

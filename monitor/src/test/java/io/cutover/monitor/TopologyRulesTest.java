@@ -167,4 +167,27 @@ class TopologyRulesTest {
     assertEquals(t, back);
     assertEquals("0/3000060", t.toJson().getJsonArray("targets").getJsonObject(0).getString("lsn"));
   }
+
+  @Test
+  void jsonRoundTripWithEveryOverlayFieldNullsForUnknownNumbersAndIsoTimes() {
+    Overlay overlay = new Overlay(java.util.Set.of("pg1"), java.util.Map.of("pg3", "held for failback_delay"), null,
+        java.util.Map.of("pg3", 1_700_000_000_123L), "maintenance mode: no automatic failover (upgrade)", true, "pg2");
+    Topology t = new TopologyRules(-1).build(9, 1_700_000_000_456L, List.of(
+        primary(PG1, TargetState.UP, 1, 100), replica(PG2, 1, null, 90), new TopologyRules.Input(PG3, TargetState.UNKNOWN, null, null)),
+        overlay);
+    io.vertx.core.json.JsonObject json = t.toJson();
+    assertEquals("2023-11-14T22:13:20.456Z", json.getString("at"));
+    assertEquals("pg2", json.getString("promoting"));
+    assertTrue(json.getBoolean("maintenance"));
+    io.vertx.core.json.JsonObject pg3 = json.getJsonArray("targets").getJsonObject(2);
+    assertTrue(pg3.containsKey("lag_bytes") && pg3.getValue("lag_bytes") == null, "unknown lag is null, not -1: " + pg3);
+    assertNull(pg3.getValue("timeline"));
+    assertNull(pg3.getValue("health"));
+    assertEquals("2023-11-14T22:13:20.123Z", pg3.getString("drain_close_at"));
+    io.vertx.core.json.JsonObject pg2 = json.getJsonArray("targets").getJsonObject(1);
+    assertTrue(pg2.containsKey("replication") && pg2.getValue("replication") == null, "no WAL receiver: null");
+    assertEquals("pg2 is being promoted", pg2.getString("read_reason"));
+    assertEquals(t, Topology.fromJson(json));
+    assertEquals(t, Topology.fromJson(new io.vertx.core.json.JsonObject(json.encode())), "through the wire format");
+  }
 }

@@ -5,6 +5,7 @@ import io.cutover.monitor.MonitorVerticle;
 import io.cutover.monitor.Role;
 import io.cutover.monitor.Target;
 import io.cutover.monitor.TargetStatus;
+import io.cutover.monitor.Topology;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
@@ -133,7 +134,7 @@ final class ClientSession {
       holdOrFail(packet, encryptionRequest, route.reason());
       return;
     }
-    tryConnect(route.candidates(), 0, new ArrayList<>(), packet, encryptionRequest);
+    tryConnect(route.candidates(), route.fallback(), 0, new ArrayList<>(), packet, encryptionRequest);
   }
 
   /**
@@ -180,7 +181,8 @@ final class ClientSession {
    * fenced session is never handed off and its client never dropped silently: it is routed again, i.e.
    * held for {@code proxy.connect_wait} on the write endpoint while a cutover is in flight, then 57P03.
    */
-  private void tryConnect(List<Target> candidates, int index, List<String> failures, Buffer packet, boolean encryptionRequest) {
+  private void tryConnect(List<Target> candidates, boolean fallback, int index, List<String> failures, Buffer packet,
+                          boolean encryptionRequest) {
     if (index == candidates.size()) {
       String what = endpoint == Endpoint.WRITE ? "no primary reachable for the write endpoint"
           : "no replica reachable for the read endpoint";
@@ -188,11 +190,10 @@ final class ClientSession {
       return;
     }
     Target target = candidates.get(index);
-    // a read session routed to the primary fell back to it (no replica readable): the primary staying primary
-    // does not end it, unlike a session routed to a replica that gets promoted
-    boolean fallback = endpoint == Endpoint.READ && target.name().equals(view.current().primary());
+    // a read session that fell back to the primary (no replica readable) is not ended by the primary staying
+    // primary, unlike a session routed to a replica that gets promoted
     Registration registration = registry.register(endpoint, target.name(), fallback);
-    ChannelFuture connecting = fenced(target) ? null : registration.connect(() -> connector.connect(channel, target));
+    ChannelFuture connecting = shut(target, fallback) ? null : registration.connect(() -> connector.connect(channel, target));
     if (connecting == null) {
       registration.release();
       reroute(target, packet, encryptionRequest);
@@ -210,7 +211,7 @@ final class ClientSession {
         registry.connectFailed(target.name());
         // a failed connect is a hint, never a verdict: the monitor re-checks the target at once
         vertx.eventBus().send(MonitorVerticle.HINT_ADDRESS, target.name(), MonitorVerticle.LOCAL);
-        tryConnect(candidates, index + 1, failures, packet, encryptionRequest);
+        tryConnect(candidates, fallback, index + 1, failures, packet, encryptionRequest);
         return;
       }
       Channel backend = f.channel();
@@ -230,9 +231,14 @@ final class ClientSession {
     });
   }
 
-  /** Whether the newest snapshot fences {@code target} (or no longer knows it). */
-  private boolean fenced(Target target) {
-    return view.current().target(target.name()).map(TargetStatus::fenced).orElse(true);
+  /**
+   * Whether the newest snapshot ends a session to {@code target} as {@link SessionEnforcement#ends} would (fenced,
+   * or a read session whose replica stopped being one), or no longer knows the target. Re-read after registering:
+   * an enforcement that ran before the registration shows here, a later one finds the registration.
+   */
+  private boolean shut(Target target, boolean fallback) {
+    Topology now = view.current();
+    return now.target(target.name()).map(t -> SessionEnforcement.ends(now, t, endpoint, fallback)).orElse(true);
   }
 
   /** A fence caught this session before its hand-off: route it again by the newest snapshot. */

@@ -47,7 +47,7 @@ public final class RoutePolicy {
       return new Route(out, null, topology.version());
     }
     if (readFallbackToPrimary && primary != null) {
-      return new Route(List.of(primary), null, topology.version());
+      return new Route(List.of(primary), null, topology.version(), true);
     }
     String why = topology.readReason();
     if (readFallbackToPrimary) {

@@ -1,6 +1,5 @@
 package io.cutover.proxy;
 
-import io.cutover.monitor.Overlay;
 import io.cutover.monitor.Role;
 import io.cutover.monitor.TargetState;
 import io.cutover.monitor.TargetStatus;
@@ -54,8 +53,10 @@ final class SessionEnforcement {
         });
         continue;
       }
-      if (stopsReads(t)) {
-        int closed = registry.closeReads(name);
+      boolean replicaReads = ends(next, t, Endpoint.READ, false);
+      boolean fallbackReads = ends(next, t, Endpoint.READ, true);
+      if (replicaReads || fallbackReads) {
+        int closed = registry.closeReads(name, replicaReads, fallbackReads);
         if (closed > 0) {
           LOG.warn("{} {}: closed {} read session(s) (topology v{})", name, readsEndReason(t), closed, next.version());
         }
@@ -79,13 +80,30 @@ final class SessionEnforcement {
   }
 
   /**
+   * Whether a session on {@code endpoint} to {@code t} (a target of {@code topology}) must end now: {@code t} is fenced; or, on the read endpoint,
+   * a session routed to it as a replica when it {@link #stopsReads stops being one}, a session that fell back to it
+   * as the primary when it is DOWN or no longer reports primary.
+   *
+   * @param fallback a read session routed to the primary because no replica was readable
+   */
+  static boolean ends(Topology topology, TargetStatus t, Endpoint endpoint, boolean fallback) {
+    if (t.fenced()) {
+      return true;
+    }
+    if (endpoint != Endpoint.READ) {
+      return false;
+    }
+    return fallback ? t.state() == TargetState.DOWN || t.role() != Role.PRIMARY : stopsReads(topology, t);
+  }
+
+  /**
    * Whether read sessions routed to {@code t} as a replica must end: it went DOWN, reports primary (promoted), no
    * longer follows the primary, or is being promoted. Lag over {@code read.max_lag} and a drain do not end them
    * (a drain has its own {@code close_after}).
    */
-  static boolean stopsReads(TargetStatus t) {
-    return t.state() == TargetState.DOWN || t.role() == Role.PRIMARY
-        || (t.role() == Role.REPLICA && (!t.following() || Overlay.BEING_PROMOTED.equals(t.hold())));
+  static boolean stopsReads(Topology topology, TargetStatus t) {
+    return t.state() == TargetState.DOWN || t.role() == Role.PRIMARY || t.name().equals(topology.promoting())
+        || (t.role() == Role.REPLICA && !t.following());
   }
 
   private static String readsEndReason(TargetStatus t) {

@@ -144,21 +144,21 @@ public final class SessionRegistry {
   }
 
   /**
-   * Closes hard every read-endpoint session routed to {@code target} as a replica, relayed or still connecting
-   * (a connecting one is routed again): the target was promoted, went DOWN or stopped following the primary
-   * (HAProxy's {@code on-marked-down shutdown-sessions}). Read sessions that fell back to the primary and write
-   * sessions are left alone. Idempotent.
+   * Closes hard read-endpoint sessions to {@code target}, relayed or still connecting (a connecting one is routed
+   * again) — HAProxy's {@code on-marked-down shutdown-sessions}. Write sessions are left alone. Idempotent.
    *
+   * @param replicaSessions  close the sessions routed to {@code target} as a replica
+   * @param fallbackSessions close the sessions that fell back to {@code target} as the primary
    * @return how many sessions this call closed (not counting ones closed before)
    */
-  public int closeReads(String target) {
+  public int closeReads(String target, boolean replicaSessions, boolean fallbackSessions) {
     Set<Registration> set = byTarget.get(target);
     if (set == null) {
       return 0;
     }
     int n = 0;
     for (Registration r : set) {
-      if (r.endpoint() == Endpoint.READ && !r.fallback() && !r.isFenced()) {
+      if (r.endpoint() == Endpoint.READ && (r.fallback() ? fallbackSessions : replicaSessions) && !r.isFenced()) {
         r.fence();
         n++;
       }

@@ -42,6 +42,14 @@ public final class TopologyView {
     return current.get();
   }
 
+  /**
+   * What {@link #route} would choose from snapshot {@code t}, without moving the read round-robin (for health
+   * checks).
+   */
+  public Route peek(Topology t, Endpoint endpoint) {
+    return policy.route(t, endpoint, 0);
+  }
+
   /** Chooses backends for a new session on {@code endpoint} from the newest snapshot. */
   public Route route(Endpoint endpoint) {
     long counter = endpoint == Endpoint.READ ? readCounter.getAndIncrement() : 0;

@@ -252,7 +252,8 @@ public final class ConfigLoader {
     String text = s.string("dir", null);
     long maxFileBytes = s.bytes("max_file_size", CutoverConfig.History.DEFAULT_MAX_FILE_BYTES,
         CutoverConfig.History.MIN_FILE_BYTES);
-    int maxFiles = s.integer("max_files", CutoverConfig.History.DEFAULT_MAX_FILES, 1, 100);
+    // at least 2: a rotation moves the full file aside; with 1 it would delete the only history there is
+    int maxFiles = s.integer("max_files", CutoverConfig.History.DEFAULT_MAX_FILES, 2, 100);
     s.rejectUnknown();
     Path dir = null;
     String t = text == null ? "off" : text.trim();

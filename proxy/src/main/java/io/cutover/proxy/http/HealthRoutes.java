@@ -89,8 +89,8 @@ final class HealthRoutes {
     if (!t.readable().isEmpty()) {
       return new Health(true, new JsonObject().put("status", "ok").put("readable", t.readable()));
     }
-    Route route = view.route(Endpoint.READ);
-    if (route.routable() && !replicasOnly) {
+    Route route = view.peek(t, Endpoint.READ);
+    if (route.routable() && route.fallback() && !replicasOnly) {
       return new Health(true, new JsonObject().put("status", "ok").put("readable", t.readable())
           .put("fallback", route.candidates().get(0).name()).put("reason", t.readReason()));
     }

@@ -183,7 +183,7 @@ class ConfigLoaderTest {
         Map.of("CUTOVER_HISTORY__DIR", "/var/lib/cutover")).config().history(), "defaults; the environment overrides");
     assertEquals(List.of(
             "history.max_file_size: must be at least 65536 bytes (got '1kB')",
-            "history.max_files: must be between 1 and 100 (got 0)",
+            "history.max_files: must be between 2 and 100 (got 0)",
             "history.keep: unknown key",
             "history.dir: must be a directory path, or off (got ' ')"),
         problems(TARGETS + "history: {dir: ' ', max_file_size: 1kB, max_files: 0, keep: 5}\n"));
