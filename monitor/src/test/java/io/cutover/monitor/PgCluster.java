@@ -46,7 +46,7 @@ public final class PgCluster {
   }
 
   /**
-   * Starts every node (idempotent; creates the cluster on first use). If the cluster was not already
+   * Starts every node (idempotent; creates the cluster on first use; rebuilds it when a node cannot start). If the cluster was not already
    * running, this JVM started it and stops it again when it exits (the script stops each postmaster by
    * its data directory's PID), so a test run leaves no server behind.
    */
@@ -55,7 +55,13 @@ public final class PgCluster {
       return;
     }
     boolean wasRunning = targets().stream().allMatch(t -> listening(t.port()));
-    run("start");
+    try {
+      run("start");
+    } catch (IllegalStateException e) {
+      // a node that cannot start (left mid-failover by an earlier run, e.g. on a timeline its data does not
+      // know): rebuild the cluster rather than fail every test that follows
+      run("reset");
+    }
     started = true;
     if (!wasRunning) {
       Runtime.getRuntime().addShutdownHook(new Thread(() -> run("stop"), "pg-cluster-stop"));
