@@ -102,7 +102,12 @@ public sealed interface Phase {
   record Probing(String primary, long since, long deadline) implements Phase {
   }
 
-  /** A planned switchover from {@code from} to {@code to}: {@code from} is fenced and writes are held. */
+  /**
+   * A planned switchover from {@code from} to {@code to}: {@code from} is fenced and writes are held.
+   * {@code promoted} once the executor reported {@code to} promoted; like {@link Promoting}, the phase stays busy
+   * until {@code to} reports primary, since {@code from} (read-only now) still reports primary meanwhile and
+   * must neither be probed nor routed.
+   */
   record SwitchingOver(String from, String to, long since, long deadline, boolean promoted) implements Phase {
     @Override
     public String holdText() {
@@ -126,7 +131,7 @@ public sealed interface Phase {
 
     @Override
     public boolean busy() {
-      return !promoted;
+      return true;
     }
   }
 }

@@ -407,6 +407,31 @@ class FailoverMachineTest {
   }
 
   @Test
+  void theOldPrimaryStaysFencedAndWritesHeldBetweenTheSwitchoversPromotionAndTheCandidateReportingPrimary() {
+    Sim s = new Sim(opts()).healthy(100, 100, 100);
+    s.apply((m, now) -> m.requestSwitchover("pg2", now));
+    s.step(300).apply((m, now) -> m.onSwitchoverResult(true, null, 200, 200, now));
+    // pg_promote returned; until pg2's next check the old primary (read-only now) still reports primary
+    for (int i = 0; i < 5; i++) {
+      s.step(100).primary(PG1, 1, 200).replica(PG3, 200);
+      assertNull(s.topo().primary(), "no write routed to the old, read-only primary");
+      assertEquals("switchover in flight: pg1 -> pg2", s.topo().cutover());
+      assertTrue(s.topo().target("pg1").orElseThrow().fenced());
+    }
+    assertTrue(s.all(Action.ProbeWrite.class).isEmpty(), "nothing probed before pg2 reports primary");
+    s.clear();
+    s.primary(PG2, 2, 200);
+    assertEquals("pg2", s.topo().primary());
+    assertTrue(s.topo().target("pg1").orElseThrow().fenced());
+    assertEquals(List.of("pg3"), s.all(Action.Repoint.class).stream().map(r -> r.replica().name()).toList(),
+        "the other replica follows the new primary");
+    s.step(20).apply(FailoverMachine::onWriteAccepted);
+    Incident i = s.all(Action.IncidentClosed.class).get(0).incident();
+    assertEquals("completed", i.outcome());
+    assertFalse(String.join(" ", i.notes()).contains("promoted outside Cutover"), i.notes().toString());
+  }
+
+  @Test
   void anAbortedSwitchoverRestoresRouting() {
     Sim s = new Sim(opts()).healthy(100, 100, 100);
     s.apply((m, now) -> m.requestSwitchover("pg2", now));
