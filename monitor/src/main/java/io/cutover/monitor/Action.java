@@ -3,7 +3,7 @@ package io.cutover.monitor;
 /**
  * What the {@link FailoverMachine} asks its executor to do. Results come back as inputs
  * ({@link FailoverMachine#onPromoted}, {@link FailoverMachine#onWriteAccepted}, {@link FailoverMachine#onProbeFailed},
- * {@link FailoverMachine#onRepointed}, {@link FailoverMachine#onSwitchoverResult}); a result that never comes is
+ * {@link FailoverMachine#onRepointed}, {@link FailoverMachine#onSwitchoverResult}, {@link RpoFollowUp#onMeasured}); a result that never comes is
  * handled by the deadline of the phase that waits for it.
  */
 public sealed interface Action {
@@ -18,6 +18,22 @@ public sealed interface Action {
 
   /** An incident ended; log it as one JSON line and keep it. */
   record IncidentClosed(Incident incident) implements Action {
+  }
+
+  /**
+   * An incident's RPO figure changed after the fact (measured, no longer measurable, or why it is not measured yet),
+   * possibly long after it closed; keep the new version, and log it as a JSON line once the figure is final.
+   */
+  record IncidentUpdated(Incident incident) implements Action {
+  }
+
+  /**
+   * Read where {@code oldPrimary}'s WAL ended and where {@code newPrimary}'s timeline forked from it, for incident
+   * {@code incident}; report with {@link RpoFollowUp#onMeasured} or {@link RpoFollowUp#onMeasureFailed}.
+   *
+   * @param sinceMillis time since the old primary's last healthy check, in ms (did it restart since?)
+   */
+  record MeasureRpo(long incident, Target oldPrimary, Target newPrimary, long sinceMillis) implements Action {
   }
 
   /**

@@ -95,6 +95,16 @@ final class ActionRunner {
           // the old primary leads again: any instance still fencing it by this leader's decision lifts that
           authority.unfenceEverywhere(ic.incident().oldPrimary());
         }
+      } else if (a instanceof Action.IncidentUpdated iu) {
+        JsonObject json = iu.incident().toJson();
+        if (iu.incident().rpo().exact() || iu.incident().rpoUnmeasurable != null) {
+          INCIDENTS.info(json.encode());
+        }
+        vertx.eventBus().publish(MonitorVerticle.INCIDENT_UPDATED_ADDRESS, json, MonitorVerticle.LOCAL);
+      } else if (a instanceof Action.MeasureRpo mr) {
+        executor.readRpo(mr.oldPrimary(), mr.newPrimary(), mr.sinceMillis()).onComplete(ar -> report.accept(ar.succeeded()
+            ? (m, now) -> m.rpo().onMeasured(mr.incident(), mr.newPrimary().name(), ar.result(), now)
+            : (m, now) -> m.rpo().onMeasureFailed(mr.incident(), Errors.describe(ar.cause()), now)));
       } else if (a instanceof Action.IncidentOpened io) {
         vertx.eventBus().publish(MonitorVerticle.INCIDENT_OPENED_ADDRESS, io.incident().toJson()
             .put("last_healthy_ms", io.incident().lastHealthyAt()), MonitorVerticle.LOCAL);
@@ -118,11 +128,12 @@ final class ActionRunner {
           if (p.runFenceHook()) {
             runHook(new Action.Hook("on_fence", p.oldPrimary(), p.candidate()));
           }
-          return executor.promote(p.candidate());
+          return executor.promoteReadingFork(p.candidate());
         })
         .onComplete(ar -> {
           if (ar.succeeded()) {
             authority.promoted(name);
+            report.accept((m, now) -> m.rpo().forked(name, ar.result(), now));
           }
           report.accept((m, now) -> m.onPromoted(name, ar.succeeded(), ar.failed() ? Errors.describe(ar.cause()) : null, now));
         });

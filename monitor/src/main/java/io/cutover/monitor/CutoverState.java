@@ -34,6 +34,7 @@ final class CutoverState {
   String knownPrimary;
   long lastHealthyAt = -1;
   long lastPrimaryLsn = -1;
+  long lastPrimaryTimeline = -1;
   long firstFailedAt = -1;
   Incident incident;
   long nextIncidentId = 1;
@@ -57,6 +58,10 @@ final class CutoverState {
       incident.decidedAt = now;
     }
     TargetStatus s = lastTopology.target(candidate).orElseThrow();
+    if (!candidate.equals(incident.candidate)) {
+      incident.forkLsn = -1;
+      incident.newPrimaryLsn = -1;
+    }
     incident.candidate = candidate;
     incident.candidateLsn = s.promotableLsn();
     incident.note("candidate " + candidate + ": " + why);
@@ -93,6 +98,7 @@ final class CutoverState {
     incident.lastHealthyAt = lastHealthy;
     incident.firstFailedAt = firstFailedAt;
     incident.oldPrimaryLsn = lastPrimaryLsn;
+    incident.oldTimeline = lastPrimaryTimeline;
     lastRecorded = null;
     failedUntil.clear();
     out.add(new Action.IncidentOpened(incident));
@@ -115,9 +121,14 @@ final class CutoverState {
     if (incident.candidate == null || !incident.candidate.equals(primary)) {
       incident.candidate = primary;
       incident.candidateLsn = s.promotableLsn();
+      incident.forkLsn = -1;
+      incident.newPrimaryLsn = -1;
     }
     if (incident.promotedAt < 0) {
       incident.promotedAt = now;
+    }
+    if (incident.newPrimaryLsn < 0) {
+      incident.newPrimaryLsn = s.positionLsn();
     }
     phase = new Phase.Probing(primary, now, now + probeMillis());
     out.add(new Action.ProbeWrite(phase.deadline()));

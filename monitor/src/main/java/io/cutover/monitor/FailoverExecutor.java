@@ -37,6 +37,7 @@ import java.util.function.Function;
  *   but at least {@link #MIN_STEP_TIMEOUT} (5 s with the defaults): enough for two connections and four
  *   statements, each of which a healthy server answers within one check's time.</li>
  *   <li>{@link #probeWrite}: the caller's deadline overall.</li>
+ *   <li>{@link #readRpo}: the step limit, for both of its sessions together.</li>
  *   <li>{@link #switchover}: making the old primary read-only and waiting for the candidate's replay share
  *   {@code failover.switchover_timeout}; the promotion then has its own {@code promote_timeout}.</li>
  * </ul>
@@ -120,13 +121,56 @@ public final class FailoverExecutor {
    *     s, or the deadline passing
    */
   public Future<Boolean> promote(Target target, Deadline deadline) {
+    return promoteReadingFork(target, deadline).map(fork -> true);
+  }
+
+  /**
+   * {@link #promote(Target)}, then in the same session {@code pg_last_wal_replay_lsn()}: the end of the WAL it
+   * replayed, where its new timeline began (the switch point its timeline history file records), within
+   * {@code failover.promote_timeout}.
+   *
+   * @return a future of that fork point in bytes of WAL ({@code -1} if the server has none), failed as
+   *     {@link #promote(Target)}
+   */
+  public Future<Long> promoteReadingFork(Target target) {
+    return promoteReadingFork(target, Deadline.in(options.getPromoteTimeout(), "failover.promote_timeout"));
+  }
+
+  private Future<Long> promoteReadingFork(Target target, Deadline deadline) {
     long waitSeconds = Math.max(1, BoundedSession.statementTimeoutMillis(deadline.remainingMillis()) / 1000 - 1);
     String what = "promote";
     return withConnection(target, deadline, what, conn -> sql(conn,
             "select pg_promote(wait => true, wait_seconds => " + waitSeconds + ")")
-        .compose(rows -> rows.iterator().next().getBoolean(0) ? Future.succeededFuture(true)
+        .compose(rows -> rows.iterator().next().getBoolean(0)
+            ? sql(conn, "select pg_last_wal_replay_lsn()::text").map(r -> Lsn.parse(r.iterator().next().getString(0)))
             : Future.failedFuture(new OperationFailedException("pg_promote did not complete within its wait_seconds "
                 + waitSeconds + " s (" + deadline.limit() + ")", null, true))));
+  }
+
+  /**
+   * The readings of an RPO measurement ({@link RpoMeasurement}): on {@code oldPrimary} its last checkpoint
+   * ({@code pg_control_checkpoint()}) and whether it started within the last {@code sinceMillis} ms; on
+   * {@code newPrimary} its timeline and that timeline's history file, if {@code checks.user} may read it. One statement
+   * on each, both sessions together bounded by {@link #stepTimeout()}.
+   *
+   * @return a future failed with an {@link OperationFailedException} naming the server when one does not answer in
+   *     time or a statement fails
+   */
+  public Future<RpoMeasurement.Readings> readRpo(Target oldPrimary, Target newPrimary, long sinceMillis) {
+    Deadline deadline = stepDeadline();
+    Future<RpoMeasurement.OldEnd> oldEnd = withConnection(oldPrimary, deadline, "read the end of the WAL of",
+        conn -> sql(conn, RpoMeasurement.oldEndQuery(sinceMillis)).map(rows -> {
+          Row r = rows.iterator().next();
+          return new RpoMeasurement.OldEnd(r.getBoolean("in_recovery"), Lsn.parse(r.getString("checkpoint_lsn")),
+              Lsn.parse(r.getString("redo_lsn")), r.getInteger("timeline"), r.getBoolean("restarted"),
+              r.getString("wal_level"), r.getLong("block_size"), r.getLong("segment_size"));
+        }));
+    Future<RpoMeasurement.Fork> fork = withConnection(newPrimary, deadline, "read the timeline history of",
+        conn -> sql(conn, RpoMeasurement.FORK_QUERY).map(rows -> {
+          Row r = rows.iterator().next();
+          return new RpoMeasurement.Fork(r.getInteger("timeline"), r.getString("history"));
+        }));
+    return Future.all(oldEnd, fork).map(v -> new RpoMeasurement.Readings(oldEnd.result(), fork.result()));
   }
 
   /**

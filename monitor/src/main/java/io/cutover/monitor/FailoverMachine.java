@@ -32,10 +32,17 @@ public final class FailoverMachine {
 
   private final CutoverState s;
   private final PhaseProgress progress;
+  private final RpoFollowUp rpo;
 
   public FailoverMachine(FailoverOptions options, List<Target> targets) {
     this.s = new CutoverState(options, targets);
     this.progress = new PhaseProgress(s);
+    this.rpo = new RpoFollowUp(s);
+  }
+
+  /** The RPO follow-up of this machine's incidents: its inputs are the executor's readings ({@link RpoFollowUp}). */
+  public RpoFollowUp rpo() {
+    return rpo;
   }
 
   // ---- what routing and operators see ----
@@ -257,6 +264,7 @@ public final class FailoverMachine {
       if (obs.ok() && obs.role() == Role.PRIMARY) {
         s.lastHealthyAt = obs.atMillis();
         s.lastPrimaryLsn = obs.currentLsn();
+        s.lastPrimaryTimeline = obs.timeline();
         s.firstFailedAt = -1;
       } else if (!obs.ok() && s.firstFailedAt < 0) {
         s.firstFailedAt = obs.atMillis();
@@ -377,6 +385,7 @@ public final class FailoverMachine {
     if (!s.phase.busy() && !(s.phase instanceof Phase.Probing)) {
       new Decision(s, t, now, out, to -> requestSwitchover(to, now)).run();
     }
+    rpo.follow(t, now, out);
     return finish(now, out);
   }
 

@@ -7,9 +7,11 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * One cutover (or an attempt at one) with its timeline, measured against the RTO. Times are epoch
- * milliseconds of the injected clock, {@code -1} when the step did not happen. Mutable while open, owned
- * by the {@link FailoverMachine}; {@link #toJson()} is the structured log line and the API shape.
+ * One cutover (or an attempt at one) with its timeline, measured against the RTO, and its RPO figure ({@link Rpo}:
+ * a lower bound until measured after the fact by {@link RpoFollowUp}, which may update it after it closed). Times are
+ * epoch milliseconds of the injected clock, {@code -1} when the step did not happen. Mutable while open (its RPO
+ * figure also later), owned by the {@link FailoverMachine}; {@link #toJson()} is the structured log line and the API
+ * shape.
  */
 public final class Incident {
 
@@ -29,7 +31,23 @@ public final class Incident {
   long closedAt = -1;
   String candidate;
   long oldPrimaryLsn = -1;
+  /** The old primary's timeline at its last healthy check, {@code -1} if unknown. */
+  long oldTimeline = -1;
   long candidateLsn = -1;
+  /** Where the promoted node's timeline began (its end of recovery, read at its promotion), {@code -1} if not read. */
+  long forkLsn = -1;
+  /** The new primary's WAL position when first seen as primary (at or past its fork point), {@code -1} if not yet. */
+  long newPrimaryLsn = -1;
+  /** The RPO measured after the fact ({@link RpoFollowUp}), {@code null} until then. */
+  Rpo rpoMeasured;
+  /** Why the last measurement did not give the figure (it is tried again), or {@code null}. */
+  String rpoPending;
+  /** Why the figure can no longer be measured (it stays a bound), or {@code null}. */
+  String rpoUnmeasurable;
+  /** A measurement is in flight. */
+  boolean rpoMeasuring;
+  /** No measurement before this time (epoch ms) after one that did not give the figure. */
+  long rpoNextAttemptAt = -1;
   String outcome = "open";
   boolean warned;
   boolean breachLogged;
@@ -132,9 +150,14 @@ public final class Incident {
     return d < 0 ? null : d <= rtoMillis ? "met" : "breached";
   }
 
-  /** RPO exposure in bytes of WAL: old primary's last known LSN minus the promoted node's replayed LSN, -1 if unknown. */
+  /** The RPO figure as far as it is known now: measured, provably exact, or a lower bound ({@link Rpo}). */
+  public Rpo rpo() {
+    return Rpo.of(this);
+  }
+
+  /** {@link #rpo()}'s bytes of WAL not carried over (a lower bound unless exact), {@code -1} if unknown. */
   public long rpoBytes() {
-    return oldPrimaryLsn < 0 || candidateLsn < 0 ? -1 : Math.max(0, oldPrimaryLsn - candidateLsn);
+    return rpo().bytes();
   }
 
   public long lastHealthyAt() {
@@ -146,6 +169,7 @@ public final class Incident {
   }
 
   public JsonObject toJson() {
+    Rpo rpo = rpo();
     JsonObject timeline = new JsonObject()
         .put("last_healthy", ts(lastHealthyAt))
         .put("first_failed_check", ts(firstFailedAt))
@@ -164,9 +188,11 @@ public final class Incident {
         .put("duration_ms", durationMillis() < 0 ? null : durationMillis())
         .put("rto_ms", rtoMillis)
         .put("rto_verdict", verdict())
-        .put("rpo_bytes", rpoBytes() < 0 ? null : rpoBytes())
+        .put("rpo_bytes", rpo.bytes() < 0 ? null : rpo.bytes())
+        .put("rpo", rpo.toJson())
         .put("old_primary_lsn", Lsn.format(oldPrimaryLsn))
         .put("promoted_lsn", Lsn.format(candidateLsn))
+        .put("fork_lsn", Lsn.format(forkLsn))
         .put("attempts", new JsonArray(attempts.stream().map(Attempt::toJson).map(Object.class::cast).toList()))
         .put("notes", new JsonArray(new ArrayList<>(notes)))
         .put("notes_dropped", notesDropped);

@@ -61,6 +61,11 @@ public final class MonitorVerticle extends VerticleBase {
   public static final String INCIDENT_OPENED_ADDRESS = "cutover.incident.opened";
   /** Published: an incident closed ({@link Incident#toJson()}). */
   public static final String INCIDENT_CLOSED_ADDRESS = "cutover.incident.closed";
+  /**
+   * Published: an incident's RPO figure changed after the fact ({@link Incident#toJson()}), possibly after it closed:
+   * measured, no longer measurable, or why it is not measured yet ({@link RpoFollowUp}).
+   */
+  public static final String INCIDENT_UPDATED_ADDRESS = "cutover.incident.updated";
   /** Published: a failover was refused (body: the reason). */
   public static final String REFUSED_ADDRESS = "cutover.failover.refused";
 

@@ -66,6 +66,7 @@ final class PhaseProgress {
     s.knownPrimary = routed;
     s.lastHealthyAt = st.healthyNow() ? now : -1;
     s.lastPrimaryLsn = st.positionLsn();
+    s.lastPrimaryTimeline = st.timeline();
     if (before == null) {
       return;
     }

@@ -150,7 +150,7 @@ class FailoverMachineTest {
   }
 
   @Test
-  void rpoExposureIsTheOldPrimarysLastLsnMinusThePromotedReplay() {
+  void rpoBoundIsTheOldPrimarysLastLsnMinusTheNewPrimarysPositionWhenFirstSeenAsPrimary() {
     Sim s = new Sim(opts()).healthy(5000, 4000, 4500);
     s.down(PG1).down(PG1).down(PG1);
     assertEquals(List.of("pg3"), s.promoted());

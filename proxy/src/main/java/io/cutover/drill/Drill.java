@@ -46,7 +46,7 @@ public final class Drill implements Callable<Integer> {
   int freezeFor = 15;
   @Option(names = "--down-for", description = "power-loss: seconds all nodes stay down (default 15)")
   int downFor = 15;
-  @Option(names = "--timeout", description = "seconds to wait for writes to resume (and a frozen leader to follow), per run (default 60)")
+  @Option(names = "--timeout", description = "seconds to wait for writes to resume (and a frozen leader to follow, the RPO measured after pg1's restart), per run (default 60)")
   int timeout = 60;
   @Option(names = "--config", description = "Cutover configuration (default cluster-config/cutover.yaml); the targets pg1..pg3 get the ports of scripts/pg-cluster env")
   Path config = Path.of("cluster-config/cutover.yaml");

@@ -190,9 +190,21 @@ final class DrillRig implements AutoCloseable {
     return n;
   }
 
-  /** The incidents instance {@code i} (0-based) logged. */
+  /**
+   * The incidents instance {@code i} (0-based) logged, each in the version logged last (an incident is logged when it
+   * closes and again when its RPO is measured after the fact), in the order they were first logged.
+   */
   JsonArray incidents(int i) throws IOException {
-    JsonArray out = new JsonArray();
+    Map<Long, JsonObject> last = new java.util.LinkedHashMap<>();
+    for (JsonObject version : incidentVersions(i)) {
+      last.put(version.getLong("id"), version);
+    }
+    return new JsonArray(new ArrayList<>(last.values()));
+  }
+
+  /** Every incident line instance {@code i} (0-based) logged, oldest first. */
+  List<JsonObject> incidentVersions(int i) throws IOException {
+    List<JsonObject> out = new ArrayList<>();
     for (String line : Files.readAllLines(instances.get(i).log(), StandardCharsets.UTF_8)) {
       int at = line.indexOf(" incident - ");
       if (at >= 0) {

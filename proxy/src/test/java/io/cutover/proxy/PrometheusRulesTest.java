@@ -43,6 +43,7 @@ class PrometheusRulesTest {
       "CutoverRtoBreached",
       "CutoverRtoBreachRecorded",
       "CutoverReplicaLagAboveRpo",
+      "CutoverRpoLossMeasured",
       "CutoverNoReadableReplica",
       "CutoverNoRoutablePrimary",
       "CutoverFailoverRefused",

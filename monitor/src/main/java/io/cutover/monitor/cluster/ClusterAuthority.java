@@ -76,8 +76,9 @@ public final class ClusterAuthority implements AuthoritySource {
       decisions.saw(v);
     });
     var bus = vertx.eventBus();
-    bus.<JsonObject>localConsumer(MonitorVerticle.INCIDENT_OPENED_ADDRESS, m -> recordIncident(m.body(), false));
-    bus.<JsonObject>localConsumer(MonitorVerticle.INCIDENT_CLOSED_ADDRESS, m -> recordIncident(m.body(), true));
+    bus.<JsonObject>localConsumer(MonitorVerticle.INCIDENT_OPENED_ADDRESS, m -> recordIncident(m.body()));
+    bus.<JsonObject>localConsumer(MonitorVerticle.INCIDENT_CLOSED_ADDRESS, m -> recordIncident(m.body()));
+    bus.<JsonObject>localConsumer(MonitorVerticle.INCIDENT_UPDATED_ADDRESS, m -> recordIncident(m.body()));
     vertx.setPeriodic(500, id -> {
       if (members.merged()) {
         // merged back after a partition: the shared state may have changed meanwhile
@@ -190,10 +191,13 @@ public final class ClusterAuthority implements AuthoritySource {
     return shared.read(List.of("decision")).map(v -> v.getOrDefault("decision", new JsonObject()));
   }
 
-  /** The leader keeps its incident records in {@value SharedState#INCIDENTS} (on opening and on closing). */
-  private void recordIncident(JsonObject incident, boolean closed) {
+  /**
+   * The leader keeps its incident records in {@value SharedState#INCIDENTS} (on opening, on closing, and when the RPO
+   * figure changes after the fact).
+   */
+  private void recordIncident(JsonObject incident) {
     if (members.isLeader()) {
-      shared.keepIncident(incident, closed, members.uuid(), members.localAddress(), incidentsKept);
+      shared.keepIncident(incident, members.uuid(), members.localAddress(), incidentsKept);
     }
   }
 

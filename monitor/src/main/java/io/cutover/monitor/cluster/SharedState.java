@@ -56,8 +56,12 @@ public final class SharedState {
   private final Vertx vertx;
   private final HazelcastInstance hz;
   private final IMap<String, String> state;
-  /** Keys in {@value #INCIDENTS} of this member's open incidents, by incident id. */
-  private final Map<Long, String> incidentKeys = new ConcurrentHashMap<>();
+  /**
+   * Keys in {@value #INCIDENTS} of this member's newest incidents, by incident id (open ones, and closed ones whose RPO
+   * may still be measured), at most the records kept.
+   */
+  private final java.util.concurrent.ConcurrentSkipListMap<Long, String> incidentKeys =
+      new java.util.concurrent.ConcurrentSkipListMap<>();
   private final AtomicLong auditSeq = new AtomicLong();
 
   SharedState(Vertx vertx, HazelcastInstance hz) {
@@ -102,19 +106,16 @@ public final class SharedState {
   }
 
   /**
-   * Keeps an incident record in {@value #INCIDENTS} under one key per incident, from the time it opened, so
-   * that the closing record replaces the opening one.
+   * Keeps an incident record in {@value #INCIDENTS} under one key per incident, from the time it was first recorded,
+   * so that the closing record, and an update after the fact (its RPO measured), replace the earlier ones.
    *
    * @param member  this member's UUID; {@code address} its address, added as {@code recorded_by}
    */
-  void keepIncident(JsonObject incident, boolean closed, String member, String address, int kept) {
+  void keepIncident(JsonObject incident, String member, String address, int kept) {
     long id = incident.getLong("id", 0L);
-    String key = closed ? incidentKeys.remove(id) : incidentKeys.get(id);
-    if (key == null) {
-      key = key(Instant.now().toString(), member, id);
-      if (!closed) {
-        incidentKeys.put(id, key);
-      }
+    String key = incidentKeys.computeIfAbsent(id, i -> key(Instant.now().toString(), member, i));
+    while (incidentKeys.size() > Math.max(1, kept)) {
+      incidentKeys.pollFirstEntry();
     }
     append(INCIDENTS, key, incident.copy().put("recorded_by", address), kept);
   }

@@ -31,7 +31,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * This instance's incidents and audit entries on disk ({@code history.dir}), so that they survive a restart:
  * {@code incidents.jsonl} and {@code audit.jsonl}, JSON lines rotated by size ({@link JsonLinesFile}).
  *
- * <p>An incident is appended when it opens, when it closes and — still open — when Cutover stops; read back, the
+ * <p>An incident is appended when it opens, when it closes, when its RPO figure changes after the fact (measured once
+ * the old primary is back, also after it closed) and — still open — when Cutover stops; read back, the
  * last version of each id counts, and one still open then (Cutover stopped or crashed during it) is shown with
  * outcome {@code interrupted}. Only the newest {@code failover.incidents_kept} incidents and {@code admin.audit_kept}
  * audit entries are read back into memory.
@@ -199,8 +200,9 @@ public final class History {
   }
 
   /**
-   * Appends every incident this instance's monitor opens or closes ({@link MonitorVerticle#INCIDENT_OPENED_ADDRESS},
-   * {@link MonitorVerticle#INCIDENT_CLOSED_ADDRESS}).
+   * Appends every incident this instance's monitor opens, closes or updates after the fact
+   * ({@link MonitorVerticle#INCIDENT_OPENED_ADDRESS}, {@link MonitorVerticle#INCIDENT_CLOSED_ADDRESS},
+   * {@link MonitorVerticle#INCIDENT_UPDATED_ADDRESS}: its RPO measured once the old primary is back).
    */
   public Future<Void> listen() {
     if (!enabled()) {
@@ -209,7 +211,8 @@ public final class History {
     var bus = vertx.eventBus();
     return Future.all(bus.<JsonObject>localConsumer(MonitorVerticle.INCIDENT_OPENED_ADDRESS, m -> appendIncident(m.body()))
             .completion(),
-        bus.<JsonObject>localConsumer(MonitorVerticle.INCIDENT_CLOSED_ADDRESS, m -> appendIncident(m.body())).completion())
+        bus.<JsonObject>localConsumer(MonitorVerticle.INCIDENT_CLOSED_ADDRESS, m -> appendIncident(m.body())).completion(),
+        bus.<JsonObject>localConsumer(MonitorVerticle.INCIDENT_UPDATED_ADDRESS, m -> appendIncident(m.body())).completion())
         .mapEmpty();
   }
 

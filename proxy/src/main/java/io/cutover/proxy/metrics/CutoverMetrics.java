@@ -41,6 +41,10 @@ import java.util.concurrent.ConcurrentHashMap;
  *       incident is open, else 0</li>
  *   <li>{@code cutover_cutover_duration_seconds} histogram of completed cutovers, buckets around the RTO</li>
  *   <li>{@code cutover_rto_breaches_total}, {@code cutover_failovers_total{kind}} (failover, switchover, refused)</li>
+ *   <li>{@code cutover_rpo_measured_bytes} summary ({@code _count}, {@code _sum}, {@code _max}) of the RPO of
+ *       cutovers in bytes of WAL not carried over, recorded once per incident when the figure is exact (a switchover
+ *       at once, a failover when measured after the fact); {@code cutover_rpo_last_bytes} the newest cutover's figure
+ *       (a lower bound while {@code cutover_rpo_last_exact} is 0, NaN before any)</li>
  *   <li>{@code cutover_primary_routable}, {@code cutover_readable_replicas}, {@code cutover_maintenance} (1 while
  *       maintenance mode is on)</li>
  *   <li>{@code cutover_sessions_held_total{endpoint}} new sessions that waited for a primary,
@@ -58,6 +62,12 @@ public final class CutoverMetrics {
   private final Counter breaches;
   private final Map<String, Counter> failovers = new ConcurrentHashMap<>();
   private volatile long openSinceMillis = -1;
+  private final DistributionSummary rpoMeasured;
+  /** Incidents whose exact RPO was recorded (each once), the newest {@value #RPO_IDS_KEPT}. */
+  private final java.util.TreeSet<Long> rpoRecorded = new java.util.TreeSet<>();
+  private static final int RPO_IDS_KEPT = 1000;
+  /** The newest cutover's RPO: id, bytes ({@code NaN} unknown), exact. */
+  private volatile double[] lastRpo = {-1, Double.NaN, 0};
 
   public CutoverMetrics(MeterRegistry registry, Vertx vertx, TopologyView view, SessionRegistry sessions,
                         Traffic traffic, List<Target> targets, FailoverOptions failover) {
@@ -92,6 +102,14 @@ public final class CutoverMetrics {
         .description("completed cutovers: last healthy check of the old primary to first write accepted")
         .serviceLevelObjectives(rto * 0.1, rto * 0.25, rto * 0.5, rto * 0.75, rto, rto * 1.5, rto * 2, rto * 4)
         .register(registry);
+    this.rpoMeasured = DistributionSummary.builder("cutover.rpo.measured").baseUnit("bytes")
+        .description("RPO of cutovers once exact: bytes of WAL the old primary had that the new primary does not carry")
+        .register(registry);
+    Gauge.builder("cutover.rpo.last", () -> lastRpo[1]).baseUnit("bytes")
+        .description("the newest cutover's RPO in bytes of WAL (a lower bound while cutover_rpo_last_exact is 0)")
+        .register(registry);
+    Gauge.builder("cutover.rpo.last.exact", () -> lastRpo[2])
+        .description("1 when the newest cutover's RPO is exact (measured), 0 while it is a lower bound").register(registry);
     this.breaches = Counter.builder("cutover.rto.breaches").description("cutovers that took longer than the RTO")
         .register(registry);
     for (String kind : List.of("failover", "switchover", "refused")) {
@@ -113,6 +131,7 @@ public final class CutoverMetrics {
     var bus = vertx.eventBus();
     bus.<JsonObject>localConsumer(MonitorVerticle.INCIDENT_OPENED_ADDRESS, m -> openSinceMillis = m.body().getLong("last_healthy_ms", -1L));
     bus.<JsonObject>localConsumer(MonitorVerticle.INCIDENT_CLOSED_ADDRESS, m -> incidentClosed(m.body()));
+    bus.<JsonObject>localConsumer(MonitorVerticle.INCIDENT_UPDATED_ADDRESS, m -> rpo(m.body()));
     bus.<String>localConsumer(MonitorVerticle.REFUSED_ADDRESS, m -> failovers.get("refused").increment());
     onTopology(view.current());
   }
@@ -137,6 +156,7 @@ public final class CutoverMetrics {
     if (!"completed".equals(incident.getString("outcome"))) {
       return;
     }
+    rpo(incident);
     failovers.get(incident.getString("kind")).increment();
     Long ms = incident.getLong("duration_ms");
     if (ms != null) {
@@ -144,6 +164,26 @@ public final class CutoverMetrics {
     }
     if ("breached".equals(incident.getString("rto_verdict"))) {
       breaches.increment();
+    }
+  }
+
+  /** A cutover's RPO figure (at its close, or measured after the fact); on the event loop of the monitor's events. */
+  private synchronized void rpo(JsonObject incident) {
+    long id = incident.getLong("id", -1L);
+    JsonObject rpo = incident.getJsonObject("rpo", new JsonObject());
+    Long bytes = rpo.getLong("bytes");
+    boolean exact = rpo.getBoolean("exact", false);
+    if (incident.getJsonObject("timeline", new JsonObject()).getString("promoted") == null) {
+      return; // no cutover: nothing to measure
+    }
+    if (id >= lastRpo[0]) {
+      lastRpo = new double[] {id, bytes == null ? Double.NaN : bytes, exact ? 1 : 0};
+    }
+    if (exact && bytes != null && rpoRecorded.add(id)) {
+      rpoMeasured.record(bytes);
+      while (rpoRecorded.size() > RPO_IDS_KEPT) {
+        rpoRecorded.pollFirst();
+      }
     }
   }
 
