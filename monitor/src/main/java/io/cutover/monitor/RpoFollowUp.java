@@ -52,13 +52,18 @@ public final class RpoFollowUp {
 
   /**
    * The executor read where {@code candidate}'s timeline began right after promoting it ({@code pg_last_wal_replay_lsn()},
-   * bytes of WAL): kept in the open incident that promotes it, as its fork point.
+   * bytes of WAL): kept in the newest incident that promoted it, as its fork point — open, or already closed when the
+   * candidate was seen as primary and its first write accepted before {@code pg_promote()} returned.
    */
   public List<Action> forked(String candidate, long forkLsn, long now) {
-    Incident i = s.incident;
-    if (i != null && forkLsn >= 0 && candidate.equals(i.candidate)) {
+    List<Incident> all = incidents();
+    Incident i = all.isEmpty() ? null : all.get(all.size() - 1);
+    if (i != null && forkLsn >= 0 && candidate.equals(i.candidate) && i.forkLsn < 0) {
       i.forkLsn = forkLsn;
       i.note(candidate + "'s timeline began at " + Lsn.format(forkLsn) + " (its end of recovery, read at its promotion)");
+      if (i != s.incident) {
+        return List.of(new Action.IncidentUpdated(i)); // closed already: its recorded version gains the fork point
+      }
     }
     return List.of();
   }
