@@ -70,20 +70,14 @@ class FailoverIntegrationTest {
     return found[0];
   }
 
-  private static void sql(int port, String sql) throws SQLException {
-    try (Connection c = Harness.connect(port); Statement st = c.createStatement()) {
-      st.execute(sql);
-    }
-  }
-
   @Test
   void killingThePrimaryPromotesTheBestReplicaFencesTheOldOneAndRunsHooks(@TempDir Path dir) throws Exception {
     Path hookLog = dir.resolve("hooks.log");
     h = Harness.startOnCluster("failover: {rto: 10s, failback_delay: 1s, hooks: {"
         + "on_failover: 'echo {event} {old_name} {new_name} {new_port} $CUTOVER_NEW_NAME >> " + hookLog + "', "
         + "on_fence: 'echo {event} {old_name} {old_port} >> " + hookLog + "'}}\n");
-    sql(h.cutover.writePort(), "drop table if exists failover_test; create table failover_test(id int primary key)");
-    sql(h.cutover.writePort(), "insert into failover_test values (1)");
+    Harness.execute(h.cutover.writePort(), "drop table if exists failover_test; create table failover_test(id int primary key)");
+    Harness.execute(h.cutover.writePort(), "insert into failover_test values (1)");
 
     PgCluster.run("kill", "pg1");
     Topology t = h.await("a replica promoted", x -> x.primary() != null && !x.primary().equals("pg1"));
@@ -170,22 +164,9 @@ class FailoverIntegrationTest {
   void theLagGuardRefusesReplicasThatLackWalAndTheOldPrimaryRecoversWithoutFailover() throws Exception {
     h = Harness.startOnCluster("failover: {max_lag_on_failover: 8kB, failback_delay: 1s}\n");
     int pg1 = PgCluster.port("pg1");
-    java.util.Map<String, String> conninfo = new java.util.HashMap<>();
-    try {
-      // the replicas stop receiving WAL (what a promoted replica would lack, unlike WAL received but not replayed)
-      for (String r : List.of("pg2", "pg3")) {
-        conninfo.put(r, Harness.oneShot(PgCluster.port(r), "select current_setting('primary_conninfo')"));
-        sql(PgCluster.port(r), "alter system set primary_conninfo = ''");
-        sql(PgCluster.port(r), "select pg_reload_conf()");
-        Poll.until(Duration.ofSeconds(30), r + " stopped receiving", () -> {
-          try {
-            return "0".equals(Harness.oneShot(PgCluster.port(r), "select count(*) from pg_stat_wal_receiver"));
-          } catch (SQLException e) {
-            return false;
-          }
-        });
-      }
-      sql(pg1, "drop table if exists lag_guard; create table lag_guard as select repeat('x', 1000) as x from generate_series(1, 2000)");
+    // the replicas stop receiving WAL (what a promoted replica would lack, unlike WAL received but not replayed)
+    try (WalReceivers stopped = WalReceivers.stop("pg2", "pg3")) {
+      Harness.execute(pg1, "drop table if exists lag_guard; create table lag_guard as select repeat('x', 1000) as x from generate_series(1, 2000)");
       h.await("both replicas behind", x -> x.target("pg2").orElseThrow().lagBytes() > 8192
           && x.target("pg3").orElseThrow().lagBytes() > 8192);
       PgCluster.run("kill", "pg1");
@@ -213,11 +194,6 @@ class FailoverIntegrationTest {
       assertTrue(incident.getJsonArray("notes").encode().contains("recovered without failover"), incident.encodePrettily());
       assertFalse(h.cutover.topology().target("pg1").orElseThrow().fenced());
       assertEquals(String.valueOf(pg1), Harness.oneShot(h.cutover.writePort(), "select inet_server_port()"));
-    } finally {
-      for (var e : conninfo.entrySet()) {
-        sql(PgCluster.port(e.getKey()), "alter system set primary_conninfo = '" + e.getValue().replace("'", "''") + "'");
-        sql(PgCluster.port(e.getKey()), "select pg_reload_conf()");
-      }
     }
   }
 
@@ -242,7 +218,7 @@ class FailoverIntegrationTest {
   @Test
   void switchoverLosesNoAcknowledgedWrite() throws Exception {
     h = Harness.startOnCluster(Harness.ADMIN + "failover: {failback_delay: 1s, switchover_timeout: 10s}\n");
-    sql(h.cutover.writePort(), "drop table if exists switchover_test; create table switchover_test(id bigint primary key)");
+    Harness.execute(h.cutover.writePort(), "drop table if exists switchover_test; create table switchover_test(id bigint primary key)");
     Set<Long> acked = new ConcurrentSkipListSet<>();
     AtomicBoolean running = new AtomicBoolean(true);
     AtomicLong failures = new AtomicLong();

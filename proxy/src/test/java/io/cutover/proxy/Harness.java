@@ -98,6 +98,13 @@ final class Harness implements AutoCloseable {
     }
   }
 
+  /** Executes {@code sql} (no result) on a fresh connection to {@code port} and closes it. */
+  static void execute(int port, String sql) throws SQLException {
+    try (Connection c = connect(port); Statement st = c.createStatement()) {
+      st.execute(sql);
+    }
+  }
+
   /** Runs {@code sql} on a fresh connection to {@code port} and closes it. */
   static String oneShot(int port, String sql) throws SQLException {
     try (Connection c = connect(port)) {

@@ -12,7 +12,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
@@ -46,12 +45,6 @@ class ReadSessionsIntegrationTest {
     PgCluster.ensureCanonical();
   }
 
-  private static void sql(int port, String sql) throws SQLException {
-    try (Connection c = Harness.connect(port); Statement st = c.createStatement()) {
-      st.execute(sql);
-    }
-  }
-
   /** Kills pg1 and waits until Cutover promoted a replica and the cutover completed; returns the new primary. */
   private String failover() {
     PgCluster.run("kill", "pg1");
@@ -62,18 +55,18 @@ class ReadSessionsIntegrationTest {
   @Test
   void anOldPrimaryLeftOnItsOldTimelineIsNeverReadAndStaysFenced() throws Exception {
     h = Harness.startOnCluster("failover: {failback_delay: 1s}\n");
-    sql(h.cutover.writePort(), "create table if not exists opr(id int)");
+    Harness.execute(h.cutover.writePort(), "create table if not exists opr(id int)");
     String promoted = failover();
     int newPrimary = PgCluster.port(promoted);
-    sql(h.cutover.writePort(), "insert into opr select generate_series(1, 98)");
+    Harness.execute(h.cutover.writePort(), "insert into opr select generate_series(1, 98)");
 
     // pg1 comes back as a primary (fenced), takes a write of its own past the fork point, and is then restarted
     // in recovery towards the new primary without a rewind: a rejoin that did not happen
     PgCluster.start("pg1");
     int pg1 = PgCluster.port("pg1");
-    sql(pg1, "create table diverged(x int)");
-    sql(pg1, "alter system set primary_conninfo = 'host=127.0.0.1 port=" + newPrimary + " user=postgres application_name=pg1'");
-    sql(pg1, "checkpoint");
+    Harness.execute(pg1, "create table diverged(x int)");
+    Harness.execute(pg1, "alter system set primary_conninfo = 'host=127.0.0.1 port=" + newPrimary + " user=postgres application_name=pg1'");
+    Harness.execute(pg1, "checkpoint");
     PgCluster.stop("pg1");
     Path data = pgRoot().resolve("pg1");
     Path signal = Files.createFile(data.resolve("standby.signal"));
@@ -110,7 +103,7 @@ class ReadSessionsIntegrationTest {
   @Test
   void aReadSessionEndsWhenItsServerIsPromoted() throws Exception {
     h = Harness.startOnCluster("failover: {failback_delay: 1s}\n");
-    sql(h.cutover.writePort(), "create table if not exists opr(id int)");
+    Harness.execute(h.cutover.writePort(), "create table if not exists opr(id int)");
     // one read session on each replica (round-robin)
     Map<String, Connection> sessions = new HashMap<>();
     for (int i = 0; i < 6 && sessions.size() < 2; i++) {

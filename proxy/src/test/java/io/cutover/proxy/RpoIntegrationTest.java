@@ -21,7 +21,6 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -46,7 +45,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class RpoIntegrationTest {
 
   private Harness h;
-  private final Map<String, String> conninfo = new HashMap<>();
+  private WalReceivers stopped;
 
   @BeforeEach
   void canonicalCluster() {
@@ -55,7 +54,9 @@ class RpoIntegrationTest {
 
   @AfterEach
   void stop() throws Exception {
-    restoreReceivers();
+    if (stopped != null) {
+      stopped.close();
+    }
     if (h != null) {
       h.close();
     }
@@ -98,35 +99,6 @@ class RpoIntegrationTest {
     }
   }
 
-  private static void sql(int port, String sql) throws SQLException {
-    try (Connection c = Harness.connect(port); Statement st = c.createStatement()) {
-      st.execute(sql);
-    }
-  }
-
-  private void stopReceivers() throws SQLException {
-    for (String r : List.of("pg2", "pg3")) {
-      conninfo.put(r, Harness.oneShot(PgCluster.port(r), "select current_setting('primary_conninfo')"));
-      sql(PgCluster.port(r), "alter system set primary_conninfo = ''");
-      sql(PgCluster.port(r), "select pg_reload_conf()");
-      Poll.until(Duration.ofSeconds(30), r + " stopped receiving", () -> {
-        try {
-          return "0".equals(Harness.oneShot(PgCluster.port(r), "select count(*) from pg_stat_wal_receiver"));
-        } catch (SQLException e) {
-          return false;
-        }
-      });
-    }
-  }
-
-  private void restoreReceivers() throws SQLException {
-    for (var e : conninfo.entrySet()) {
-      sql(PgCluster.port(e.getKey()), "alter system set primary_conninfo = '" + e.getValue().replace("'", "''") + "'");
-      sql(PgCluster.port(e.getKey()), "select pg_reload_conf()");
-    }
-    conninfo.clear();
-  }
-
   private JsonObject incident(long id) {
     for (Object o : h.incidents()) {
       if (((JsonObject) o).getLong("id") == id) {
@@ -145,20 +117,20 @@ class RpoIntegrationTest {
       h.cutover.vertx().eventBus().<JsonObject>localConsumer(address, m -> published.add(m.body().copy()));
     }
     int pg1 = PgCluster.port("pg1");
-    sql(h.cutover.writePort(), "drop table if exists rpo_test; create table rpo_test(id bigint primary key)");
+    Harness.execute(h.cutover.writePort(), "drop table if exists rpo_test; create table rpo_test(id bigint primary key)");
     Writer w = new Writer(h.cutover.writePort());
     w.thread.start();
     long walAfterWrites;
     try {
       Poll.until(Duration.ofSeconds(30), "writes acknowledged by pg1", () -> w.ackedBy(pg1) >= 20);
-      stopReceivers();
+      stopped = WalReceivers.stop("pg2", "pg3");
       long before = w.ackedBy(pg1);
       Poll.until(Duration.ofSeconds(30), "writes pg1 acknowledged while no replica receives", () -> w.ackedBy(pg1) >= before + 20);
       walAfterWrites = Lsn.parse(Harness.oneShot(pg1, "select pg_current_wal_lsn()::text"));
 
       PgCluster.run("kill", "pg1");
       // pg1 is gone: the replicas may look for it again, there is nothing left to receive
-      restoreReceivers();
+      stopped.close();
       String promoted = h.await("a replica promoted", t -> t.primary() != null && !t.primary().equals("pg1")).primary();
       int newPort = PgCluster.port(promoted);
       Poll.until(Duration.ofSeconds(30), "writes acknowledged by " + promoted, () -> w.ackedBy(newPort) >= 5);
