@@ -38,6 +38,8 @@ import java.util.function.BooleanSupplier;
  */
 public final class AdminHttp {
 
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(AdminHttp.class);
+
   /** Largest accepted request body, in bytes. */
   public static final int MAX_BODY_BYTES = 64 * 1024;
 
@@ -83,7 +85,8 @@ public final class AdminHttp {
   /** The routes, as documented in {@code /api/v1/openapi.yaml}. */
   public Router router() {
     Router r = Router.router(vertx);
-    r.route().handler(BodyHandler.create(false).setBodyLimit(MAX_BODY_BYTES));
+    // bodies are read for POST only: a body on GET/HEAD is ignored (a form body there made BodyHandler throw, a 500)
+    r.post().handler(BodyHandler.create(false).setBodyLimit(MAX_BODY_BYTES));
     new HealthRoutes(view, listening).install(r);
     r.get("/api/v1/cluster").handler(this::cluster);
     records.routes(r);
@@ -100,7 +103,11 @@ public final class AdminHttp {
     r.errorHandler(405, ctx -> error(ctx, 405, "method not allowed", ctx.request().method() + " is not allowed on "
         + ctx.request().path()));
     r.errorHandler(413, ctx -> error(ctx, 413, "payload too large", "the body is limited to " + MAX_BODY_BYTES + " bytes"));
-    r.errorHandler(500, ctx -> error(ctx, 500, "internal error", "the request failed; see Cutover's log"));
+    r.errorHandler(500, ctx -> {
+      // a bug, never client input: the failure and its stack trace go to the log, never to the body
+      LOG.error("HTTP {} {} failed", ctx.request().method(), ctx.request().path(), ctx.failure());
+      error(ctx, 500, "internal error", "the request failed; see Cutover's log");
+    });
     return r;
   }
 
