@@ -226,7 +226,7 @@ class FenceDataPlaneTest {
   private int listen(Endpoint endpoint, Topology initial) throws Exception {
     view = new TopologyView(initial, new RoutePolicy(false));
     EndpointVerticle v = new EndpointVerticle(endpoint, new ListenAddress("127.0.0.1", 0), Duration.ofSeconds(15),
-        Duration.ofMillis(300), view, registry, traffic);
+        Duration.ofMillis(300), io.cutover.proxy.config.CutoverConfig.DEFAULT_STARTUP_TIMEOUT, view, registry, traffic);
     vertx.deployVerticle(v).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
     return v.actualPort();
   }
