@@ -12,6 +12,7 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelPipeline;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.internal.ContextInternal;
 import io.vertx.core.internal.net.NetSocketInternal;
 import io.vertx.core.net.NetClient;
 import io.vertx.core.net.NetSocket;
@@ -34,6 +35,12 @@ import java.util.List;
  *       ignores a key it does not know), then the client connection is closed, as PostgreSQL does.</li>
  *   <li>Anything else: {@code FATAL} {@code 08P01} and close.</li>
  * </ul>
+ * A client that has not sent a complete first packet within {@code proxy.startup_timeout} (nor, after Cutover
+ * answered {@code N} to its encryption request, its startup packet within another {@code proxy.startup_timeout})
+ * gets {@code FATAL} {@code 08P01} saying so and is closed. The timer runs only while Cutover reads the client:
+ * it stops once a packet is complete, so Cutover's own wait for a backend ({@code proxy.connect_wait}, the
+ * backend connect) never counts, and it no longer applies once the session is handed off to the relay (a TLS
+ * handshake relayed to the server is the server's to time out).
  * Runs on the listener instance's event loop; the backend is connected from the same loop
  * ({@link BackendConnector}) and the pair then becomes a {@link Relay}.
  */
@@ -55,15 +62,24 @@ final class ClientSession {
   private final Traffic traffic;
   private final Vertx vertx;
   private final long connectWaitMillis;
+  private final long startupTimeoutMillis;
+  /** The running {@code proxy.startup_timeout} timer, or {@code -1}. */
+  private long startupTimer = -1;
+  /** The listener instance's context (the client channel's event loop), where the startup timer fires. */
+  private ContextInternal context;
+  /** Whether Cutover answered {@code N} to an encryption request (for the timeout's message). */
+  private boolean encryptionDeclined;
   private long holdUntil;
   private Buffer pending = Buffer.buffer();
   private boolean dispatched;
   private boolean clientClosed;
 
   ClientSession(Vertx vertx, Endpoint endpoint, NetSocket client, NetClient backends, BackendConnector connector,
-                TopologyView view, SessionRegistry registry, Traffic traffic, long connectWaitMillis) {
+                TopologyView view, SessionRegistry registry, Traffic traffic, long connectWaitMillis,
+                long startupTimeoutMillis) {
     this.vertx = vertx;
     this.connectWaitMillis = connectWaitMillis;
+    this.startupTimeoutMillis = startupTimeoutMillis;
     this.endpoint = endpoint;
     this.client = client;
     this.backends = backends;
@@ -75,9 +91,45 @@ final class ClientSession {
   }
 
   void start() {
+    context = (ContextInternal) vertx.getOrCreateContext();
     client.handler(this::onData);
-    client.closeHandler(v -> clientClosed = true);
+    client.closeHandler(v -> {
+      clientClosed = true;
+      stopStartupTimer();
+    });
     client.exceptionHandler(err -> LOG.debug("{} client error before relay: {}", endpoint.label(), err.toString()));
+    startStartupTimer();
+  }
+
+  /** Starts {@code proxy.startup_timeout} for the packet Cutover reads next. */
+  private void startStartupTimer() {
+    stopStartupTimer();
+    startupTimer = context.setTimer(startupTimeoutMillis, id -> {
+      startupTimer = -1;
+      startupTimedOut();
+    });
+  }
+
+  private void stopStartupTimer() {
+    if (startupTimer != -1) {
+      vertx.cancelTimer(startupTimer);
+      startupTimer = -1;
+    }
+  }
+
+  private void startupTimedOut() {
+    if (dispatched || pending == null || clientClosed) {
+      return;
+    }
+    traffic.startupTimeouts(endpoint).increment();
+    int len = StartupPacket.length(pending);
+    String received = pending.length() == 0 ? "nothing received"
+        : len > 0 ? "received " + pending.length() + " of " + len + " bytes"
+        : "received " + pending.length() + " bytes";
+    String what = encryptionDeclined ? "no complete startup packet after the encryption request was declined"
+        : "no complete startup packet";
+    refuse(PgWire.PROTOCOL_VIOLATION, what + " within proxy.startup_timeout " + startupTimeoutMillis + " ms ("
+        + received + ")");
   }
 
   private void onData(Buffer data) {
@@ -108,12 +160,13 @@ final class ClientSession {
   }
 
   private void dispatch(Buffer packet) {
+    // a complete packet: from here Cutover acts (or refuses), no longer waits for the client
+    stopStartupTimer();
     switch (StartupPacket.classify(packet)) {
       case SSL_REQUEST, GSSENC_REQUEST -> connect(packet, true);
       case STARTUP -> connect(packet, false);
       case CANCEL_REQUEST -> cancel(packet);
-      default -> refuse(PgWire.PROTOCOL_VIOLATION, "unsupported frontend protocol or request code "
-          + packet.getInt(4));
+      default -> refuse(PgWire.PROTOCOL_VIOLATION, StartupPacket.invalidReason(packet));
     }
   }
 
@@ -159,6 +212,9 @@ final class ClientSession {
     channel.config().setAutoRead(true);
     unavailable(encryptionRequest, reason);
     if (encryptionRequest) {
+      // the client owes its startup packet now, within a fresh proxy.startup_timeout
+      encryptionDeclined = true;
+      startStartupTimer();
       // continue with whatever the client already sent after its SSLRequest
       channel.eventLoop().execute(() -> onData(Buffer.buffer()));
     }
@@ -277,6 +333,7 @@ final class ClientSession {
   }
 
   private void refuse(String sqlState, String reason) {
+    stopStartupTimer();
     dispatched = true;
     pending = null;
     LOG.debug("{} session {} refused: {} {}", endpoint.label(), client.remoteAddress(), sqlState, reason);

@@ -277,8 +277,8 @@ public final class Cutover {
   private Future<Integer> listen(Endpoint endpoint, ListenAddress address) {
     AtomicReference<EndpointVerticle> first = new AtomicReference<>();
     return vertx.deployVerticle(() -> {
-          EndpointVerticle v = new EndpointVerticle(endpoint, address, config.connectTimeout(), config.connectWait(), view,
-              registry, traffic);
+          EndpointVerticle v = new EndpointVerticle(endpoint, address, config.connectTimeout(), config.connectWait(),
+              config.startupTimeout(), view, registry, traffic);
           first.compareAndSet(null, v);
           return v;
         }, new DeploymentOptions().setInstances(config.eventLoops()))

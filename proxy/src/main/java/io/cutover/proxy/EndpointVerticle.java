@@ -21,15 +21,22 @@ public final class EndpointVerticle extends VerticleBase {
   private final ListenAddress listen;
   private final Duration connectTimeout;
   private final Duration connectWait;
+  private final Duration startupTimeout;
   private final TopologyView view;
   private final SessionRegistry registry;
   private final Traffic traffic;
   private NetServer server;
   private NetClient backends;
 
+  /**
+   * @param connectTimeout backend TCP connect timeout ({@code proxy.connect_timeout})
+   * @param connectWait    how long a new write session waits for a primary ({@code proxy.connect_wait})
+   * @param startupTimeout how long a client may take to send its startup ({@code proxy.startup_timeout})
+   */
   public EndpointVerticle(Endpoint endpoint, ListenAddress listen, Duration connectTimeout, Duration connectWait,
-                          TopologyView view, SessionRegistry registry, Traffic traffic) {
+                          Duration startupTimeout, TopologyView view, SessionRegistry registry, Traffic traffic) {
     this.connectWait = connectWait;
+    this.startupTimeout = startupTimeout;
     this.endpoint = endpoint;
     this.listen = listen;
     this.connectTimeout = connectTimeout;
@@ -52,7 +59,7 @@ public final class EndpointVerticle extends VerticleBase {
         .setAcceptBacklog(4096));
     BackendConnector connector = new BackendConnector(connectTimeout);
     server.connectHandler(socket -> new ClientSession(vertx, endpoint, socket, backends, connector, view, registry, traffic,
-        connectWait.toMillis()).start());
+        connectWait.toMillis(), startupTimeout.toMillis()).start());
     return server.listen();
   }
 

@@ -5,7 +5,7 @@ import io.vertx.core.buffer.Buffer;
 import java.nio.charset.StandardCharsets;
 
 /**
- * The few PostgreSQL wire-protocol messages Cutover itself writes or recognizes (protocol 3.0,
+ * The few PostgreSQL wire-protocol messages Cutover itself writes or recognizes (protocol 3.0 to 3.2,
  * "Frontend/Backend Protocol" chapter of the PostgreSQL documentation).
  */
 public final class PgWire {
@@ -14,8 +14,14 @@ public final class PgWire {
   public static final int SSL_REQUEST_CODE = 80877103;
   /** {@code GSSENCRequest} code (length 8). */
   public static final int GSSENC_REQUEST_CODE = 80877104;
-  /** {@code CancelRequest} code (length 16). */
+  /** {@code CancelRequest} code (length 12 + the secret key's length). */
   public static final int CANCEL_REQUEST_CODE = 80877102;
+  /** Longest {@code CancelRequest} secret key, in bytes (protocol 3.2; up to 3.1 it is always 4). */
+  public static final int MAX_CANCEL_KEY_LENGTH = 256;
+  /** Shortest {@code CancelRequest}, in bytes: length, code, process ID and a 4-byte secret key. */
+  public static final int MIN_CANCEL_REQUEST_LENGTH = 12 + 4;
+  /** Longest {@code CancelRequest}, in bytes: 12 + {@value #MAX_CANCEL_KEY_LENGTH}. */
+  public static final int MAX_CANCEL_REQUEST_LENGTH = 12 + MAX_CANCEL_KEY_LENGTH;
   /** Protocol 3.0 in a {@code StartupMessage}. */
   public static final int PROTOCOL_3_0 = 196608;
   /** PostgreSQL's own cap on a startup packet ({@code MAX_STARTUP_PACKET_LENGTH}), in bytes. */

@@ -6,7 +6,8 @@ import java.util.concurrent.atomic.LongAdder;
 
 /**
  * Per-endpoint counters of the data plane (thread-safe, for logs and metrics): bytes relayed per direction, new
- * sessions held for a primary ({@code proxy.connect_wait}) and sessions refused with SQLSTATE {@code 57P03}.
+ * sessions held for a primary ({@code proxy.connect_wait}), sessions refused with SQLSTATE {@code 57P03} and
+ * connections closed for not completing their startup within {@code proxy.startup_timeout}.
  */
 public final class Traffic {
 
@@ -14,6 +15,7 @@ public final class Traffic {
   private final Map<Endpoint, LongAdder> down = new EnumMap<>(Endpoint.class);
   private final Map<Endpoint, LongAdder> held = new EnumMap<>(Endpoint.class);
   private final Map<Endpoint, LongAdder> refused = new EnumMap<>(Endpoint.class);
+  private final Map<Endpoint, LongAdder> startupTimeouts = new EnumMap<>(Endpoint.class);
 
   public Traffic() {
     for (Endpoint e : Endpoint.values()) {
@@ -21,6 +23,7 @@ public final class Traffic {
       down.put(e, new LongAdder());
       held.put(e, new LongAdder());
       refused.put(e, new LongAdder());
+      startupTimeouts.put(e, new LongAdder());
     }
   }
 
@@ -32,6 +35,14 @@ public final class Traffic {
   /** Sessions refused with SQLSTATE {@code 57P03} (no backend available, after any wait). */
   public LongAdder refused(Endpoint e) {
     return refused.get(e);
+  }
+
+  /**
+   * Client connections closed because their first packet (or, after an {@code N} to an encryption request, their
+   * startup packet) did not arrive complete within {@code proxy.startup_timeout}.
+   */
+  public LongAdder startupTimeouts(Endpoint e) {
+    return startupTimeouts.get(e);
   }
 
   /** Bytes relayed client → server on an endpoint. */

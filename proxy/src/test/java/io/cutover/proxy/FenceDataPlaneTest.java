@@ -107,6 +107,26 @@ class FenceDataPlaneTest {
     });
   }
 
+  /**
+   * A write session held for a primary ({@code proxy.connect_wait} 1 s) far longer than {@code proxy.startup_timeout}
+   * (100 ms) is not closed by the startup timeout: that covers reading the client, not Cutover's own wait.
+   */
+  @Test
+  void aHeldSessionIsNotClosedByTheStartupTimeout() throws Exception {
+    int closedPort;
+    try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      closedPort = s.getLocalPort();
+    }
+    Target t1 = new Target("t1", "127.0.0.1", closedPort);
+    int port = listen(Endpoint.WRITE, topology(1, Set.of(), Map.of(t1, true)), Duration.ofSeconds(1), Duration.ofMillis(100));
+    Socket client = socket(port);
+    client.getOutputStream().write(startupPacket());
+    String error = readError(client);
+    assertTrue(error.contains("C57P03") && error.contains("waited 1000 ms (proxy.connect_wait)"), error);
+    assertEquals(1, traffic.held(Endpoint.WRITE).sum());
+    assertEquals(0, traffic.startupTimeouts(Endpoint.WRITE).sum());
+  }
+
   /** (a) On the read endpoint the same session is routed again, to the next replica. */
   @Test
   void readSessionConnectingWhenTheFenceLandsIsRoutedToAnotherReplica() throws Exception {
@@ -224,9 +244,13 @@ class FenceDataPlaneTest {
   }
 
   private int listen(Endpoint endpoint, Topology initial) throws Exception {
+    return listen(endpoint, initial, Duration.ofMillis(300), io.cutover.proxy.config.CutoverConfig.DEFAULT_STARTUP_TIMEOUT);
+  }
+
+  private int listen(Endpoint endpoint, Topology initial, Duration connectWait, Duration startupTimeout) throws Exception {
     view = new TopologyView(initial, new RoutePolicy(false));
     EndpointVerticle v = new EndpointVerticle(endpoint, new ListenAddress("127.0.0.1", 0), Duration.ofSeconds(15),
-        Duration.ofMillis(300), view, registry, traffic);
+        connectWait, startupTimeout, view, registry, traffic);
     vertx.deployVerticle(v).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
     return v.actualPort();
   }

@@ -33,4 +33,31 @@ class PgWireTest {
     assertEquals(-2, StartupPacket.length(Buffer.buffer().appendInt(10001)));
     assertEquals(8, StartupPacket.length(Buffer.buffer().appendInt(8)));
   }
+
+  @Test
+  void cancelRequestsCarryASecretKeyOf4To256Bytes() {
+    for (int len : new int[] {16, 12 + 32, 12 + 256}) {
+      Buffer cancel = cancel(len);
+      assertEquals(len, StartupPacket.length(cancel));
+      assertEquals(StartupPacket.Kind.CANCEL_REQUEST, StartupPacket.classify(cancel), "length " + len);
+    }
+    for (int len : new int[] {11, 12 + 257}) {
+      Buffer cancel = cancel(len);
+      assertEquals(len, StartupPacket.length(cancel));
+      assertEquals(StartupPacket.Kind.INVALID, StartupPacket.classify(cancel), "length " + len);
+      assertEquals("invalid length " + len + " of CancelRequest (must be 12 bytes plus a secret key of 4 to 256 bytes)",
+          StartupPacket.invalidReason(cancel));
+    }
+    assertEquals("unsupported frontend protocol or request code 131072",
+        StartupPacket.invalidReason(Buffer.buffer().appendInt(9).appendInt(131072).appendByte((byte) 0)));
+  }
+
+  /** A CancelRequest of {@code len} bytes: length, code, process ID and a key of {@code len - 12} bytes. */
+  private static Buffer cancel(int len) {
+    Buffer b = Buffer.buffer().appendInt(len).appendInt(PgWire.CANCEL_REQUEST_CODE);
+    while (b.length() < len) {
+      b.appendByte((byte) b.length());
+    }
+    return b;
+  }
 }

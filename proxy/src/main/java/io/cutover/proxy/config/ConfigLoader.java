@@ -204,6 +204,8 @@ public final class ConfigLoader {
     Duration connectTimeout = proxy.duration("connect_timeout", CutoverConfig.DEFAULT_CONNECT_TIMEOUT, Duration.ofMillis(10));
     int eventLoops = proxy.integer("event_loops", Runtime.getRuntime().availableProcessors(), 1, 1024);
     Duration connectWait = proxy.duration("connect_wait", CutoverConfig.DEFAULT_CONNECT_WAIT, Duration.ZERO);
+    Duration startupTimeout = proxy.duration("startup_timeout", CutoverConfig.DEFAULT_STARTUP_TIMEOUT,
+        CutoverConfig.MIN_STARTUP_TIMEOUT);
     proxy.rejectUnknown();
 
     ConfigSection failoverSection = root.section("failover");
@@ -243,8 +245,8 @@ public final class ConfigLoader {
     presenceSection.rejectUnknown();
 
     root.rejectUnknown();
-    return new CutoverConfig(write, read, targets, checks, maxLag, fallback, connectTimeout, eventLoops, connectWait, failover,
-        http, token, auditKept, cluster, history, presence);
+    return new CutoverConfig(write, read, targets, checks, maxLag, fallback, connectTimeout, eventLoops, connectWait, startupTimeout,
+        failover, http, token, auditKept, cluster, history, presence);
   }
 
   /** The {@code history} section; {@code dir} unset or {@code off} (YAML reads a bare off as false) turns it off. */

@@ -123,6 +123,10 @@ public final class CutoverMetrics {
           .description("new sessions that waited for a primary (proxy.connect_wait)").register(registry);
       FunctionCounter.builder("cutover.sessions.refused", traffic, t -> t.refused(e).sum()).tag("endpoint", e.label())
           .description("sessions refused with SQLSTATE 57P03 (no backend available)").register(registry);
+      FunctionCounter.builder("cutover.sessions.startup.timeouts", traffic, t -> t.startupTimeouts(e).sum())
+          .tag("endpoint", e.label())
+          .description("client connections closed for not completing their startup within proxy.startup_timeout")
+          .register(registry);
       FunctionCounter.builder("cutover.relayed", traffic, t -> t.upstream(e).sum()).baseUnit("bytes")
           .tags("endpoint", e.label(), "direction", "upstream").description("bytes relayed").register(registry);
       FunctionCounter.builder("cutover.relayed", traffic, t -> t.downstream(e).sum()).baseUnit("bytes")

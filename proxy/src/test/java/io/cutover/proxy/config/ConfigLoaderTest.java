@@ -123,6 +123,18 @@ class ConfigLoaderTest {
     assertEquals(Duration.ofSeconds(60), defaults.config().failover().getFailbackDelay());
     assertEquals(io.cutover.monitor.FailoverOptions.DEFAULT_PROMOTE_TIMEOUT, defaults.config().failover().getPromoteTimeout());
     assertEquals(Duration.ofSeconds(5), defaults.config().connectWait());
+    assertEquals(Duration.ofSeconds(10), defaults.config().startupTimeout());
+    assertEquals("10s", defaults.config().toJson().getJsonObject("proxy").getString("startup_timeout"));
+  }
+
+  @Test
+  void startupTimeoutIsParsedAndAtLeast100ms() {
+    assertEquals(Duration.ofMillis(300),
+        ConfigLoader.parse("t", TARGETS + "proxy: {startup_timeout: 300ms}\n", Map.of()).config().startupTimeout());
+    ConfigLoader.Result tooShort = ConfigLoader.parse("t", TARGETS + "proxy: {startup_timeout: 50ms}\n", Map.of());
+    assertFalse(tooShort.ok());
+    assertTrue(tooShort.problems().toString().contains("proxy.startup_timeout"), tooShort.problems().toString());
+    assertTrue(tooShort.problems().toString().contains("must be at least 100ms"), tooShort.problems().toString());
   }
 
   @Test
