@@ -85,17 +85,18 @@ public final class AdminHttp {
   /** The routes, as documented in {@code /api/v1/openapi.yaml}. */
   public Router router() {
     Router r = Router.router(vertx);
-    // bodies are read for POST only: a body on GET/HEAD is ignored (a form body there made BodyHandler throw, a 500)
-    r.post().handler(BodyHandler.create(false).setBodyLimit(MAX_BODY_BYTES));
+    // bodies are read by the POST routes only: a body on GET/HEAD is ignored (a form body there made BodyHandler
+    // throw, a 500); one handler per route, so that an unknown path stays a 404 rather than a POST-only 405
+    BodyHandler body = BodyHandler.create(false).setBodyLimit(MAX_BODY_BYTES);
     new HealthRoutes(view, listening).install(r);
     r.get("/api/v1/cluster").handler(this::cluster);
     records.routes(r);
     r.get("/api/v1/openapi.yaml").handler(this::openapi);
-    r.post("/api/v1/failover").handler(ctx -> mutate(ctx, "failover", this::failover));
-    r.post("/api/v1/switchover").handler(ctx -> mutate(ctx, "switchover", this::switchover));
-    r.post("/api/v1/maintenance").handler(ctx -> mutate(ctx, "maintenance", this::maintenance));
-    r.post("/api/v1/targets/:name/drain").handler(ctx -> mutate(ctx, "drain", this::drain));
-    r.post("/api/v1/targets/:name/enable").handler(ctx -> mutate(ctx, "enable", this::enable));
+    r.post("/api/v1/failover").handler(body).handler(ctx -> mutate(ctx, "failover", this::failover));
+    r.post("/api/v1/switchover").handler(body).handler(ctx -> mutate(ctx, "switchover", this::switchover));
+    r.post("/api/v1/maintenance").handler(body).handler(ctx -> mutate(ctx, "maintenance", this::maintenance));
+    r.post("/api/v1/targets/:name/drain").handler(body).handler(ctx -> mutate(ctx, "drain", this::drain));
+    r.post("/api/v1/targets/:name/enable").handler(body).handler(ctx -> mutate(ctx, "enable", this::enable));
     r.get("/metrics").handler(PrometheusScrapingHandler.create(registryName));
     r.errorHandler(400, ctx -> error(ctx, 400, "bad request", "the request could not be parsed"));
     r.errorHandler(404, ctx -> error(ctx, 404, "not found", "no such route: " + ctx.request().path()
