@@ -87,11 +87,7 @@ class StartupTimeoutIntegrationTest {
   void anSslRequestDeclinedThenSilenceIsClosed() throws Exception {
     long before = timeouts();
     try (Socket s = open(h.cutover.writePort())) {
-      DataOutputStream out = new DataOutputStream(s.getOutputStream());
-      out.writeInt(8);
-      out.writeInt(PgWire.SSL_REQUEST_CODE);
-      out.flush();
-      assertEquals('N', s.getInputStream().read(), "encryption declined (no backend)");
+      sslRequestDeclined(s);
       assertEquals("cutover: no complete startup packet after the encryption request was declined within"
           + " proxy.startup_timeout 300 ms (nothing received)", protocolViolation(s));
     }
@@ -102,11 +98,7 @@ class StartupTimeoutIntegrationTest {
   void anSslRequestDeclinedThenGarbageIsClosed() throws Exception {
     long before = timeouts();
     try (Socket s = open(h.cutover.writePort())) {
-      DataOutputStream out = new DataOutputStream(s.getOutputStream());
-      out.writeInt(8);
-      out.writeInt(PgWire.SSL_REQUEST_CODE);
-      out.flush();
-      assertEquals('N', s.getInputStream().read(), "encryption declined (no backend)");
+      DataOutputStream out = sslRequestDeclined(s);
       out.write(new byte[] {0x16, 0x03});  // the start of a TLS record: not a length Cutover can read
       out.flush();
       assertEquals("cutover: no complete startup packet after the encryption request was declined within"
@@ -175,5 +167,15 @@ class StartupTimeoutIntegrationTest {
       fail("not closed within " + DEADLINE_MILLIS + " ms");
       throw e;
     }
+  }
+
+  /** Sends an SSLRequest on {@code s} and reads Cutover's {@code N} (no backend to take it). */
+  private static DataOutputStream sslRequestDeclined(Socket s) throws IOException {
+    DataOutputStream out = new DataOutputStream(s.getOutputStream());
+    out.writeInt(8);
+    out.writeInt(PgWire.SSL_REQUEST_CODE);
+    out.flush();
+    assertEquals('N', s.getInputStream().read(), "encryption declined (no backend)");
+    return out;
   }
 }
