@@ -88,7 +88,7 @@ public final class Cutover {
    * Micrometer metrics with a Prometheus registry of its own ({@code registryName}).
    */
   public static VertxOptions vertxOptions(CutoverConfig config, String registryName) {
-    return new VertxOptions().setEventLoopPoolSize(config.eventLoops()).setPreferNativeTransport(true)
+    return new VertxOptions().setEventLoopPoolSize(config.proxy().eventLoops()).setPreferNativeTransport(true)
         .setMetricsOptions(new MicrometerMetricsOptions().setEnabled(true).setJvmMetricsEnabled(true)
             .setRegistryName(registryName)
             .setPrometheusOptions(new VertxPrometheusOptions().setEnabled(true)));
@@ -223,7 +223,7 @@ public final class Cutover {
             authority.catchUp();
           }
           LOG.info("cutover started: write endpoint {}:{}, read endpoint {}:{}, {} listener instance(s) each; HTTP {}:{}",
-              config.write().host(), writePort, config.read().host(), readPort, config.eventLoops(),
+              config.write().host(), writePort, config.read().host(), readPort, config.proxy().eventLoops(),
               config.http().host(), httpPort);
           return this;
         });
@@ -277,11 +277,10 @@ public final class Cutover {
   private Future<Integer> listen(Endpoint endpoint, ListenAddress address) {
     AtomicReference<EndpointVerticle> first = new AtomicReference<>();
     return vertx.deployVerticle(() -> {
-          EndpointVerticle v = new EndpointVerticle(endpoint, address, config.connectTimeout(), config.connectWait(),
-              config.startupTimeout(), view, registry, traffic);
+          EndpointVerticle v = new EndpointVerticle(endpoint, address, config.proxy(), view, registry, traffic);
           first.compareAndSet(null, v);
           return v;
-        }, new DeploymentOptions().setInstances(config.eventLoops()))
+        }, new DeploymentOptions().setInstances(config.proxy().eventLoops()))
         .map(id -> first.get().actualPort())
         .recover(err -> Future.failedFuture(new ListenFailure(endpoint.configKey(), address, err)));
   }

@@ -1,6 +1,7 @@
 package io.cutover.proxy;
 
 import io.cutover.proxy.config.ListenAddress;
+import io.cutover.proxy.config.ProxyOptions;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.net.NetClient;
@@ -19,27 +20,19 @@ public final class EndpointVerticle extends VerticleBase {
 
   private final Endpoint endpoint;
   private final ListenAddress listen;
-  private final Duration connectTimeout;
-  private final Duration connectWait;
-  private final Duration startupTimeout;
+  private final ProxyOptions options;
   private final TopologyView view;
   private final SessionRegistry registry;
   private final Traffic traffic;
   private NetServer server;
   private NetClient backends;
 
-  /**
-   * @param connectTimeout backend TCP connect timeout ({@code proxy.connect_timeout})
-   * @param connectWait    how long a new write session waits for a primary ({@code proxy.connect_wait})
-   * @param startupTimeout how long a client may take to send its startup ({@code proxy.startup_timeout})
-   */
-  public EndpointVerticle(Endpoint endpoint, ListenAddress listen, Duration connectTimeout, Duration connectWait,
-                          Duration startupTimeout, TopologyView view, SessionRegistry registry, Traffic traffic) {
-    this.connectWait = connectWait;
-    this.startupTimeout = startupTimeout;
+  /** @param options the {@code proxy} settings (timeouts, waits) */
+  public EndpointVerticle(Endpoint endpoint, ListenAddress listen, ProxyOptions options, TopologyView view,
+                          SessionRegistry registry, Traffic traffic) {
     this.endpoint = endpoint;
     this.listen = listen;
-    this.connectTimeout = connectTimeout;
+    this.options = options;
     this.view = view;
     this.registry = registry;
     this.traffic = traffic;
@@ -47,6 +40,7 @@ public final class EndpointVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
+    Duration connectTimeout = options.connectTimeout();
     backends = vertx.createNetClient(new NetClientOptions()
         .setConnectTimeout((int) Math.min(Integer.MAX_VALUE, connectTimeout.toMillis()))
         .setTcpNoDelay(true)
@@ -59,7 +53,7 @@ public final class EndpointVerticle extends VerticleBase {
         .setAcceptBacklog(4096));
     BackendConnector connector = new BackendConnector(connectTimeout);
     server.connectHandler(socket -> new ClientSession(vertx, endpoint, socket, backends, connector, view, registry, traffic,
-        connectWait.toMillis(), startupTimeout.toMillis()).start());
+        options.connectWait().toMillis(), options.startupTimeout().toMillis()).start());
     return server.listen();
   }
 

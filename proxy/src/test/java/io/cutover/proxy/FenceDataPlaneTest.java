@@ -244,13 +244,14 @@ class FenceDataPlaneTest {
   }
 
   private int listen(Endpoint endpoint, Topology initial) throws Exception {
-    return listen(endpoint, initial, Duration.ofMillis(300), io.cutover.proxy.config.CutoverConfig.DEFAULT_STARTUP_TIMEOUT);
+    return listen(endpoint, initial, Duration.ofMillis(300), io.cutover.proxy.config.ProxyOptions.DEFAULT_STARTUP_TIMEOUT);
   }
 
   private int listen(Endpoint endpoint, Topology initial, Duration connectWait, Duration startupTimeout) throws Exception {
     view = new TopologyView(initial, new RoutePolicy(false));
-    EndpointVerticle v = new EndpointVerticle(endpoint, new ListenAddress("127.0.0.1", 0), Duration.ofSeconds(15),
-        connectWait, startupTimeout, view, registry, traffic);
+    EndpointVerticle v = new EndpointVerticle(endpoint, new ListenAddress("127.0.0.1", 0), io.cutover.proxy.config.ProxyOptions.defaults()
+        .withConnectTimeout(Duration.ofSeconds(15)).withConnectWait(connectWait).withStartupTimeout(startupTimeout),
+        view, registry, traffic);
     vertx.deployVerticle(v).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
     return v.actualPort();
   }

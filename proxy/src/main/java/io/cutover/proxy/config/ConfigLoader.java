@@ -200,13 +200,7 @@ public final class ConfigLoader {
     boolean fallback = readSection.bool("fallback_to_primary", CutoverConfig.DEFAULT_READ_FALLBACK_TO_PRIMARY);
     readSection.rejectUnknown();
 
-    ConfigSection proxy = root.section("proxy");
-    Duration connectTimeout = proxy.duration("connect_timeout", CutoverConfig.DEFAULT_CONNECT_TIMEOUT, Duration.ofMillis(10));
-    int eventLoops = proxy.integer("event_loops", Runtime.getRuntime().availableProcessors(), 1, 1024);
-    Duration connectWait = proxy.duration("connect_wait", CutoverConfig.DEFAULT_CONNECT_WAIT, Duration.ZERO);
-    Duration startupTimeout = proxy.duration("startup_timeout", CutoverConfig.DEFAULT_STARTUP_TIMEOUT,
-        CutoverConfig.MIN_STARTUP_TIMEOUT);
-    proxy.rejectUnknown();
+    ProxyOptions proxy = ProxyOptions.fromConfig(root.section("proxy"));
 
     ConfigSection failoverSection = root.section("failover");
     FailoverOptions failover = FailoverOptions.fromConfig(failoverSection);
@@ -245,7 +239,7 @@ public final class ConfigLoader {
     presenceSection.rejectUnknown();
 
     root.rejectUnknown();
-    return new CutoverConfig(write, read, targets, checks, maxLag, fallback, connectTimeout, eventLoops, connectWait, startupTimeout,
+    return new CutoverConfig(write, read, targets, checks, maxLag, fallback, proxy,
         failover, http, token, auditKept, cluster, history, presence);
   }
 

@@ -21,15 +21,7 @@ import java.util.List;
  *                          the read pool ({@code 0}: any lag); {@code -1} = {@code off}, no limit (default)
  * @param readFallbackToPrimary {@code read.fallback_to_primary}: route reads to the primary when no
  *                          replica is readable (default {@code true})
- * @param connectTimeout    {@code proxy.connect_timeout}: backend TCP connect timeout (default 2 s)
- * @param eventLoops        {@code proxy.event_loops}: event-loop threads, and listener instances per
- *                          endpoint (default: the number of CPU cores)
- * @param connectWait       {@code proxy.connect_wait}: how long a new write session waits for a primary
- *                          while a cutover is in flight or the primary is unreachable (default 5 s)
- * @param startupTimeout    {@code proxy.startup_timeout}: how long a new client may take to send its first
- *                          packet, and its startup packet after Cutover declined encryption with {@code N}, before
- *                          it is closed (default {@link #DEFAULT_STARTUP_TIMEOUT}, at least
- *                          {@link #MIN_STARTUP_TIMEOUT}); Cutover's own wait for a backend does not count
+ * @param proxy             the data plane's settings ({@code proxy})
  * @param failover          failover settings ({@code failover})
  * @param http              HTTP listener for health, admin API and metrics ({@code listeners.http})
  * @param adminToken        bearer token for mutating admin calls ({@code admin.token} or
@@ -41,8 +33,8 @@ import java.util.List;
  *                          ({@code presence}, see {@link io.cutover.monitor.Presence})
  */
 public record CutoverConfig(ListenAddress write, ListenAddress read, List<Target> targets, CheckOptions checks,
-                            long readMaxLagBytes, boolean readFallbackToPrimary, Duration connectTimeout,
-                            int eventLoops, Duration connectWait, Duration startupTimeout, FailoverOptions failover, ListenAddress http,
+                            long readMaxLagBytes, boolean readFallbackToPrimary, ProxyOptions proxy,
+                            FailoverOptions failover, ListenAddress http,
                             String adminToken, int auditKept, Cluster cluster, History history,
                             io.cutover.monitor.Presence.Options presence) {
 
@@ -102,19 +94,7 @@ public record CutoverConfig(ListenAddress write, ListenAddress read, List<Target
 
   public static final String DEFAULT_WRITE = "127.0.0.1:6432";
   public static final String DEFAULT_READ = "127.0.0.1:6433";
-  public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(2);
   public static final boolean DEFAULT_READ_FALLBACK_TO_PRIMARY = true;
-  public static final Duration DEFAULT_CONNECT_WAIT = Duration.ofSeconds(5);
-  /**
-   * Default {@code proxy.startup_timeout}: 10 s. A client on a slow or lossy network still sends a startup packet of
-   * at most 10000 bytes well within it (TLS handshakes are relayed to the server and not covered), while a
-   * connection that never completes its startup is released six times sooner than PostgreSQL's own
-   * {@code authentication_timeout} or PgBouncer's {@code client_login_timeout} (60 s each) would, so idle junk
-   * connections do not pile up.
-   */
-  public static final Duration DEFAULT_STARTUP_TIMEOUT = Duration.ofSeconds(10);
-  /** Smallest {@code proxy.startup_timeout}: 100 ms (less would close clients that are merely slow to write). */
-  public static final Duration MIN_STARTUP_TIMEOUT = Duration.ofMillis(100);
   public static final String DEFAULT_HTTP = "127.0.0.1:9432";
   public static final int DEFAULT_AUDIT_KEPT = 1000;
 
@@ -136,9 +116,7 @@ public record CutoverConfig(ListenAddress write, ListenAddress read, List<Target
         .put("checks", checks.toJson())
         .put("read", new JsonObject().put("max_lag", readMaxLagBytes < 0 ? "off" : String.valueOf(readMaxLagBytes))
             .put("fallback_to_primary", readFallbackToPrimary))
-        .put("proxy", new JsonObject().put("connect_timeout", Durations.format(connectTimeout))
-            .put("event_loops", eventLoops).put("connect_wait", Durations.format(connectWait))
-            .put("startup_timeout", Durations.format(startupTimeout)))
+        .put("proxy", proxy.toJson())
         .put("failover", failover.toJson())
         .put("history", history.toJson())
         .put("presence", new JsonObject().put("enabled", presence.enabled())
@@ -147,8 +125,7 @@ public record CutoverConfig(ListenAddress write, ListenAddress read, List<Target
 
   /** A copy with clustering switched on or off ({@code --cluster}). */
   public CutoverConfig withCluster(boolean enabled) {
-    return new CutoverConfig(write, read, targets, checks, readMaxLagBytes, readFallbackToPrimary, connectTimeout,
-        eventLoops, connectWait, startupTimeout, failover, http, adminToken, auditKept, cluster.withEnabled(enabled), history,
+    return new CutoverConfig(write, read, targets, checks, readMaxLagBytes, readFallbackToPrimary, proxy, failover, http, adminToken, auditKept, cluster.withEnabled(enabled), history,
         presence);
   }
 

@@ -48,7 +48,7 @@ class ConfigLoaderTest {
     assertEquals(2, c.checks().getRise());
     assertEquals(-1, c.readMaxLagBytes(), "read.max_lag defaults to off");
     assertTrue(c.readFallbackToPrimary());
-    assertEquals(Duration.ofSeconds(2), c.connectTimeout());
+    assertEquals(Duration.ofSeconds(2), c.proxy().connectTimeout());
   }
 
   @Test
@@ -81,8 +81,8 @@ class ConfigLoaderTest {
     assertEquals("db", c.checks().getDatabase());
     assertEquals(16L << 20, c.readMaxLagBytes());
     assertFalse(c.readFallbackToPrimary());
-    assertEquals(Duration.ofMillis(300), c.connectTimeout());
-    assertEquals(3, c.eventLoops());
+    assertEquals(Duration.ofMillis(300), c.proxy().connectTimeout());
+    assertEquals(3, c.proxy().eventLoops());
     assertFalse(c.toJson().encode().contains("pw"), "the password is never printed");
   }
 
@@ -116,21 +116,21 @@ class ConfigLoaderTest {
     assertEquals(7, f.getIncidentsKept());
     assertEquals("echo {new_name}", f.getOnFailover());
     assertEquals(Duration.ofSeconds(2), f.getHookTimeout());
-    assertEquals(Duration.ofSeconds(2), r.config().connectWait());
+    assertEquals(Duration.ofSeconds(2), r.config().proxy().connectWait());
     ConfigLoader.Result defaults = parse(TARGETS);
     assertEquals(io.cutover.monitor.FailoverOptions.Mode.AUTO, defaults.config().failover().getMode());
     assertEquals(1L << 20, defaults.config().failover().getMaxLagOnFailoverBytes());
     assertEquals(Duration.ofSeconds(60), defaults.config().failover().getFailbackDelay());
     assertEquals(io.cutover.monitor.FailoverOptions.DEFAULT_PROMOTE_TIMEOUT, defaults.config().failover().getPromoteTimeout());
-    assertEquals(Duration.ofSeconds(5), defaults.config().connectWait());
-    assertEquals(Duration.ofSeconds(10), defaults.config().startupTimeout());
+    assertEquals(Duration.ofSeconds(5), defaults.config().proxy().connectWait());
+    assertEquals(Duration.ofSeconds(10), defaults.config().proxy().startupTimeout());
     assertEquals("10s", defaults.config().toJson().getJsonObject("proxy").getString("startup_timeout"));
   }
 
   @Test
   void startupTimeoutIsParsedAndAtLeast100ms() {
     assertEquals(Duration.ofMillis(300),
-        ConfigLoader.parse("t", TARGETS + "proxy: {startup_timeout: 300ms}\n", Map.of()).config().startupTimeout());
+        ConfigLoader.parse("t", TARGETS + "proxy: {startup_timeout: 300ms}\n", Map.of()).config().proxy().startupTimeout());
     ConfigLoader.Result tooShort = ConfigLoader.parse("t", TARGETS + "proxy: {startup_timeout: 50ms}\n", Map.of());
     assertFalse(tooShort.ok());
     assertTrue(tooShort.problems().toString().contains("proxy.startup_timeout"), tooShort.problems().toString());
