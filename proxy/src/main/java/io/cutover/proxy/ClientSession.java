@@ -35,6 +35,9 @@ import java.util.List;
  *       ignores a key it does not know), then the client connection is closed, as PostgreSQL does.</li>
  *   <li>Anything else: {@code FATAL} {@code 08P01} and close.</li>
  * </ul>
+ * A connection beyond {@code proxy.max_client_connections} ({@link ClientConnections}) is read the same way but never
+ * connected: an encryption request gets {@code N}, a {@code StartupMessage} {@code FATAL} {@code 53300} naming the
+ * limit, a {@code CancelRequest} is still forwarded (cancelling must work when an endpoint is full).
  * A client that has not sent a complete first packet within {@code proxy.startup_timeout} (nor, after Cutover
  * answered {@code N} to its encryption request, its startup packet within another {@code proxy.startup_timeout})
  * gets {@code FATAL} {@code 08P01} saying so and is closed. The timer runs only while Cutover reads the client:
@@ -60,6 +63,7 @@ final class ClientSession {
   private final TopologyView view;
   private final SessionRegistry registry;
   private final Traffic traffic;
+  private final ClientConnections connections;
   private final Vertx vertx;
   private final long connectWaitMillis;
   private final long startupTimeoutMillis;
@@ -73,10 +77,13 @@ final class ClientSession {
   private Buffer pending = Buffer.buffer();
   private boolean dispatched;
   private boolean clientClosed;
+  /** Whether this connection got a slot within {@code proxy.max_client_connections}. */
+  private boolean admitted;
 
   ClientSession(Vertx vertx, Endpoint endpoint, NetSocket client, NetClient backends, BackendConnector connector,
-                TopologyView view, SessionRegistry registry, Traffic traffic, long connectWaitMillis,
-                long startupTimeoutMillis) {
+                TopologyView view, SessionRegistry registry, Traffic traffic, ClientConnections connections,
+                long connectWaitMillis, long startupTimeoutMillis) {
+    this.connections = connections;
     this.vertx = vertx;
     this.connectWaitMillis = connectWaitMillis;
     this.startupTimeoutMillis = startupTimeoutMillis;
@@ -92,6 +99,7 @@ final class ClientSession {
 
   void start() {
     context = (ContextInternal) vertx.getOrCreateContext();
+    admitted = connections.admit(endpoint, channel);
     client.handler(this::onData);
     client.closeHandler(v -> {
       clientClosed = true;
@@ -163,8 +171,22 @@ final class ClientSession {
     // a complete packet: from here Cutover acts (or refuses), no longer waits for the client
     stopStartupTimer();
     switch (StartupPacket.classify(packet)) {
-      case SSL_REQUEST, GSSENC_REQUEST -> connect(packet, true);
-      case STARTUP -> connect(packet, false);
+      case SSL_REQUEST, GSSENC_REQUEST -> {
+        if (admitted) {
+          connect(packet, true);
+        } else {
+          declineEncryption();
+        }
+      }
+      case STARTUP -> {
+        if (admitted) {
+          connect(packet, false);
+        } else {
+          connections.refused(endpoint);
+          refuse(PgWire.TOO_MANY_CONNECTIONS, "too many client connections on the " + endpoint.label()
+              + " endpoint (proxy.max_client_connections is " + connections.max() + ")");
+        }
+      }
       case CANCEL_REQUEST -> cancel(packet);
       default -> refuse(PgWire.PROTOCOL_VIOLATION, StartupPacket.invalidReason(packet));
     }
@@ -210,14 +232,24 @@ final class ClientSession {
     }
     dispatched = false;
     channel.config().setAutoRead(true);
-    unavailable(encryptionRequest, reason);
     if (encryptionRequest) {
-      // the client owes its startup packet now, within a fresh proxy.startup_timeout
-      encryptionDeclined = true;
-      startStartupTimer();
+      declineEncryption();
       // continue with whatever the client already sent after its SSLRequest
       channel.eventLoop().execute(() -> onData(Buffer.buffer()));
+    } else {
+      traffic.refused(endpoint).increment();
+      refuse(PgWire.CANNOT_CONNECT_NOW, reason);
     }
+  }
+
+  /**
+   * Answers {@code N} to an encryption request: the client continues in plain text with its StartupMessage (or
+   * gives up), which it owes within a fresh {@code proxy.startup_timeout}.
+   */
+  private void declineEncryption() {
+    client.write(PgWire.refuseEncryption());
+    encryptionDeclined = true;
+    startStartupTimer();
   }
 
   /**
@@ -320,16 +352,6 @@ final class ClientSession {
     relay.start(Unpooled.wrappedBuffer(initial.getBytes()));
     channel.config().setAutoRead(true);
     backend.config().setAutoRead(true);
-  }
-
-  private void unavailable(boolean encryptionRequest, String reason) {
-    if (encryptionRequest) {
-      // Decline encryption; the client continues in plain text with its StartupMessage (or gives up).
-      client.write(PgWire.refuseEncryption());
-      return;
-    }
-    traffic.refused(endpoint).increment();
-    refuse(PgWire.CANNOT_CONNECT_NOW, reason);
   }
 
   private void refuse(String sqlState, String reason) {

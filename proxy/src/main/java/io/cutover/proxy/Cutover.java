@@ -51,6 +51,7 @@ public final class Cutover {
   private final TopologyView view;
   private final SessionRegistry registry = new SessionRegistry();
   private final Traffic traffic = new Traffic();
+  private final ClientConnections connections;
   private final String registryName;
   private final ClusterAuthority authority;
   private final AuditLog audit;
@@ -75,6 +76,7 @@ public final class Cutover {
     this.hostName = hostName;
     this.authority = authority;
     this.config = config;
+    this.connections = new ClientConnections(config.proxy().maxClientConnections());
     this.registryName = registryName;
     this.view = new TopologyView(Topology.initial(config.targets(), System.currentTimeMillis()),
         new RoutePolicy(config.readFallbackToPrimary()));
@@ -180,7 +182,7 @@ public final class Cutover {
 
   private Future<Cutover> deploy() {
     MeterRegistry meters = BackendRegistries.getNow(registryName);
-    metrics = new CutoverMetrics(meters, vertx, view, registry, traffic, config.targets(), config.failover());
+    metrics = new CutoverMetrics(meters, vertx, view, registry, traffic, connections, config.targets(), config.failover());
     // snapshots are applied on one context: the published ones and the one a cluster fence fetches (fence())
     topologyContext = vertx.getOrCreateContext();
     Promise<Void> subscribed = Promise.promise();
@@ -277,7 +279,7 @@ public final class Cutover {
   private Future<Integer> listen(Endpoint endpoint, ListenAddress address) {
     AtomicReference<EndpointVerticle> first = new AtomicReference<>();
     return vertx.deployVerticle(() -> {
-          EndpointVerticle v = new EndpointVerticle(endpoint, address, config.proxy(), view, registry, traffic);
+          EndpointVerticle v = new EndpointVerticle(endpoint, address, config.proxy(), view, registry, traffic, connections);
           first.compareAndSet(null, v);
           return v;
         }, new DeploymentOptions().setInstances(config.proxy().eventLoops()))
@@ -315,6 +317,11 @@ public final class Cutover {
 
   public Traffic traffic() {
     return traffic;
+  }
+
+  /** Client connections per endpoint against {@code proxy.max_client_connections}. */
+  public ClientConnections connections() {
+    return connections;
   }
 
   /** The bound write endpoint port. */

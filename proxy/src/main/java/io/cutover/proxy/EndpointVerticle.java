@@ -24,12 +24,14 @@ public final class EndpointVerticle extends VerticleBase {
   private final TopologyView view;
   private final SessionRegistry registry;
   private final Traffic traffic;
+  private final ClientConnections connections;
   private NetServer server;
   private NetClient backends;
 
   /** @param options the {@code proxy} settings (timeouts, waits) */
   public EndpointVerticle(Endpoint endpoint, ListenAddress listen, ProxyOptions options, TopologyView view,
-                          SessionRegistry registry, Traffic traffic) {
+                          SessionRegistry registry, Traffic traffic, ClientConnections connections) {
+    this.connections = connections;
     this.endpoint = endpoint;
     this.listen = listen;
     this.options = options;
@@ -53,7 +55,7 @@ public final class EndpointVerticle extends VerticleBase {
         .setAcceptBacklog(4096));
     BackendConnector connector = new BackendConnector(connectTimeout);
     server.connectHandler(socket -> new ClientSession(vertx, endpoint, socket, backends, connector, view, registry, traffic,
-        options.connectWait().toMillis(), options.startupTimeout().toMillis()).start());
+        connections, options.connectWait().toMillis(), options.startupTimeout().toMillis()).start());
     return server.listen();
   }
 

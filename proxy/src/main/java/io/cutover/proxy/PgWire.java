@@ -29,6 +29,8 @@ public final class PgWire {
 
   /** SQLSTATE {@code 57P03} cannot_connect_now. */
   public static final String CANNOT_CONNECT_NOW = "57P03";
+  /** SQLSTATE {@code 53300} too_many_connections. */
+  public static final String TOO_MANY_CONNECTIONS = "53300";
   /** SQLSTATE {@code 08P01} protocol_violation. */
   public static final String PROTOCOL_VIOLATION = "08P01";
 

@@ -251,7 +251,7 @@ class FenceDataPlaneTest {
     view = new TopologyView(initial, new RoutePolicy(false));
     EndpointVerticle v = new EndpointVerticle(endpoint, new ListenAddress("127.0.0.1", 0), io.cutover.proxy.config.ProxyOptions.defaults()
         .withConnectTimeout(Duration.ofSeconds(15)).withConnectWait(connectWait).withStartupTimeout(startupTimeout),
-        view, registry, traffic);
+        view, registry, traffic, new ClientConnections(1000));
     vertx.deployVerticle(v).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
     return v.actualPort();
   }

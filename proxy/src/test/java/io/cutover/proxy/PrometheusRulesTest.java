@@ -47,7 +47,8 @@ class PrometheusRulesTest {
       "CutoverNoReadableReplica",
       "CutoverNoRoutablePrimary",
       "CutoverFailoverRefused",
-      "CutoverInstanceDown"));
+      "CutoverInstanceDown",
+      "CutoverClientConnectionsNearLimit"));
 
   static final Set<String> SEVERITIES = Set.of("warning", "critical");
 

@@ -18,8 +18,12 @@ import java.time.Duration;
  *                             and its startup packet after Cutover declined encryption with {@code N}, before it is
  *                             closed (default {@link #DEFAULT_STARTUP_TIMEOUT}, at least {@link #MIN_STARTUP_TIMEOUT});
  *                             Cutover's own wait for a backend does not count
+ * @param maxClientConnections {@code proxy.max_client_connections}: client connections allowed on each endpoint
+ *                             (default {@value #DEFAULT_MAX_CLIENT_CONNECTIONS}, 1 to {@value #MAX_MAX_CLIENT_CONNECTIONS});
+ *                             a client beyond it gets {@code FATAL 53300}
  */
-public record ProxyOptions(Duration connectTimeout, int eventLoops, Duration connectWait, Duration startupTimeout) {
+public record ProxyOptions(Duration connectTimeout, int eventLoops, Duration connectWait, Duration startupTimeout,
+                           int maxClientConnections) {
 
   public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(2);
   public static final Duration DEFAULT_CONNECT_WAIT = Duration.ofSeconds(5);
@@ -34,41 +38,58 @@ public record ProxyOptions(Duration connectTimeout, int eventLoops, Duration con
   /** Smallest {@code proxy.startup_timeout}: 100 ms (less would close clients that are merely slow to write). */
   public static final Duration MIN_STARTUP_TIMEOUT = Duration.ofMillis(100);
 
+  /**
+   * Default {@code proxy.max_client_connections}: 1000 per endpoint. Cutover does not pool, so every relayed session
+   * is one server connection; the limit bounds Cutover's own resources (two sockets per session) against a runaway
+   * client, well above PostgreSQL's default {@code max_connections} of 100. To keep the servers' reserved slots for
+   * Cutover's checks and administrators, set it below {@code max_connections - superuser_reserved_connections}.
+   */
+  public static final int DEFAULT_MAX_CLIENT_CONNECTIONS = 1000;
+  /** Largest {@code proxy.max_client_connections}. */
+  public static final int MAX_MAX_CLIENT_CONNECTIONS = 1_000_000;
+
   /** Reads the {@code proxy} section; problems go to the section's {@link io.cutover.config.ConfigProblems}. */
   public static ProxyOptions fromConfig(ConfigSection proxy) {
     Duration connectTimeout = proxy.duration("connect_timeout", DEFAULT_CONNECT_TIMEOUT, Duration.ofMillis(10));
     int eventLoops = proxy.integer("event_loops", Runtime.getRuntime().availableProcessors(), 1, 1024);
     Duration connectWait = proxy.duration("connect_wait", DEFAULT_CONNECT_WAIT, Duration.ZERO);
     Duration startupTimeout = proxy.duration("startup_timeout", DEFAULT_STARTUP_TIMEOUT, MIN_STARTUP_TIMEOUT);
+    int maxClientConnections = proxy.integer("max_client_connections", DEFAULT_MAX_CLIENT_CONNECTIONS, 1,
+        MAX_MAX_CLIENT_CONNECTIONS);
     proxy.rejectUnknown();
-    return new ProxyOptions(connectTimeout, eventLoops, connectWait, startupTimeout);
+    return new ProxyOptions(connectTimeout, eventLoops, connectWait, startupTimeout, maxClientConnections);
   }
 
   /** Every setting at its default. */
   public static ProxyOptions defaults() {
     return new ProxyOptions(DEFAULT_CONNECT_TIMEOUT, Runtime.getRuntime().availableProcessors(), DEFAULT_CONNECT_WAIT,
-        DEFAULT_STARTUP_TIMEOUT);
+        DEFAULT_STARTUP_TIMEOUT, DEFAULT_MAX_CLIENT_CONNECTIONS);
   }
 
   /** A copy with another {@code connect_timeout}. */
   public ProxyOptions withConnectTimeout(Duration d) {
-    return new ProxyOptions(d, eventLoops, connectWait, startupTimeout);
+    return new ProxyOptions(d, eventLoops, connectWait, startupTimeout, maxClientConnections);
   }
 
   /** A copy with another {@code connect_wait}. */
   public ProxyOptions withConnectWait(Duration d) {
-    return new ProxyOptions(connectTimeout, eventLoops, d, startupTimeout);
+    return new ProxyOptions(connectTimeout, eventLoops, d, startupTimeout, maxClientConnections);
   }
 
   /** A copy with another {@code startup_timeout}. */
   public ProxyOptions withStartupTimeout(Duration d) {
-    return new ProxyOptions(connectTimeout, eventLoops, connectWait, d);
+    return new ProxyOptions(connectTimeout, eventLoops, connectWait, d, maxClientConnections);
+  }
+
+  /** A copy with another {@code max_client_connections}. */
+  public ProxyOptions withMaxClientConnections(int n) {
+    return new ProxyOptions(connectTimeout, eventLoops, connectWait, startupTimeout, n);
   }
 
   /** The settings in effect, as logged at start-up and printed by {@code --check}. */
   public JsonObject toJson() {
     return new JsonObject().put("connect_timeout", Durations.format(connectTimeout))
         .put("event_loops", eventLoops).put("connect_wait", Durations.format(connectWait))
-        .put("startup_timeout", Durations.format(startupTimeout));
+        .put("startup_timeout", Durations.format(startupTimeout)).put("max_client_connections", maxClientConnections);
   }
 }

@@ -9,6 +9,7 @@ import io.cutover.monitor.TargetStatus;
 import io.cutover.monitor.Topology;
 import io.cutover.proxy.Endpoint;
 import io.cutover.proxy.SessionRegistry;
+import io.cutover.proxy.ClientConnections;
 import io.cutover.proxy.Traffic;
 import io.cutover.proxy.TopologyView;
 import io.micrometer.core.instrument.Counter;
@@ -70,7 +71,7 @@ public final class CutoverMetrics {
   private volatile double[] lastRpo = {-1, Double.NaN, 0};
 
   public CutoverMetrics(MeterRegistry registry, Vertx vertx, TopologyView view, SessionRegistry sessions,
-                        Traffic traffic, List<Target> targets, FailoverOptions failover) {
+                        Traffic traffic, ClientConnections connections, List<Target> targets, FailoverOptions failover) {
     this.view = view;
     double rto = failover.getRto().toMillis() / 1000.0;
     this.targetUp = MultiGauge.builder("cutover.target.up")
@@ -126,6 +127,14 @@ public final class CutoverMetrics {
       FunctionCounter.builder("cutover.sessions.startup.timeouts", traffic, t -> t.startupTimeouts(e).sum())
           .tag("endpoint", e.label())
           .description("client connections closed for not completing their startup within proxy.startup_timeout")
+          .register(registry);
+      Gauge.builder("cutover.client.connections", connections, c -> c.open(e)).tag("endpoint", e.label())
+          .description("client connections open (in startup, relayed or cancelling) against proxy.max_client_connections")
+          .register(registry);
+      Gauge.builder("cutover.client.connections.limit", connections, ClientConnections::max).tag("endpoint", e.label())
+          .description("proxy.max_client_connections").register(registry);
+      FunctionCounter.builder("cutover.sessions.over.limit", connections, c -> c.overLimit(e)).tag("endpoint", e.label())
+          .description("client connections refused with SQLSTATE 53300 (proxy.max_client_connections reached)")
           .register(registry);
       FunctionCounter.builder("cutover.relayed", traffic, t -> t.upstream(e).sum()).baseUnit("bytes")
           .tags("endpoint", e.label(), "direction", "upstream").description("bytes relayed").register(registry);

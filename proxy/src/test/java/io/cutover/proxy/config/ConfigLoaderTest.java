@@ -128,6 +128,17 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void maxClientConnectionsIsPerEndpointWithinLimits() {
+    assertEquals(1000, parse(TARGETS).config().proxy().maxClientConnections());
+    assertEquals(1000, parse(TARGETS).config().toJson().getJsonObject("proxy").getInteger("max_client_connections"));
+    assertEquals(50, parse(TARGETS + "proxy: {max_client_connections: 50}\n").config().proxy().maxClientConnections());
+    assertEquals(List.of("proxy.max_client_connections: must be between 1 and 1000000 (got 0)"),
+        problems(TARGETS + "proxy: {max_client_connections: 0}\n"));
+    assertEquals(List.of("proxy.max_client_connections: must be an integer (got 'many')"),
+        problems(TARGETS + "proxy: {max_client_connections: many}\n"));
+  }
+
+  @Test
   void startupTimeoutIsParsedAndAtLeast100ms() {
     assertEquals(Duration.ofMillis(300),
         ConfigLoader.parse("t", TARGETS + "proxy: {startup_timeout: 300ms}\n", Map.of()).config().proxy().startupTimeout());
