@@ -7,7 +7,9 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
+import io.netty.resolver.AddressResolverGroup;
 
+import java.net.InetSocketAddress;
 import java.time.Duration;
 
 /**
@@ -25,22 +27,31 @@ final class BackendConnector {
   private static final Idle IDLE = new Idle();
 
   private final int connectTimeoutMillis;
+  private final AddressResolverGroup<InetSocketAddress> resolver;
 
-  /** @param connectTimeout backend TCP connect timeout ({@code proxy.connect_timeout}) */
-  BackendConnector(Duration connectTimeout) {
+  /**
+   * @param connectTimeout backend TCP connect timeout ({@code proxy.connect_timeout})
+   * @param resolver       resolves the targets' host names without blocking the event loop: Vert.x's own
+   *                       asynchronous DNS resolver (configured by {@code resolver}), never Netty's default, which calls
+   *                       the blocking {@link java.net.InetAddress#getByName} on the event loop
+   */
+  BackendConnector(Duration connectTimeout, AddressResolverGroup<InetSocketAddress> resolver) {
     this.connectTimeoutMillis = (int) Math.min(Integer.MAX_VALUE, connectTimeout.toMillis());
+    this.resolver = resolver;
   }
 
   /**
    * Connects to {@code target} from {@code client}'s event loop.
    *
    * @return the connect future; failed with a {@link java.net.ConnectException} (refused, or timed out after
-   *         the connect timeout) when the target cannot be reached
+   *         the connect timeout) when the target cannot be reached, with a {@link java.net.UnknownHostException}
+   *         when its host name does not resolve (within {@code resolver.timeout} per DNS server)
    */
   ChannelFuture connect(Channel client, Target target) {
     return new Bootstrap()
         .group(client.eventLoop())
         .channel(client.getClass())
+        .resolver(resolver)
         .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectTimeoutMillis)
         .option(ChannelOption.TCP_NODELAY, true)
         .option(ChannelOption.SO_KEEPALIVE, true)

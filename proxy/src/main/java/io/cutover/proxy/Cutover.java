@@ -86,11 +86,12 @@ public final class Cutover {
   }
 
   /**
-   * Vert.x options for Cutover: one event loop per {@code proxy.event_loops}, native transport preferred,
-   * Micrometer metrics with a Prometheus registry of its own ({@code registryName}).
+   * Vert.x options for Cutover: one event loop per {@code proxy.event_loops}, native transport preferred, the
+   * asynchronous DNS resolver as {@code resolver} says, Micrometer metrics with a Prometheus registry of its own ({@code registryName}).
    */
   public static VertxOptions vertxOptions(CutoverConfig config, String registryName) {
     return new VertxOptions().setEventLoopPoolSize(config.proxy().eventLoops()).setPreferNativeTransport(true)
+        .setAddressResolverOptions(config.resolver().toVertx())
         .setMetricsOptions(new MicrometerMetricsOptions().setEnabled(true).setJvmMetricsEnabled(true)
             .setRegistryName(registryName)
             .setPrometheusOptions(new VertxPrometheusOptions().setEnabled(true)));

@@ -4,6 +4,7 @@ import io.cutover.proxy.config.ListenAddress;
 import io.cutover.proxy.config.ProxyOptions;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
+import io.vertx.core.internal.VertxInternal;
 import io.vertx.core.net.NetClient;
 import io.vertx.core.net.NetClientOptions;
 import io.vertx.core.net.NetServer;
@@ -53,7 +54,8 @@ public final class EndpointVerticle extends VerticleBase {
         .setTcpNoDelay(true)
         .setTcpKeepAlive(true)
         .setAcceptBacklog(4096));
-    BackendConnector connector = new BackendConnector(connectTimeout);
+    BackendConnector connector = new BackendConnector(connectTimeout,
+        ((VertxInternal) vertx).nameResolver().nettyAddressResolverGroup());
     server.connectHandler(socket -> new ClientSession(vertx, endpoint, socket, backends, connector, view, registry, traffic,
         connections, options.connectWait().toMillis(), options.startupTimeout().toMillis()).start());
     return server.listen();

@@ -201,6 +201,7 @@ public final class ConfigLoader {
     readSection.rejectUnknown();
 
     ProxyOptions proxy = ProxyOptions.fromConfig(root.section("proxy"));
+    ResolverOptions resolver = ResolverOptions.fromConfig(root.section("resolver"));
 
     ConfigSection failoverSection = root.section("failover");
     FailoverOptions failover = FailoverOptions.fromConfig(failoverSection);
@@ -239,7 +240,7 @@ public final class ConfigLoader {
     presenceSection.rejectUnknown();
 
     root.rejectUnknown();
-    return new CutoverConfig(write, read, targets, checks, maxLag, fallback, proxy,
+    return new CutoverConfig(write, read, targets, checks, maxLag, fallback, proxy, resolver,
         failover, http, token, auditKept, cluster, history, presence);
   }
 

@@ -22,6 +22,7 @@ import java.util.List;
  * @param readFallbackToPrimary {@code read.fallback_to_primary}: route reads to the primary when no
  *                          replica is readable (default {@code true})
  * @param proxy             the data plane's settings ({@code proxy})
+ * @param resolver          how host names are resolved ({@code resolver})
  * @param failover          failover settings ({@code failover})
  * @param http              HTTP listener for health, admin API and metrics ({@code listeners.http})
  * @param adminToken        bearer token for mutating admin calls ({@code admin.token} or
@@ -33,7 +34,7 @@ import java.util.List;
  *                          ({@code presence}, see {@link io.cutover.monitor.Presence})
  */
 public record CutoverConfig(ListenAddress write, ListenAddress read, List<Target> targets, CheckOptions checks,
-                            long readMaxLagBytes, boolean readFallbackToPrimary, ProxyOptions proxy,
+                            long readMaxLagBytes, boolean readFallbackToPrimary, ProxyOptions proxy, ResolverOptions resolver,
                             FailoverOptions failover, ListenAddress http,
                             String adminToken, int auditKept, Cluster cluster, History history,
                             io.cutover.monitor.Presence.Options presence) {
@@ -117,6 +118,7 @@ public record CutoverConfig(ListenAddress write, ListenAddress read, List<Target
         .put("read", new JsonObject().put("max_lag", readMaxLagBytes < 0 ? "off" : String.valueOf(readMaxLagBytes))
             .put("fallback_to_primary", readFallbackToPrimary))
         .put("proxy", proxy.toJson())
+        .put("resolver", resolver.toJson())
         .put("failover", failover.toJson())
         .put("history", history.toJson())
         .put("presence", new JsonObject().put("enabled", presence.enabled())
@@ -125,7 +127,7 @@ public record CutoverConfig(ListenAddress write, ListenAddress read, List<Target
 
   /** A copy with clustering switched on or off ({@code --cluster}). */
   public CutoverConfig withCluster(boolean enabled) {
-    return new CutoverConfig(write, read, targets, checks, readMaxLagBytes, readFallbackToPrimary, proxy, failover, http, adminToken, auditKept, cluster.withEnabled(enabled), history,
+    return new CutoverConfig(write, read, targets, checks, readMaxLagBytes, readFallbackToPrimary, proxy, resolver, failover, http, adminToken, auditKept, cluster.withEnabled(enabled), history,
         presence);
   }
 

@@ -139,6 +139,24 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void resolverServersAreAddressesWithOptionalPorts() {
+    ResolverOptions defaults = parse(TARGETS).config().resolver();
+    assertEquals(List.of(), defaults.servers());
+    assertEquals(Duration.ofSeconds(5), defaults.timeout());
+    assertEquals("/etc/resolv.conf", parse(TARGETS).config().toJson().getJsonObject("resolver").getString("servers"));
+    ResolverOptions set = parse(TARGETS + "resolver: {servers: [10.0.0.2, '10.0.0.3:5353', '::1'], timeout: 1s}\n")
+        .config().resolver();
+    assertEquals(List.of("10.0.0.2", "10.0.0.3:5353", "::1"), set.servers());
+    assertEquals(List.of("10.0.0.2", "10.0.0.3:5353", "::1"), set.toVertx().getServers());
+    assertEquals(1000, set.toVertx().getQueryTimeout());
+    assertEquals(List.of(
+            "resolver.servers: must be an IPv4 address with an optional :port (1-65535), or an IPv6 address (got 'dns.example')",
+            "resolver.servers: must be an IPv4 address with an optional :port (1-65535), or an IPv6 address (got '10.0.0.2:0')",
+            "resolver.timeout: must be at least 100ms (got '10ms')"),
+        problems(TARGETS + "resolver: {servers: [dns.example, '10.0.0.2:0'], timeout: 10ms}\n"));
+  }
+
+  @Test
   void startupTimeoutIsParsedAndAtLeast100ms() {
     assertEquals(Duration.ofMillis(300),
         ConfigLoader.parse("t", TARGETS + "proxy: {startup_timeout: 300ms}\n", Map.of()).config().proxy().startupTimeout());
