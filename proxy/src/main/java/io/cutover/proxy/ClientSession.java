@@ -42,8 +42,9 @@ import java.util.List;
  * answered {@code N} to its encryption request, its startup packet within another {@code proxy.startup_timeout})
  * gets {@code FATAL} {@code 08P01} saying so and is closed. The timer runs only while Cutover reads the client:
  * it stops once a packet is complete, so Cutover's own wait for a backend ({@code proxy.connect_wait}, the
- * backend connect) never counts, and it no longer applies once the session is handed off to the relay (a TLS
- * handshake relayed to the server is the server's to time out).
+ * backend connect) never counts. Once a StartupMessage is relayed, the rest of the login is the server's
+ * ({@code authentication_timeout}); an encryption handshake relayed to the server gets its own
+ * {@code proxy.startup_timeout} in the {@link Relay}.
  * Runs on the listener instance's event loop; the backend is connected from the same loop
  * ({@link BackendConnector}) and the pair then becomes a {@link Relay}.
  */
@@ -307,7 +308,8 @@ final class ClientSession {
         registration.release();
         return;
       }
-      Relay relay = new Relay(endpoint, target, channel, backend, registration, traffic);
+      Relay relay = new Relay(endpoint, target, channel, backend, registration, traffic,
+          encryptionRequest ? startupTimeoutMillis : 0);
       if (!registration.pair(relay)) {
         // fenced between the check above and now: the fence is resetting the backend
         registration.release();

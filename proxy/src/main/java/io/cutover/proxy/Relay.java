@@ -13,6 +13,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.LongAdder;
 
@@ -26,6 +28,13 @@ import java.util.concurrent.atomic.LongAdder;
  * destination drains below the low mark, so at most about one water mark per direction is held in memory.
  * A close or error on either side closes the other after flushing what was already read ({@link #close});
  * a fence closes both at once and resets the backend, dropping whatever was not yet written ({@link #abort}).
+ *
+ * <p><b>Relayed encryption handshake:</b> a session that began with an {@code SSLRequest}/{@code GSSENCRequest}
+ * forwarded to the server is the client's to continue (a TLS ClientHello, a GSSAPI token, or its StartupMessage after
+ * an {@code N}); the server sends nothing more until it has. Unless the server has sent more than its one-byte answer
+ * within {@code proxy.startup_timeout}, both sides are closed (no ErrorResponse: the client may be mid-TLS) and it
+ * counts as a startup timeout, so a client that never completes its handshake holds nothing longer than one that never
+ * completes its startup packet.
  */
 public final class Relay {
 
@@ -38,8 +47,20 @@ public final class Relay {
   private final Registration registration;
   private final Traffic traffic;
   private final AtomicBoolean closed = new AtomicBoolean();
+  /** {@code proxy.startup_timeout} for a relayed encryption handshake in ms, or 0 (a StartupMessage was relayed). */
+  private final long handshakeTimeoutMillis;
+  /** Bytes the server has sent on this session (on the event loop). */
+  private long fromServer;
+  /** The running handshake deadline, or {@code null}. */
+  private ScheduledFuture<?> handshakeDeadline;
 
-  Relay(Endpoint endpoint, Target target, Channel client, Channel backend, Registration registration, Traffic traffic) {
+  /**
+   * @param handshakeTimeoutMillis when the session began with an encryption request: how long the server may take to
+   *                               send more than its one-byte answer ({@code proxy.startup_timeout}, in ms); 0 otherwise
+   */
+  Relay(Endpoint endpoint, Target target, Channel client, Channel backend, Registration registration, Traffic traffic,
+        long handshakeTimeoutMillis) {
+    this.handshakeTimeoutMillis = handshakeTimeoutMillis;
     this.endpoint = endpoint;
     this.target = target;
     this.client = client;
@@ -72,6 +93,12 @@ public final class Relay {
    */
   void start(ByteBuf initial) {
     client.closeFuture().addListener(f -> registration.release());
+    if (handshakeTimeoutMillis > 0) {
+      ScheduledFuture<?> deadline = backend.eventLoop().schedule(this::handshakeTimedOut, handshakeTimeoutMillis,
+          TimeUnit.MILLISECONDS);
+      handshakeDeadline = deadline;
+      client.closeFuture().addListener(f -> deadline.cancel(false));
+    }
     if (initial.isReadable()) {
       traffic.upstream(endpoint).add(initial.readableBytes());
       backend.writeAndFlush(initial);
@@ -81,6 +108,16 @@ public final class Relay {
     if (!client.isActive() || !backend.isActive()) {
       close();
     }
+  }
+
+  private void handshakeTimedOut() {
+    if (closed.get() || fromServer > 1) {
+      return;
+    }
+    traffic.startupTimeouts(endpoint).increment();
+    LOG.debug("{} session to {}: encryption handshake not completed within proxy.startup_timeout {} ms; closed",
+        endpoint.label(), target.name(), handshakeTimeoutMillis);
+    close();
   }
 
   /** Closes both channels after flushing what was already read (idempotent, any thread). */
@@ -169,6 +206,13 @@ public final class Relay {
       }
       if (msg instanceof ByteBuf buf) {
         bytes.add(buf.readableBytes());
+        if (!fromClient) {
+          fromServer += buf.readableBytes();
+          if (fromServer > 1 && handshakeDeadline != null) {
+            handshakeDeadline.cancel(false);
+            handshakeDeadline = null;
+          }
+        }
       }
       to.write(msg, to.voidPromise());
       if (!to.isWritable()) {
