@@ -116,6 +116,21 @@ class PgGarbageIntegrationTest {
     System.out.printf("PgGarbageIntegrationTest: file descriptors %d before, %d after%n", fdsBefore, fds());
   }
 
+  @Test
+  void aTlsSessionThroughCutoverOutlivesTheHandshakeDeadline() throws Exception {
+    for (Endpoint e : Endpoint.values()) {
+      try (java.sql.Connection c = Harness.connect(e == Endpoint.WRITE ? h.cutover.writePort() : h.cutover.readPort(),
+          "sslmode", "require")) {
+        assertEquals("t", Harness.one(c, "select ssl from pg_stat_ssl where pid = pg_backend_pid()"));
+        long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(3 * STARTUP_TIMEOUT_MILLIS);
+        while (System.nanoTime() < until) {
+          Thread.sleep(100); // the deadline must pass: a completed handshake is never closed by it
+        }
+        assertEquals("1", Harness.one(c, "select 1"), e + ": the session is still open");
+      }
+    }
+  }
+
   private static void warmUp() throws Exception {
     // everything opened once (JDBC driver classes, pools of the relay) before counting file descriptors
     for (int i = 0; i < 3; i++) {
