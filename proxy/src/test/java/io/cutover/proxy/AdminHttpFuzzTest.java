@@ -22,8 +22,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * (right, wrong, absent). Never a 5xx but a health check's 503 for an endpoint that cannot serve and a 501 for a
  * method HTTP does not define; a 4xx or 501 always JSON with {@code error}; every 405 and 501 with an {@code Allow}
  * that does not list the refused method; a {@code HEAD} answered without a body and with the status the same
- * {@code GET} gets; nothing of the implementation leaked, and the process healthy afterwards. No PostgreSQL needed:
- * the target is a closed port.
+ * {@code GET} gets; nothing of the implementation leaked, and the process healthy afterwards. Requests HTTP's decoder
+ * rejects before any route get the JSON error too. No PostgreSQL needed: the target is a closed port.
  */
 class AdminHttpFuzzTest {
 
@@ -101,6 +101,30 @@ class AdminHttpFuzzTest {
     }
     System.out.println("admin API fuzz (seed " + SEED + ", " + REQUESTS + " requests): status histogram " + histogram);
     assertEquals(200, RawHttp.send(h.cutover.httpPort(), "GET", "/health/live").status(), "healthy after the fuzz");
+  }
+
+  /**
+   * Requests HTTP's decoder rejects before any route (a request line over 4,096 bytes, headers over 8 KiB, a bad or
+   * ambiguous Content-Length, a header line without a colon): the status Vert.x answers, now with the JSON error.
+   */
+  @Test
+  void requestsTheDecoderRejectsAreAJson4xx() throws Exception {
+    Map<String, Integer> requests = new java.util.LinkedHashMap<>();
+    requests.put("GET /" + "a".repeat(5000) + " HTTP/1.1\r\nHost: x\r\n\r\n", 414);
+    requests.put("GET /health/live HTTP/1.1\r\nHost: x\r\nX-Big: " + "b".repeat(9000) + "\r\n\r\n", 431);
+    requests.put("GET /health/live HTTP/1.1\r\nHost: x\r\nContent-Length: nope\r\n\r\n", 400);
+    requests.put("GET /health/live HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab", 400);
+    requests.put("GET /health/live HTTP/1.1\r\nHost: x\r\nNo colon here\r\n\r\n", 400);
+    for (var e : requests.entrySet()) {
+      String what = e.getKey().substring(0, Math.min(60, e.getKey().length())).replace("\r\n", "|");
+      // read to the end: the server closes the connection after the answer
+      RawHttp.Response r = RawHttp.exchange(h.cutover.httpPort(), e.getKey().getBytes(StandardCharsets.ISO_8859_1), what);
+      assertEquals(e.getValue(), r.status(), what + ": " + r.body());
+      assertEquals("application/json", r.header("Content-Type"), what);
+      JsonObject json = new JsonObject(r.body());
+      assertTrue(json.getString("error") != null && json.getString("detail") != null, what + ": " + r.body());
+    }
+    assertEquals(200, RawHttp.send(h.cutover.httpPort(), "GET", "/health/live").status(), "healthy after");
   }
 
   private static byte[] body(Random rnd) {

@@ -43,26 +43,36 @@ final class RawHttp {
    * @param body  the body (with its {@code Content-Length}), or {@code null} for none
    */
   static Response send(int port, String method, String path, String token, String type, byte[] body) throws IOException {
+    StringBuilder head = new StringBuilder(method).append(' ').append(path).append(" HTTP/1.1\r\n")
+        .append("Host: 127.0.0.1\r\nConnection: close\r\n");
+    if (token != null) {
+      head.append("Authorization: Bearer ").append(token).append("\r\n");
+    }
+    if (type != null) {
+      head.append("Content-Type: ").append(type).append("\r\n");
+    }
+    if (body != null) {
+      head.append("Content-Length: ").append(body.length).append("\r\n");
+    }
+    head.append("\r\n");
+    ByteArrayOutputStream request = new ByteArrayOutputStream();
+    request.write(head.toString().getBytes(StandardCharsets.ISO_8859_1));
+    if (body != null) {
+      request.write(body);
+    }
+    return exchange(port, request.toByteArray(), method + " " + path);
+  }
+
+  /**
+   * Sends {@code request} as it is (a request line, headers and any body, well-formed or not) and reads the whole
+   * response until the server closes the connection, bounded by 10 s.
+   */
+  static Response exchange(int port, byte[] request, String what) throws IOException {
     try (Socket s = new Socket()) {
       s.connect(new InetSocketAddress("127.0.0.1", port), 5000);
       s.setSoTimeout(10_000);
-      StringBuilder head = new StringBuilder(method).append(' ').append(path).append(" HTTP/1.1\r\n")
-          .append("Host: 127.0.0.1\r\nConnection: close\r\n");
-      if (token != null) {
-        head.append("Authorization: Bearer ").append(token).append("\r\n");
-      }
-      if (type != null) {
-        head.append("Content-Type: ").append(type).append("\r\n");
-      }
-      if (body != null) {
-        head.append("Content-Length: ").append(body.length).append("\r\n");
-      }
-      head.append("\r\n");
       OutputStream out = s.getOutputStream();
-      out.write(head.toString().getBytes(StandardCharsets.ISO_8859_1));
-      if (body != null) {
-        out.write(body);
-      }
+      out.write(request);
       out.flush();
       InputStream in = s.getInputStream();
       ByteArrayOutputStream all = new ByteArrayOutputStream();
@@ -71,8 +81,8 @@ final class RawHttp {
         all.write(buf, 0, n);
       }
       String text = all.toString(StandardCharsets.UTF_8);
-      if (!text.startsWith("HTTP/1.1 ")) {
-        fail("no HTTP response to " + method + " " + path + ": [" + text + "]");
+      if (!text.matches("(?s)HTTP/1\\.[01] [0-9]{3}.*")) {
+        fail("no HTTP response to " + what + ": [" + text + "]");
       }
       int split = text.indexOf("\r\n\r\n");
       String[] lines = (split < 0 ? text : text.substring(0, split)).split("\r\n");

@@ -7,8 +7,12 @@ import io.cutover.monitor.Topology;
 import io.cutover.proxy.Endpoint;
 import io.cutover.proxy.SessionRegistry;
 import io.cutover.proxy.TopologyView;
+import io.netty.handler.codec.http.TooLongHttpHeaderException;
+import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.ReplyException;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
@@ -112,6 +116,27 @@ public final class AdminHttp {
       error(ctx, 500, "internal error", "the request failed; see Cutover's log");
     });
     return r;
+  }
+
+  /**
+   * The answer to a request the HTTP/1.x decoder could not parse, which never reaches the router (set it as the
+   * server's {@code invalidRequestHandler}): 414 for a request line over
+   * {@value HttpServerOptions#DEFAULT_MAX_INITIAL_LINE_LENGTH} bytes, 431 for headers over
+   * {@value HttpServerOptions#DEFAULT_MAX_HEADER_SIZE} bytes, 400 for anything else, with the JSON error (Vert.x's
+   * default answers these statuses with no body); then the connection is closed.
+   */
+  public static void invalidRequest(HttpServerRequest request) {
+    Throwable cause = request.decoderResult().cause();
+    int status = cause instanceof TooLongHttpLineException ? 414 : cause instanceof TooLongHttpHeaderException ? 431 : 400;
+    String detail = switch (status) {
+      case 414 -> "the request line is over " + HttpServerOptions.DEFAULT_MAX_INITIAL_LINE_LENGTH + " bytes";
+      case 431 -> "the headers are over " + HttpServerOptions.DEFAULT_MAX_HEADER_SIZE + " bytes";
+      default -> "the request could not be parsed as HTTP/1.1";
+    };
+    String error = status == 414 ? "uri too long" : status == 431 ? "request header fields too large" : "bad request";
+    request.response().setStatusCode(status).putHeader("Content-Type", "application/json")
+        .end(new JsonObject().put("error", error).put("detail", detail).encodePrettily());
+    request.connection().close();
   }
 
   // ---- reads ----
