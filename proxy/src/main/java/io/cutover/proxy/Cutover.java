@@ -206,7 +206,8 @@ public final class Cutover {
     AdminHttp http = new AdminHttp(vertx, view, registry, config.targets(), config.adminToken(), audit,
         () -> listening, registryName,
         () -> authority == null ? new JsonObject().put("enabled", false) : authority.toJson()).clustered(authority);
-    return subscribed.future().compose(v -> history.listen()).compose(v -> vertx.createHttpServer().requestHandler(http.router())
+    return subscribed.future().compose(v -> history.listen()).compose(v -> vertx.createHttpServer()
+        .invalidRequestHandler(AdminHttp::invalidRequest).requestHandler(http.router())
         .listen(config.http().port(), config.http().host()))
         .recover(err -> Future.failedFuture(new ListenFailure("listeners.http", config.http(), err)))
         .onSuccess(s -> httpPort = s.actualPort())

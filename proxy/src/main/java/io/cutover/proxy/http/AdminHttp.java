@@ -7,9 +7,12 @@ import io.cutover.monitor.Topology;
 import io.cutover.proxy.Endpoint;
 import io.cutover.proxy.SessionRegistry;
 import io.cutover.proxy.TopologyView;
+import io.netty.handler.codec.http.TooLongHttpHeaderException;
+import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.ReplyException;
-import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
@@ -32,9 +35,12 @@ import java.util.function.BooleanSupplier;
  *
  * <p>The records ({@code /api/v1/incidents}, {@code /api/v1/audit}) are served by {@link RecordsHttp}.
  *
- * <p>Errors are always JSON {@code {"error": "...", "detail": "..."}}: malformed JSON, wrong field types or query
- * parameters 400, missing/wrong bearer token 401, no token configured 403, unknown target, incident or route 404,
- * wrong method 405, a state conflict 409, a body over 64 KiB 413, the monitor not answering 503. Never a stack trace.
+ * <p>Errors are always JSON {@code {"error": "...", "detail": "..."}}: malformed JSON, wrong field types, query
+ * parameters or escapes 400, missing/wrong bearer token 401, no token configured 403, unknown target, incident or
+ * route 404 (any method), a method HTTP defines that the path does not serve 405 with {@code Allow}, a state
+ * conflict 409, a body over 64 KiB 413, a method HTTP does not define 501 with {@code Allow} (see
+ * {@link AllowedMethods}), the monitor not answering 503. Every {@code GET} path answers {@code HEAD} with the status
+ * {@code GET} would have and no body. Never a stack trace.
  */
 public final class AdminHttp {
 
@@ -89,20 +95,20 @@ public final class AdminHttp {
     // throw, a 500); one handler per route, so that an unknown path stays a 404 rather than a POST-only 405
     BodyHandler body = BodyHandler.create(false).setBodyLimit(MAX_BODY_BYTES);
     new HealthRoutes(view, listening).install(r);
-    r.get("/api/v1/cluster").handler(this::cluster);
+    AllowedMethods.read(r, "/api/v1/cluster").handler(this::cluster);
     records.routes(r);
-    r.get("/api/v1/openapi.yaml").handler(this::openapi);
+    AllowedMethods.read(r, "/api/v1/openapi.yaml").handler(this::openapi);
     r.post("/api/v1/failover").handler(body).handler(ctx -> mutate(ctx, "failover", this::failover));
     r.post("/api/v1/switchover").handler(body).handler(ctx -> mutate(ctx, "switchover", this::switchover));
     r.post("/api/v1/maintenance").handler(body).handler(ctx -> mutate(ctx, "maintenance", this::maintenance));
     r.post("/api/v1/targets/:name/drain").handler(body).handler(ctx -> mutate(ctx, "drain", this::drain));
     r.post("/api/v1/targets/:name/enable").handler(body).handler(ctx -> mutate(ctx, "enable", this::enable));
-    r.get("/metrics").handler(PrometheusScrapingHandler.create(registryName));
+    AllowedMethods.read(r, "/metrics").handler(PrometheusScrapingHandler.create(registryName));
+    // last: any other method on a known path is 405 (or 501) with Allow; an unknown path stays 404
+    AllowedMethods.refuseOthers(r);
     r.errorHandler(400, ctx -> error(ctx, 400, "bad request", "the request could not be parsed"));
     r.errorHandler(404, ctx -> error(ctx, 404, "not found", "no such route: " + ctx.request().path()
         + " (see /api/v1/openapi.yaml)"));
-    r.errorHandler(405, ctx -> error(ctx, 405, "method not allowed", ctx.request().method() + " is not allowed on "
-        + ctx.request().path()));
     r.errorHandler(413, ctx -> error(ctx, 413, "payload too large", "the body is limited to " + MAX_BODY_BYTES + " bytes"));
     r.errorHandler(500, ctx -> {
       // a bug, never client input: the failure and its stack trace go to the log, never to the body
@@ -110,6 +116,27 @@ public final class AdminHttp {
       error(ctx, 500, "internal error", "the request failed; see Cutover's log");
     });
     return r;
+  }
+
+  /**
+   * The answer to a request the HTTP/1.x decoder could not parse, which never reaches the router (set it as the
+   * server's {@code invalidRequestHandler}): 414 for a request line over
+   * {@value HttpServerOptions#DEFAULT_MAX_INITIAL_LINE_LENGTH} bytes, 431 for headers over
+   * {@value HttpServerOptions#DEFAULT_MAX_HEADER_SIZE} bytes, 400 for anything else, with the JSON error (Vert.x's
+   * default answers these statuses with no body); then the connection is closed.
+   */
+  public static void invalidRequest(HttpServerRequest request) {
+    Throwable cause = request.decoderResult().cause();
+    int status = cause instanceof TooLongHttpLineException ? 414 : cause instanceof TooLongHttpHeaderException ? 431 : 400;
+    String detail = switch (status) {
+      case 414 -> "the request line is over " + HttpServerOptions.DEFAULT_MAX_INITIAL_LINE_LENGTH + " bytes";
+      case 431 -> "the headers are over " + HttpServerOptions.DEFAULT_MAX_HEADER_SIZE + " bytes";
+      default -> "the request could not be parsed as HTTP/1.1";
+    };
+    String error = status == 414 ? "uri too long" : status == 431 ? "request header fields too large" : "bad request";
+    request.response().setStatusCode(status).putHeader("Content-Type", "application/json")
+        .end(new JsonObject().put("error", error).put("detail", detail).encodePrettily());
+    request.connection().close();
   }
 
   // ---- reads ----

@@ -4,17 +4,17 @@ import io.cutover.monitor.Topology;
 import io.cutover.proxy.Endpoint;
 import io.cutover.proxy.Route;
 import io.cutover.proxy.TopologyView;
-import io.vertx.core.http.HttpMethod;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 
+import java.util.List;
 import java.util.function.BooleanSupplier;
 import java.util.function.Function;
 
 /**
  * The health endpoints for load balancers: {@code GET}/{@code HEAD}, 200 when the endpoint serves sessions now,
- * 503 when it does not, with a JSON body saying why.
+ * 503 when it does not, with a JSON body saying why ({@code HEAD}: the same status, no body).
  * <ul>
  *   <li>{@code /health/live}: the process answers.</li>
  *   <li>{@code /health/ready}: listeners bound and a topology known.</li>
@@ -51,14 +51,10 @@ final class HealthRoutes {
   }
 
   private void health(Router r, String path, Function<RoutingContext, Health> check) {
-    r.route(path).method(HttpMethod.GET).method(HttpMethod.HEAD).handler(ctx -> {
+    // one handler for GET and HEAD: the server drops the body of the answer to HEAD
+    AllowedMethods.read(r, path).handler(ctx -> {
       Health h = check.apply(ctx);
-      int status = h.ok() ? 200 : 503;
-      if (ctx.request().method() == HttpMethod.HEAD) {
-        ctx.response().setStatusCode(status).putHeader("Content-Type", "application/json").end();
-      } else {
-        AdminHttp.json(ctx, status, h.body());
-      }
+      AdminHttp.json(ctx, h.ok() ? 200 : 503, h.body());
     });
   }
 
@@ -85,7 +81,9 @@ final class HealthRoutes {
 
   private Health read(RoutingContext ctx) {
     Topology t = view.current();
-    boolean replicasOnly = "true".equalsIgnoreCase(ctx.request().getParam("replicas_only"));
+    // the router's query decoding: a malformed escape is a 400 (the request's own getParam threw, a 500)
+    List<String> values = ctx.queryParam("replicas_only");
+    boolean replicasOnly = !values.isEmpty() && "true".equalsIgnoreCase(values.get(0));
     if (!t.readable().isEmpty()) {
       return new Health(true, new JsonObject().put("status", "ok").put("readable", t.readable()));
     }

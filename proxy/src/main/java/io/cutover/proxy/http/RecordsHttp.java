@@ -44,9 +44,9 @@ final class RecordsHttp {
   }
 
   void routes(Router r) {
-    r.get("/api/v1/incidents").handler(this::incidents);
-    r.get("/api/v1/incidents/:id").handler(this::incident);
-    r.get("/api/v1/audit").handler(this::audit);
+    AllowedMethods.read(r, "/api/v1/incidents").handler(this::incidents);
+    AllowedMethods.read(r, "/api/v1/incidents/:id").handler(this::incident);
+    AllowedMethods.read(r, "/api/v1/audit").handler(this::audit);
   }
 
   /**
