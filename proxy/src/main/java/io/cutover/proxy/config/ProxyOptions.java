@@ -18,8 +18,12 @@ import java.time.Duration;
  *                             and its startup packet after Cutover declined encryption with {@code N}, before it is
  *                             closed (default {@link #DEFAULT_STARTUP_TIMEOUT}, at least {@link #MIN_STARTUP_TIMEOUT});
  *                             Cutover's own wait for a backend does not count
+ * @param keepalive            {@code proxy.keepalive}: TCP keepalive and user timeout of every client and backend
+ *                             socket, so a session to a peer that vanished is closed within a bound
+ *                             (default {@link KeepaliveOptions#defaults()}: within 60 s)
  */
-public record ProxyOptions(Duration connectTimeout, int eventLoops, Duration connectWait, Duration startupTimeout) {
+public record ProxyOptions(Duration connectTimeout, int eventLoops, Duration connectWait, Duration startupTimeout,
+                           KeepaliveOptions keepalive) {
 
   public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(2);
   public static final Duration DEFAULT_CONNECT_WAIT = Duration.ofSeconds(5);
@@ -40,35 +44,41 @@ public record ProxyOptions(Duration connectTimeout, int eventLoops, Duration con
     int eventLoops = proxy.integer("event_loops", Runtime.getRuntime().availableProcessors(), 1, 1024);
     Duration connectWait = proxy.duration("connect_wait", DEFAULT_CONNECT_WAIT, Duration.ZERO);
     Duration startupTimeout = proxy.duration("startup_timeout", DEFAULT_STARTUP_TIMEOUT, MIN_STARTUP_TIMEOUT);
+    KeepaliveOptions keepalive = KeepaliveOptions.fromConfig(proxy.section("keepalive"));
     proxy.rejectUnknown();
-    return new ProxyOptions(connectTimeout, eventLoops, connectWait, startupTimeout);
+    return new ProxyOptions(connectTimeout, eventLoops, connectWait, startupTimeout, keepalive);
   }
 
   /** Every setting at its default. */
   public static ProxyOptions defaults() {
     return new ProxyOptions(DEFAULT_CONNECT_TIMEOUT, Runtime.getRuntime().availableProcessors(), DEFAULT_CONNECT_WAIT,
-        DEFAULT_STARTUP_TIMEOUT);
+        DEFAULT_STARTUP_TIMEOUT, KeepaliveOptions.defaults());
   }
 
   /** A copy with another {@code connect_timeout}. */
   public ProxyOptions withConnectTimeout(Duration d) {
-    return new ProxyOptions(d, eventLoops, connectWait, startupTimeout);
+    return new ProxyOptions(d, eventLoops, connectWait, startupTimeout, keepalive);
   }
 
   /** A copy with another {@code connect_wait}. */
   public ProxyOptions withConnectWait(Duration d) {
-    return new ProxyOptions(connectTimeout, eventLoops, d, startupTimeout);
+    return new ProxyOptions(connectTimeout, eventLoops, d, startupTimeout, keepalive);
   }
 
   /** A copy with another {@code startup_timeout}. */
   public ProxyOptions withStartupTimeout(Duration d) {
-    return new ProxyOptions(connectTimeout, eventLoops, connectWait, d);
+    return new ProxyOptions(connectTimeout, eventLoops, connectWait, d, keepalive);
+  }
+
+  /** A copy with other {@code keepalive} settings. */
+  public ProxyOptions withKeepalive(KeepaliveOptions k) {
+    return new ProxyOptions(connectTimeout, eventLoops, connectWait, startupTimeout, k);
   }
 
   /** The settings in effect, as logged at start-up and printed by {@code --check}. */
   public JsonObject toJson() {
     return new JsonObject().put("connect_timeout", Durations.format(connectTimeout))
         .put("event_loops", eventLoops).put("connect_wait", Durations.format(connectWait))
-        .put("startup_timeout", Durations.format(startupTimeout));
+        .put("startup_timeout", Durations.format(startupTimeout)).put("keepalive", keepalive.toJson());
   }
 }
