@@ -13,7 +13,8 @@ import java.time.Duration;
 /**
  * Opens backend connections on the client channel's own event loop and transport (epoll or NIO, the
  * class of the accepted channel), so both halves of a session share one thread and never need locking.
- * The new channel does not read until the relay is installed.
+ * The new channel does not read until the relay is installed. Its socket has {@code proxy.keepalive}'s
+ * keepalive and user timeout ({@link TcpKeepalive}), so a server that vanished ends the session.
  */
 final class BackendConnector {
 
@@ -25,10 +26,15 @@ final class BackendConnector {
   private static final Idle IDLE = new Idle();
 
   private final int connectTimeoutMillis;
+  private final TcpKeepalive keepalive;
 
-  /** @param connectTimeout backend TCP connect timeout ({@code proxy.connect_timeout}) */
-  BackendConnector(Duration connectTimeout) {
+  /**
+   * @param connectTimeout backend TCP connect timeout ({@code proxy.connect_timeout})
+   * @param keepalive      the sockets' keepalive ({@code proxy.keepalive})
+   */
+  BackendConnector(Duration connectTimeout, TcpKeepalive keepalive) {
     this.connectTimeoutMillis = (int) Math.min(Integer.MAX_VALUE, connectTimeout.toMillis());
+    this.keepalive = keepalive;
   }
 
   /**
@@ -38,14 +44,13 @@ final class BackendConnector {
    *         the connect timeout) when the target cannot be reached
    */
   ChannelFuture connect(Channel client, Target target) {
-    return new Bootstrap()
+    Bootstrap b = new Bootstrap()
         .group(client.eventLoop())
         .channel(client.getClass())
         .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectTimeoutMillis)
         .option(ChannelOption.TCP_NODELAY, true)
-        .option(ChannelOption.SO_KEEPALIVE, true)
         .option(ChannelOption.AUTO_READ, false)
-        .handler(IDLE)
-        .connect(target.host(), target.port());
+        .handler(IDLE);
+    return keepalive.apply(b, client.getClass()).connect(target.host(), target.port());
   }
 }

@@ -26,6 +26,10 @@ import java.util.concurrent.atomic.LongAdder;
  * destination drains below the low mark, so at most about one water mark per direction is held in memory.
  * A close or error on either side closes the other after flushing what was already read ({@link #close});
  * a fence closes both at once and resets the backend, dropping whatever was not yet written ({@link #abort}).
+ *
+ * <p><b>Dead peers:</b> when the kernel gives up on either socket ({@code proxy.keepalive}: unanswered keepalive
+ * probes or the user timeout, {@link TcpKeepalive#deadPeer}) the session is closed like any other error, counted
+ * ({@link Traffic#deadPeers}) and logged: at INFO for a client (clients vanish routinely), at WARN for a server.
  */
 public final class Relay {
 
@@ -198,7 +202,20 @@ public final class Relay {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-      LOG.debug("{} session to {}: {} error: {}", endpoint.label(), target.name(), side, cause.toString());
+      if (TcpKeepalive.deadPeer(cause) && !closed.get()) {
+        traffic.deadPeers(endpoint, fromClient).increment();
+        String what = fromClient ? "the client stopped answering"
+            : "the server " + target.name() + " (" + target.host() + ":" + target.port() + ") stopped answering";
+        String line = "{} session {} -> {}: {} ({}); session closed (proxy.keepalive)";
+        Object[] args = {endpoint.label(), client.remoteAddress(), target.name(), what, cause.getMessage()};
+        if (fromClient) {
+          LOG.info(line, args);
+        } else {
+          LOG.warn(line, args);
+        }
+      } else {
+        LOG.debug("{} session to {}: {} error: {}", endpoint.label(), target.name(), side, cause.toString());
+      }
       close();
     }
   }
