@@ -170,6 +170,37 @@ public final class ConfigSection {
     return parsed(name, def, Durations::parse, d -> d.compareTo(min) < 0 ? "must be at least " + Durations.format(min) : null);
   }
 
+  /**
+   * A duration in whole seconds ({@code 30s}, {@code 2m}) for a setting the kernel takes in seconds, within
+   * {@code [min, max]} seconds; {@code 1500ms} is a problem rather than silently rounded.
+   *
+   * @return the value in seconds
+   */
+  public int seconds(String name, int def, int min, int max) {
+    String range = "must be whole seconds between " + min + "s and " + max + "s";
+    return parsed(name, def, text -> {
+      Duration d = Durations.parse(text);
+      return d.toMillis() % 1000 != 0 || d.getSeconds() < min || d.getSeconds() > max ? -1 : (int) d.getSeconds();
+    }, n -> n < 0 ? range : null);
+  }
+
+  /**
+   * A duration within {@code [min, max]}, or {@code off} / {@code false} / {@code 0}: {@link Duration#ZERO}
+   * (the feature turned off).
+   */
+  public Duration durationOrOff(String name, Duration def, Duration min, Duration max) {
+    Object v = raw(name);
+    if (v == null) {
+      return def;
+    }
+    String t = v.toString().trim();
+    if (Boolean.FALSE.equals(v) || "off".equalsIgnoreCase(t) || "0".equals(t)) {
+      return Duration.ZERO;
+    }
+    return parsed(name, def, Durations::parse, d -> d.compareTo(min) < 0 || d.compareTo(max) > 0
+        ? "must be off or between " + Durations.format(min) + " and " + Durations.format(max) : null);
+  }
+
   /** What {@link #bytesOrOff} returns for {@code off}: no limit. */
   public static final long OFF = -1;
 

@@ -15,7 +15,8 @@ import java.time.Duration;
 /**
  * Opens backend connections on the client channel's own event loop and transport (epoll or NIO, the
  * class of the accepted channel), so both halves of a session share one thread and never need locking.
- * The new channel does not read until the relay is installed.
+ * The new channel does not read until the relay is installed. Its socket has {@code proxy.keepalive}'s
+ * keepalive and user timeout ({@link TcpKeepalive}), so a server that vanished ends the session.
  */
 final class BackendConnector {
 
@@ -27,16 +28,19 @@ final class BackendConnector {
   private static final Idle IDLE = new Idle();
 
   private final int connectTimeoutMillis;
+  private final TcpKeepalive keepalive;
   private final AddressResolverGroup<InetSocketAddress> resolver;
 
   /**
    * @param connectTimeout backend TCP connect timeout ({@code proxy.connect_timeout})
+   * @param keepalive      the sockets' keepalive ({@code proxy.keepalive})
    * @param resolver       resolves the targets' host names without blocking the event loop: Vert.x's own
    *                       asynchronous DNS resolver (configured by {@code resolver}), never Netty's default, which calls
    *                       the blocking {@link java.net.InetAddress#getByName} on the event loop
    */
-  BackendConnector(Duration connectTimeout, AddressResolverGroup<InetSocketAddress> resolver) {
+  BackendConnector(Duration connectTimeout, TcpKeepalive keepalive, AddressResolverGroup<InetSocketAddress> resolver) {
     this.connectTimeoutMillis = (int) Math.min(Integer.MAX_VALUE, connectTimeout.toMillis());
+    this.keepalive = keepalive;
     this.resolver = resolver;
   }
 
@@ -48,15 +52,14 @@ final class BackendConnector {
    *         when its host name does not resolve (within {@code resolver.timeout} per DNS server)
    */
   ChannelFuture connect(Channel client, Target target) {
-    return new Bootstrap()
+    Bootstrap b = new Bootstrap()
         .group(client.eventLoop())
         .channel(client.getClass())
         .resolver(resolver)
         .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectTimeoutMillis)
         .option(ChannelOption.TCP_NODELAY, true)
-        .option(ChannelOption.SO_KEEPALIVE, true)
         .option(ChannelOption.AUTO_READ, false)
-        .handler(IDLE)
-        .connect(target.host(), target.port());
+        .handler(IDLE);
+    return keepalive.apply(b, client.getClass()).connect(target.host(), target.port());
   }
 }

@@ -142,6 +142,9 @@ public final class Cutover {
     } else {
       Throwable why = vertx.unavailableNativeTransportCause();
       LOG.info("transport: NIO (native transport unavailable: {})", why == null ? "not requested" : why.toString());
+      if (config.proxy().keepalive().hasUserTimeout()) {
+        LOG.warn("proxy.keepalive.user_timeout is not applied: the NIO transport has no TCP_USER_TIMEOUT (keepalive is)");
+      }
     }
     // The failure is reported from outside Vert.x: a continuation scheduled on a context of the instance
     // being closed may never run (its event loop is gone), which would leave the caller waiting forever.

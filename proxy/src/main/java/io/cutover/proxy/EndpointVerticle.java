@@ -5,6 +5,7 @@ import io.cutover.proxy.config.ProxyOptions;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.internal.VertxInternal;
+import io.vertx.core.internal.net.NetSocketInternal;
 import io.vertx.core.net.NetClient;
 import io.vertx.core.net.NetClientOptions;
 import io.vertx.core.net.NetServer;
@@ -15,7 +16,9 @@ import java.time.Duration;
 /**
  * One listener instance of one endpoint. Deployed once per event loop; Vert.x spreads accepted
  * connections over the instances, and each session's backend is connected from the client's own event
- * loop, so both sockets of a session share one thread. The NetClient serves cancel requests.
+ * loop, so both sockets of a session share one thread. The NetClient serves cancel requests. Every accepted
+ * socket gets {@code proxy.keepalive} ({@link TcpKeepalive}) at once, so a client that vanishes is noticed
+ * whatever state its session is in.
  */
 public final class EndpointVerticle extends VerticleBase {
 
@@ -29,7 +32,7 @@ public final class EndpointVerticle extends VerticleBase {
   private NetServer server;
   private NetClient backends;
 
-  /** @param options the {@code proxy} settings (timeouts, waits) */
+  /** @param options the {@code proxy} settings (timeouts, waits, keepalive) */
   public EndpointVerticle(Endpoint endpoint, ListenAddress listen, ProxyOptions options, TopologyView view,
                           SessionRegistry registry, Traffic traffic, ClientConnections connections) {
     this.connections = connections;
@@ -54,10 +57,14 @@ public final class EndpointVerticle extends VerticleBase {
         .setTcpNoDelay(true)
         .setTcpKeepAlive(true)
         .setAcceptBacklog(4096));
-    BackendConnector connector = new BackendConnector(connectTimeout,
+    TcpKeepalive keepalive = new TcpKeepalive(options.keepalive());
+    BackendConnector connector = new BackendConnector(connectTimeout, keepalive,
         ((VertxInternal) vertx).nameResolver().nettyAddressResolverGroup());
-    server.connectHandler(socket -> new ClientSession(vertx, endpoint, socket, backends, connector, view, registry, traffic,
-        connections, options.connectWait().toMillis(), options.startupTimeout().toMillis()).start());
+    server.connectHandler(socket -> {
+      keepalive.apply(((NetSocketInternal) socket).channelHandlerContext().channel());
+      new ClientSession(vertx, endpoint, socket, backends, connector, view, registry, traffic, connections,
+          options.connectWait().toMillis(), options.startupTimeout().toMillis()).start();
+    });
     return server.listen();
   }
 

@@ -35,6 +35,10 @@ import java.util.concurrent.atomic.LongAdder;
  * within {@code proxy.startup_timeout}, both sides are closed (no ErrorResponse: the client may be mid-TLS) and it
  * counts as a startup timeout, so a client that never completes its handshake holds nothing longer than one that never
  * completes its startup packet.
+ *
+ * <p><b>Dead peers:</b> when the kernel gives up on either socket ({@code proxy.keepalive}: unanswered keepalive
+ * probes or the user timeout, {@link TcpKeepalive#deadPeer}) the session is closed like any other error, counted
+ * ({@link Traffic#deadPeers}) and logged: at INFO for a client (clients vanish routinely), at WARN for a server.
  */
 public final class Relay {
 
@@ -242,7 +246,20 @@ public final class Relay {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-      LOG.debug("{} session to {}: {} error: {}", endpoint.label(), target.name(), side, cause.toString());
+      if (TcpKeepalive.deadPeer(cause) && !closed.get()) {
+        traffic.deadPeers(endpoint, fromClient).increment();
+        String what = fromClient ? "the client stopped answering"
+            : "the server " + target.name() + " (" + target.host() + ":" + target.port() + ") stopped answering";
+        String line = "{} session {} -> {}: {} ({}); session closed (proxy.keepalive)";
+        Object[] args = {endpoint.label(), client.remoteAddress(), target.name(), what, cause.getMessage()};
+        if (fromClient) {
+          LOG.info(line, args);
+        } else {
+          LOG.warn(line, args);
+        }
+      } else {
+        LOG.debug("{} session to {}: {} error: {}", endpoint.label(), target.name(), side, cause.toString());
+      }
       close();
     }
   }

@@ -6,8 +6,9 @@ import java.util.concurrent.atomic.LongAdder;
 
 /**
  * Per-endpoint counters of the data plane (thread-safe, for logs and metrics): bytes relayed per direction, new
- * sessions held for a primary ({@code proxy.connect_wait}), sessions refused with SQLSTATE {@code 57P03} and
- * connections closed for not completing their startup within {@code proxy.startup_timeout}.
+ * sessions held for a primary ({@code proxy.connect_wait}), sessions refused with SQLSTATE {@code 57P03},
+ * connections closed for not completing their startup within {@code proxy.startup_timeout} and sessions closed
+ * because their client or server stopped answering ({@code proxy.keepalive}).
  */
 public final class Traffic {
 
@@ -16,6 +17,8 @@ public final class Traffic {
   private final Map<Endpoint, LongAdder> held = new EnumMap<>(Endpoint.class);
   private final Map<Endpoint, LongAdder> refused = new EnumMap<>(Endpoint.class);
   private final Map<Endpoint, LongAdder> startupTimeouts = new EnumMap<>(Endpoint.class);
+  private final Map<Endpoint, LongAdder> deadClients = new EnumMap<>(Endpoint.class);
+  private final Map<Endpoint, LongAdder> deadServers = new EnumMap<>(Endpoint.class);
 
   public Traffic() {
     for (Endpoint e : Endpoint.values()) {
@@ -24,6 +27,8 @@ public final class Traffic {
       held.put(e, new LongAdder());
       refused.put(e, new LongAdder());
       startupTimeouts.put(e, new LongAdder());
+      deadClients.put(e, new LongAdder());
+      deadServers.put(e, new LongAdder());
     }
   }
 
@@ -43,6 +48,14 @@ public final class Traffic {
    */
   public LongAdder startupTimeouts(Endpoint e) {
     return startupTimeouts.get(e);
+  }
+
+  /**
+   * Relayed sessions closed because the client ({@code client} true) or the server stopped answering: the kernel
+   * gave up on the socket after unanswered keepalive probes or the user timeout ({@code proxy.keepalive}).
+   */
+  public LongAdder deadPeers(Endpoint e, boolean client) {
+    return (client ? deadClients : deadServers).get(e);
   }
 
   /** Bytes relayed client → server on an endpoint. */

@@ -13,7 +13,6 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -79,14 +78,7 @@ class ClusterJvmIntegrationTest {
   }
 
   private static String netns(String... args) throws IOException, InterruptedException {
-    List<String> cmd = new ArrayList<>(List.of(PgCluster.projectRoot().resolve("scripts/netns").toString()));
-    cmd.addAll(List.of(args));
-    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    if (!p.waitFor(120, TimeUnit.SECONDS) || p.exitValue() != 0) {
-      throw new IllegalStateException(cmd + " failed:\n" + out);
-    }
-    return out;
+    return Netns.run(args);
   }
 
   /**
@@ -114,7 +106,7 @@ class ClusterJvmIntegrationTest {
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     List<String> cmd = new ArrayList<>();
     if (inHost) {
-      cmd.addAll(List.of(PgCluster.projectRoot().resolve("scripts/netns").toString(), "exec", String.valueOf(i)));
+      cmd.addAll(Netns.command("exec", String.valueOf(i)));
     }
     cmd.addAll(List.of(java, "-Xmx256m", "-Xlog:gc:file=" + dir.resolve("gc-" + i + ".log"), "-cp",
         System.getProperty("java.class.path"), "io.cutover.proxy.Main",

@@ -42,9 +42,16 @@ final class Harness implements AutoCloseable {
     return sb.toString();
   }
 
+  /** The listeners of {@link #start}: all on 127.0.0.1, ports chosen by the kernel. */
+  static final String LOCAL_LISTENERS = "listeners: {write: '127.0.0.1:0', read: '127.0.0.1:0', http: '127.0.0.1:0'}\n";
+
   static Harness start(String yaml) throws Exception {
-    ConfigLoader.Result r = ConfigLoader.parse("test",
-        "listeners: {write: '127.0.0.1:0', read: '127.0.0.1:0', http: '127.0.0.1:0'}\n" + yaml, Map.of());
+    return startConfigured(LOCAL_LISTENERS + yaml);
+  }
+
+  /** Starts Cutover with {@code yaml} as its whole configuration (listeners included). */
+  static Harness startConfigured(String yaml) throws Exception {
+    ConfigLoader.Result r = ConfigLoader.parse("test", yaml, Map.of());
     if (!r.ok()) {
       throw new IllegalArgumentException(r.problems().toString());
     }
@@ -54,9 +61,14 @@ final class Harness implements AutoCloseable {
 
   /** Starts Cutover over the real cluster and waits until pg1 is primary and both replicas are readable. */
   static Harness startOnCluster(String extraYaml) throws Exception {
+    return startOnCluster(LOCAL_LISTENERS, extraYaml);
+  }
+
+  /** {@link #startOnCluster(String)} with other {@code listeners} (a YAML line). */
+  static Harness startOnCluster(String listeners, String extraYaml) throws Exception {
     PgCluster.ensureCanonical();
     String failover = extraYaml.contains("failover:") ? "" : "failover: {failback_delay: 1s}\n";
-    Harness h = start(clusterTargets() + FAST_CHECKS + failover + extraYaml);
+    Harness h = startConfigured(listeners + clusterTargets() + FAST_CHECKS + failover + extraYaml);
     h.await("pg1 primary, pg2 and pg3 readable",
         t -> "pg1".equals(t.primary()) && t.readable().contains("pg2") && t.readable().contains("pg3"));
     return h;

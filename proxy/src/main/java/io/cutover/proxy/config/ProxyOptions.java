@@ -21,9 +21,12 @@ import java.time.Duration;
  * @param maxClientConnections {@code proxy.max_client_connections}: client connections allowed on each endpoint
  *                             (default {@value #DEFAULT_MAX_CLIENT_CONNECTIONS}, 1 to {@value #MAX_MAX_CLIENT_CONNECTIONS});
  *                             a client beyond it gets {@code FATAL 53300}
+ * @param keepalive            {@code proxy.keepalive}: TCP keepalive and user timeout of every client and backend
+ *                             socket, so a session to a peer that vanished is closed within a bound
+ *                             (default {@link KeepaliveOptions#defaults()}: within 60 s)
  */
 public record ProxyOptions(Duration connectTimeout, int eventLoops, Duration connectWait, Duration startupTimeout,
-                           int maxClientConnections) {
+                           int maxClientConnections, KeepaliveOptions keepalive) {
 
   public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(2);
   public static final Duration DEFAULT_CONNECT_WAIT = Duration.ofSeconds(5);
@@ -56,40 +59,47 @@ public record ProxyOptions(Duration connectTimeout, int eventLoops, Duration con
     Duration startupTimeout = proxy.duration("startup_timeout", DEFAULT_STARTUP_TIMEOUT, MIN_STARTUP_TIMEOUT);
     int maxClientConnections = proxy.integer("max_client_connections", DEFAULT_MAX_CLIENT_CONNECTIONS, 1,
         MAX_MAX_CLIENT_CONNECTIONS);
+    KeepaliveOptions keepalive = KeepaliveOptions.fromConfig(proxy.section("keepalive"));
     proxy.rejectUnknown();
-    return new ProxyOptions(connectTimeout, eventLoops, connectWait, startupTimeout, maxClientConnections);
+    return new ProxyOptions(connectTimeout, eventLoops, connectWait, startupTimeout, maxClientConnections, keepalive);
   }
 
   /** Every setting at its default. */
   public static ProxyOptions defaults() {
     return new ProxyOptions(DEFAULT_CONNECT_TIMEOUT, Runtime.getRuntime().availableProcessors(), DEFAULT_CONNECT_WAIT,
-        DEFAULT_STARTUP_TIMEOUT, DEFAULT_MAX_CLIENT_CONNECTIONS);
+        DEFAULT_STARTUP_TIMEOUT, DEFAULT_MAX_CLIENT_CONNECTIONS, KeepaliveOptions.defaults());
   }
 
   /** A copy with another {@code connect_timeout}. */
   public ProxyOptions withConnectTimeout(Duration d) {
-    return new ProxyOptions(d, eventLoops, connectWait, startupTimeout, maxClientConnections);
+    return new ProxyOptions(d, eventLoops, connectWait, startupTimeout, maxClientConnections, keepalive);
   }
 
   /** A copy with another {@code connect_wait}. */
   public ProxyOptions withConnectWait(Duration d) {
-    return new ProxyOptions(connectTimeout, eventLoops, d, startupTimeout, maxClientConnections);
+    return new ProxyOptions(connectTimeout, eventLoops, d, startupTimeout, maxClientConnections, keepalive);
   }
 
   /** A copy with another {@code startup_timeout}. */
   public ProxyOptions withStartupTimeout(Duration d) {
-    return new ProxyOptions(connectTimeout, eventLoops, connectWait, d, maxClientConnections);
+    return new ProxyOptions(connectTimeout, eventLoops, connectWait, d, maxClientConnections, keepalive);
   }
 
   /** A copy with another {@code max_client_connections}. */
   public ProxyOptions withMaxClientConnections(int n) {
-    return new ProxyOptions(connectTimeout, eventLoops, connectWait, startupTimeout, n);
+    return new ProxyOptions(connectTimeout, eventLoops, connectWait, startupTimeout, n, keepalive);
+  }
+
+  /** A copy with other {@code keepalive} settings. */
+  public ProxyOptions withKeepalive(KeepaliveOptions k) {
+    return new ProxyOptions(connectTimeout, eventLoops, connectWait, startupTimeout, maxClientConnections, k);
   }
 
   /** The settings in effect, as logged at start-up and printed by {@code --check}. */
   public JsonObject toJson() {
     return new JsonObject().put("connect_timeout", Durations.format(connectTimeout))
         .put("event_loops", eventLoops).put("connect_wait", Durations.format(connectWait))
-        .put("startup_timeout", Durations.format(startupTimeout)).put("max_client_connections", maxClientConnections);
+        .put("startup_timeout", Durations.format(startupTimeout)).put("max_client_connections", maxClientConnections)
+        .put("keepalive", keepalive.toJson());
   }
 }

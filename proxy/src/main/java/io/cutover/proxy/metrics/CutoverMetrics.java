@@ -49,7 +49,9 @@ import java.util.concurrent.ConcurrentHashMap;
  *   <li>{@code cutover_primary_routable}, {@code cutover_readable_replicas}, {@code cutover_maintenance} (1 while
  *       maintenance mode is on)</li>
  *   <li>{@code cutover_sessions_held_total{endpoint}} new sessions that waited for a primary,
- *       {@code cutover_sessions_refused_total{endpoint}} sessions refused with 57P03</li>
+ *       {@code cutover_sessions_refused_total{endpoint}} sessions refused with 57P03,
+ *       {@code cutover_sessions_dead_peer_total{endpoint,peer}} sessions closed because the client or the server
+ *       stopped answering ({@code proxy.keepalive})</li>
  *   <li>{@code cutover_client_sessions{endpoint}}, {@code cutover_backend_connect_failures_total{target}},
  *       {@code cutover_relayed_bytes_total{endpoint,direction}}</li>
  * </ul>
@@ -136,6 +138,12 @@ public final class CutoverMetrics {
       FunctionCounter.builder("cutover.sessions.over.limit", connections, c -> c.overLimit(e)).tag("endpoint", e.label())
           .description("client connections refused with SQLSTATE 53300 (proxy.max_client_connections reached)")
           .register(registry);
+      for (boolean client : new boolean[] {true, false}) {
+        FunctionCounter.builder("cutover.sessions.dead.peer", traffic, t -> t.deadPeers(e, client).sum())
+            .tags("endpoint", e.label(), "peer", client ? "client" : "server")
+            .description("relayed sessions closed because the client or the server stopped answering (proxy.keepalive)")
+            .register(registry);
+      }
       FunctionCounter.builder("cutover.relayed", traffic, t -> t.upstream(e).sum()).baseUnit("bytes")
           .tags("endpoint", e.label(), "direction", "upstream").description("bytes relayed").register(registry);
       FunctionCounter.builder("cutover.relayed", traffic, t -> t.downstream(e).sum()).baseUnit("bytes")
