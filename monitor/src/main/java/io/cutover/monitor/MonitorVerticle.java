@@ -16,7 +16,7 @@ import java.util.Set;
 import java.util.function.BiFunction;
 
 /**
- * The control plane's thin shell: schedules a {@link RoleCheck} per target (every {@code interval},
+ * The control plane's thin shell: schedules a {@link Check} per target (every {@code interval},
  * every {@code fastinter} while the target changes state), feeds results into a {@link TopologyTracker}
  * (hysteresis, topology rules, {@link FailoverMachine}), carries out the machine's actions with a
  * {@link FailoverExecutor} and publishes each new {@link Topology} as JSON on {@value Topology#ADDRESS}.
@@ -90,7 +90,7 @@ public final class MonitorVerticle extends VerticleBase {
   private final Map<String, Long> lastStart = new HashMap<>();
   private ActionRunner actions;
   private TopologyTracker tracker;
-  private RoleCheck check;
+  private Check check;
   private FailoverExecutor executor;
   private volatile boolean stopped;
   private final AuthoritySource authority;
@@ -165,7 +165,7 @@ public final class MonitorVerticle extends VerticleBase {
     if (incidents.firstId() > 0) {
       tracker.machine().numberIncidentsFrom(incidents.firstId());
     }
-    check = new RoleCheck(vertx, options, clock);
+    check = new Checks(vertx, options, clock);
     executor = new FailoverExecutor(vertx, options, failover);
     presence = new Presence(vertx, options, presenceOptions, identity);
     actions = new ActionRunner(vertx, executor, failover, authority, clock, probeHost, probePort, this::report, this::checkNow,
@@ -204,7 +204,7 @@ public final class MonitorVerticle extends VerticleBase {
     stopped = true;
     timers.values().forEach(vertx::cancelTimer);
     String primary = tracker.current().primary();
-    return presence.leave(primary == null ? null : byName.get(primary));
+    return Future.join(presence.leave(primary == null ? null : byName.get(primary)), check.close());
   }
 
   /**

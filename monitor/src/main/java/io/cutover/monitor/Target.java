@@ -6,7 +6,7 @@ import java.util.Objects;
 
 /**
  * A configured PostgreSQL server. Cutover never trusts configuration for who is primary: the role
- * is observed by checks ({@link RoleCheck}), so a target carries only its identity and address.
+ * is observed by checks ({@link Check}), so a target carries only its identity and address.
  *
  * @param name unique name used in logs, topology and (later) the admin API, e.g. {@code pg1}
  * @param host host name or IP address the proxy and the checks connect to

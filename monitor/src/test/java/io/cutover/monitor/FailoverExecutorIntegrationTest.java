@@ -114,7 +114,7 @@ class FailoverExecutorIntegrationTest {
   @Test
   void aRoleCheckConnectionThatCompletesAfterTheTimeoutIsClosedToo() throws Exception {
     try (DelayingRelay relay = new DelayingRelay(pg1.host(), pg1.port())) {
-      RoleCheck check = new RoleCheck(vertx, new CheckOptions().setTimeout(Duration.ofMillis(300)), Clock.systemUTC());
+      SqlCheck check = new SqlCheck(vertx, new CheckOptions().setTimeout(Duration.ofMillis(300)), Clock.systemUTC());
       Observation o = check.check(new Target("relayed", "127.0.0.1", relay.port()))
           .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
       assertEquals(FailureKind.TIMEOUT, o.failure());

@@ -1,7 +1,6 @@
 package io.cutover.monitor;
 
 import io.vertx.core.Future;
-import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.pgclient.PgConnectOptions;
 import io.vertx.sqlclient.Row;
@@ -10,7 +9,7 @@ import java.net.ConnectException;
 import java.time.Clock;
 
 /**
- * One role check, done the way a client would reach the server: open a new connection (TCP,
+ * The {@code sql} check ({@code checks.kind: sql}, the default), done the way a client would reach the server: open a new connection (TCP,
  * startup, authentication with the configured {@code checks.user}/{@code password}/{@code database},
  * {@code application_name=cutover-monitor}, no TLS), run one simple query, close. A server that accepts
  * TCP but cannot start a session or answer a query (starting up, shutting down, out of connection slots,
@@ -27,7 +26,7 @@ import java.time.Clock;
  * that completes after the deadline is closed at once, and the session's {@code statement_timeout} is the
  * same limit.
  */
-public final class RoleCheck {
+public final class SqlCheck implements Check {
 
   /** The check query; one round trip with the simple query protocol. */
   public static final String QUERY = """
@@ -47,7 +46,7 @@ public final class RoleCheck {
   private final CheckOptions options;
   private final Clock clock;
 
-  public RoleCheck(Vertx vertx, CheckOptions options, Clock clock) {
+  public SqlCheck(Vertx vertx, CheckOptions options, Clock clock) {
     this.vertx = vertx;
     this.options = options;
     this.clock = clock;
@@ -57,16 +56,10 @@ public final class RoleCheck {
    * Checks one target. The returned future always succeeds: a failed check is an {@link Observation}
    * with a {@link FailureKind}, never a failed future.
    */
+  @Override
   public Future<Observation> check(Target target) {
     long started = System.nanoTime();
     long timeoutMs = options.getTimeout().toMillis();
-    if (options.getSimulateUnreachable().contains(target.name())) {
-      // checks.simulate_unreachable: only the timeout answers
-      Promise<Observation> result = Promise.promise();
-      vertx.setTimer(timeoutMs, id -> result.complete(
-          failed(target, started, FailureKind.TIMEOUT, "no answer within " + timeoutMs + " ms")));
-      return result.future();
-    }
     PgConnectOptions connect = options.connectOptions(target.host(), target.port(), "cutover-monitor");
     Deadline deadline = Deadline.in(options.getTimeout(), "checks.timeout");
     return BoundedSession.run(vertx, connect, deadline, "check of " + target.name(),

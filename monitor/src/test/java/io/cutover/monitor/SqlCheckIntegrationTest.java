@@ -16,16 +16,16 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Role checks against the real local cluster, and against sockets that fail in the two ways that matter. */
-class RoleCheckIntegrationTest {
+class SqlCheckIntegrationTest {
 
   private static Vertx vertx;
-  private static RoleCheck check;
+  private static SqlCheck check;
 
   @BeforeAll
   static void setUp() {
     PgCluster.ensureCanonical();
     vertx = Vertx.vertx();
-    check = new RoleCheck(vertx, new CheckOptions().setTimeout(Duration.ofMillis(500)), Clock.systemUTC());
+    check = new SqlCheck(vertx, new CheckOptions().setTimeout(Duration.ofMillis(500)), Clock.systemUTC());
   }
 
   @AfterAll
