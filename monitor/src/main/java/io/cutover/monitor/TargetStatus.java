@@ -30,10 +30,13 @@ import io.vertx.core.json.JsonObject;
  *                    received WAL advancing); without a routed primary, on the newest timeline seen. A replica that
  *                    does not follow is never readable ({@link TopologyRules})
  * @param readReason  why this target is not in the read pool ({@code null} when it is, and for a primary)
+ * @param patroni     what Patroni reported about its cluster at the last check that reached Patroni
+ *                    ({@code checks.kind: patroni}); {@code null} for other kinds, and while Patroni does not answer
  */
 public record TargetStatus(Target target, TargetState state, int health, Role role, long timeline, long positionLsn,
                            long receiveLsn, long lagBytes, boolean readable, String lastError, boolean fenced, String hold,
-                           boolean drained, long drainCloseAt, String receiver, boolean following, String readReason) {
+                           boolean drained, long drainCloseAt, String receiver, boolean following, String readReason,
+                           PatroniFlags patroni) {
 
   public String name() {
     return target.name();
@@ -54,7 +57,8 @@ public record TargetStatus(Target target, TargetState state, int health, Role ro
 
   /**
    * JSON for the admin API and the event bus: unknown numbers are {@code null} (never {@code -1}), LSNs are
-   * {@code X/Y} strings, {@code drain_close_at} is ISO-8601.
+   * {@code X/Y} strings, {@code drain_close_at} is ISO-8601; {@code patroni} ({@link PatroniFlags#toJson()}) only
+   * when known.
    */
   public JsonObject toJson() {
     JsonObject json = target.toJson()
@@ -82,6 +86,9 @@ public record TargetStatus(Target target, TargetState state, int health, Role ro
     if (hold != null) {
       json.put("hold", hold);
     }
+    if (patroni != null) {
+      json.put("patroni", patroni.toJson());
+    }
     return json;
   }
 
@@ -103,7 +110,8 @@ public record TargetStatus(Target target, TargetState state, int health, Role ro
         json.getString("drain_close_at") == null ? -1 : java.time.Instant.parse(json.getString("drain_close_at")).toEpochMilli(),
         json.getString("replication"),
         json.getBoolean("following", false),
-        json.getString("read_reason"));
+        json.getString("read_reason"),
+        PatroniFlags.fromJson(json.getJsonObject("patroni")));
   }
 
   private static int orMinusOne(Integer v) {

@@ -53,7 +53,7 @@ public record Topology(long version, long atMillis, List<TargetStatus> targets, 
   public static Topology initial(List<Target> targets, long atMillis) {
     List<TargetStatus> statuses = targets.stream()
         .map(t -> new TargetStatus(t, TargetState.UNKNOWN, -1, Role.UNKNOWN, -1, -1, -1, -1, false, null, false, null, false, -1,
-            null, false, "no check has completed yet"))
+            null, false, "no check has completed yet", null))
         .toList();
     return new Topology(0, atMillis, statuses, null, List.of(), "no check has completed yet",
         "no check has completed yet", null, null, false, null);

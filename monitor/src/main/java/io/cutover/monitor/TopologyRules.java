@@ -15,8 +15,8 @@ import java.util.stream.Collectors;
  *       {@code pg_is_in_recovery() = false} at its last successful check; configuration never says who is
  *       primary.</li>
  *   <li><b>Newest timeline wins.</b> If several UP targets report primary, the one on the highest timeline
- *       is the primary. If the highest timeline is shared, there is no routable primary (writes are
- *       refused rather than split).</li>
+ *       is the primary. If the highest timeline is shared, or one of them has an unknown timeline ({@code http}
+ *       checks see none), there is no routable primary (writes are refused rather than split).</li>
  *   <li><b>Never read from a DOWN or primary-role target.</b> Readable replicas are UP, report recovery,
  *       follow the primary (next rule) and, when {@code read.max_lag} is set, have a known replay lag within it
  *       (ProxySQL's {@code max_replication_lag}: the replica leaves the pool while over, returns once caught
@@ -28,7 +28,8 @@ import java.util.stream.Collectors;
  *       without a working rewind, whose timeline forked off before its recovery point) or not streaming
  *       serves data the primary no longer has, so it leaves the read pool with the reason. Without a routed
  *       primary (the primary is down, a cutover is in flight) nobody streams: a replica follows when it is on
- *       the newest timeline any node reported at its last successful check.</li>
+ *       the newest timeline any node reported at its last successful check. An unknown timeline (an {@code http}
+ *       check, or Patroni without one) is never held against a replica: only the receiver part applies.</li>
  *   <li><b>Lag</b> is measured in bytes of WAL: the primary's last {@code pg_current_wal_lsn()} minus the
  *       replica's {@code pg_last_wal_replay_lsn()} (clamped at 0, because the two checks run at different
  *       moments); without a known primary, the replica's receive LSN minus its replay LSN.</li>
@@ -86,6 +87,11 @@ public final class TopologyRules {
           .filter(i -> overlay.drained().containsKey(i.target().name()) && i.state() == TargetState.UP
               && i.lastOk() != null && i.lastOk().role() == Role.PRIMARY)
           .map(i -> i.target().name() + " (primary) is drained").findFirst().orElse(noPrimaryReason(inputs));
+    } else if (primaries.size() > 1 && primaries.stream().anyMatch(i -> i.lastOk().timeline() < 0)) {
+      writeReason = "several targets report primary and their timelines cannot be compared: "
+          + primaries.stream().map(i -> i.target().name() + " (timeline "
+              + (i.lastOk().timeline() < 0 ? "unknown" : String.valueOf(i.lastOk().timeline())) + ")")
+          .collect(Collectors.joining(", "));
     } else if (primaries.size() > 1 && primaries.get(0).lastOk().timeline() == primaries.get(1).lastOk().timeline()) {
       long tli = primaries.get(0).lastOk().timeline();
       writeReason = "several targets report primary on timeline " + tli + ": "
@@ -103,7 +109,7 @@ public final class TopologyRules {
     }
 
     long primaryTimeline = primary == null ? -1 : primaries.get(0).lastOk().timeline();
-    long newestTimeline = inputs.stream().filter(i -> i.lastOk() != null)
+    long newestTimeline = inputs.stream().filter(i -> i.lastOk() != null && i.lastOk().timeline() >= 0)
         .mapToLong(i -> i.lastOk().timeline()).max().orElse(-1);
     String routedPrimary = primary;
 
@@ -149,7 +155,7 @@ public final class TopologyRules {
           ok == null ? -1 : ok.positionLsn(), ok == null || ok.role() != Role.REPLICA ? -1 : ok.receiveLsn(), lag, isReadable, lastError, fenced, hold,
           overlay.drained().containsKey(name), overlay.drained().getOrDefault(name, -1L),
           role == Role.REPLICA ? ok.receiver() : null, role == Role.REPLICA && notFollowing == null,
-          why == null ? null : name + " " + why));
+          why == null ? null : name + " " + why, in.last() == null ? null : in.last().patroni()));
     }
     String readReason = readable.isEmpty()
         ? "no replica is readable" + (unreadable.isEmpty() ? "" : " (" + String.join("; ", unreadable) + ")")
@@ -163,15 +169,16 @@ public final class TopologyRules {
    *
    * @param primary         the routed primary, or {@code null}
    * @param primaryTimeline its timeline
-   * @param newestTimeline  the newest timeline an UP node reports (used without a routed primary)
+   * @param newestTimeline  the newest known timeline a node reported (used without a routed primary), {@code -1} if none
    */
   static String notFollowing(Input in, String primary, long primaryTimeline, long newestTimeline) {
     Observation ok = in.lastOk();
+    boolean timelineKnown = ok.timeline() >= 0;
     if (primary == null) {
-      return ok.timeline() < newestTimeline
+      return timelineKnown && ok.timeline() < newestTimeline
           ? "is on timeline " + ok.timeline() + ", behind timeline " + newestTimeline + " of another node" : null;
     }
-    if (ok.timeline() != primaryTimeline) {
+    if (timelineKnown && primaryTimeline >= 0 && ok.timeline() != primaryTimeline) {
       return "does not follow the primary " + primary + ": on timeline " + ok.timeline() + ", the primary on "
           + primaryTimeline;
     }

@@ -85,7 +85,7 @@ public final class TopologyTracker {
       // restartpoint's timeline, which can predate a timeline switch it already replayed; keep the newer one.
       observation = new Observation(observation.target(), observation.atMillis(), observation.latencyMillis(),
           observation.role(), slot.lastOk.timeline(), observation.currentLsn(), observation.receiveLsn(),
-          observation.replayLsn(), null, null, observation.receiver());
+          observation.replayLsn(), null, null, observation.receiver(), observation.patroni());
     }
     slot.last = observation;
     if (observation.ok()) {
