@@ -44,6 +44,21 @@ public final class CheckOptions {
   private String password;
   private String database = DEFAULT_DATABASE;
   private java.util.Set<String> simulateUnreachable = java.util.Set.of();
+  private CheckKind kind = CheckKind.SQL;
+  private HttpCheckOptions patroni = HttpCheckOptions.DEFAULTS;
+  private HttpCheckOptions http = HttpCheckOptions.DEFAULTS;
+  private java.util.Map<String, TargetCheck> targetChecks = java.util.Map.of();
+
+  /**
+   * A target's own check settings ({@code targets[].check}), in the place of {@code checks.kind} and of the kind's
+   * port.
+   *
+   * @param kind the target's check kind
+   * @param port the HTTP endpoint's port for {@code patroni} and {@code http} checks, {@code -1}: the kind's
+   *             {@code port} ({@code checks.patroni.port}, {@code checks.http.port})
+   */
+  public record TargetCheck(CheckKind kind, int port) {
+  }
 
   public CheckOptions() {
   }
@@ -72,6 +87,9 @@ public final class CheckOptions {
     o.password = s.string("password", null);
     o.database = s.string("database", DEFAULT_DATABASE);
     o.simulateUnreachable = java.util.Set.copyOf(s.strings("simulate_unreachable"));
+    o.kind = CheckKind.read(s, "kind", CheckKind.SQL);
+    o.patroni = HttpCheckOptions.fromConfig(s.section("patroni"), false);
+    o.http = HttpCheckOptions.fromConfig(s.section("http"), true);
     s.rejectUnknown();
     return o;
   }
@@ -89,7 +107,78 @@ public final class CheckOptions {
     if (password != null) {
       json.put("password_set", true);
     }
+    json.put("kind", kind.label());
+    if (kind == CheckKind.PATRONI || targetChecks.values().stream().anyMatch(c -> c.kind() == CheckKind.PATRONI)) {
+      json.put("patroni", patroni.toJson(false));
+    }
+    if (kind == CheckKind.HTTP || targetChecks.values().stream().anyMatch(c -> c.kind() == CheckKind.HTTP)) {
+      json.put("http", http.toJson(true));
+    }
+    if (!targetChecks.isEmpty()) {
+      JsonObject perTarget = new JsonObject();
+      targetChecks.forEach((name, c) -> perTarget.put(name, new JsonObject().put("kind", c.kind().label())
+          .put("port", c.port() < 0 ? null : c.port())));
+      json.put("targets", perTarget);
+    }
     return json;
+  }
+
+  /** {@code checks.kind}: how targets without a {@code check} of their own are checked (default {@code sql}). */
+  public CheckKind getKind() {
+    return kind;
+  }
+
+  public CheckOptions setKind(CheckKind kind) {
+    this.kind = Objects.requireNonNull(kind, "kind");
+    return this;
+  }
+
+  /** {@code checks.patroni}: how Patroni's REST API is reached. */
+  public HttpCheckOptions getPatroni() {
+    return patroni;
+  }
+
+  public CheckOptions setPatroni(HttpCheckOptions patroni) {
+    this.patroni = Objects.requireNonNull(patroni, "patroni");
+    return this;
+  }
+
+  /** {@code checks.http}: how the role endpoints are reached, and their paths. */
+  public HttpCheckOptions getHttp() {
+    return http;
+  }
+
+  public CheckOptions setHttp(HttpCheckOptions http) {
+    this.http = Objects.requireNonNull(http, "http");
+    return this;
+  }
+
+  /** Targets' own check settings by target name ({@code targets[].check}); empty by default. */
+  public java.util.Map<String, TargetCheck> getTargetChecks() {
+    return targetChecks;
+  }
+
+  public CheckOptions setTargetChecks(java.util.Map<String, TargetCheck> checks) {
+    this.targetChecks = java.util.Map.copyOf(checks);
+    return this;
+  }
+
+  /** How the target named {@code target} is checked: its own {@code check.kind}, else {@code checks.kind}. */
+  public CheckKind kindOf(String target) {
+    TargetCheck own = targetChecks.get(target);
+    return own == null ? kind : own.kind();
+  }
+
+  /**
+   * The HTTP endpoint's port for the target named {@code target} (a {@code patroni} or {@code http} check): its own
+   * {@code check.port}, else the port of its kind's section.
+   */
+  public int httpPortOf(String target) {
+    TargetCheck own = targetChecks.get(target);
+    if (own != null && own.port() > 0) {
+      return own.port();
+    }
+    return kindOf(target) == CheckKind.HTTP ? http.port() : patroni.port();
   }
 
   public Duration getInterval() {

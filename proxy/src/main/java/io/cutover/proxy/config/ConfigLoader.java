@@ -2,6 +2,7 @@ package io.cutover.proxy.config;
 
 import io.cutover.config.ConfigProblems;
 import io.cutover.config.ConfigSection;
+import io.cutover.monitor.CheckKind;
 import io.cutover.monitor.CheckOptions;
 import io.cutover.monitor.FailoverOptions;
 import io.cutover.monitor.Target;
@@ -163,6 +164,7 @@ public final class ConfigLoader {
 
     List<Target> targets = new ArrayList<>();
     Set<String> names = new HashSet<>();
+    Map<String, OwnCheck> ownChecks = new LinkedHashMap<>();
     if (!root.has("targets")) {
       problems.add("targets", null, "at least one target is required (a list of {name, host, port})");
     }
@@ -187,24 +189,44 @@ public final class ConfigLoader {
       if (!t.has("port")) {
         problems.add(t.key("port"), null, "is required");
       }
+      OwnCheck own = t.has("check") ? ownCheck(t.section("check")) : null;
       t.rejectUnknown();
+      if (own != null && name != null) {
+        ownChecks.put(name, own);
+      }
       if (name != null && host != null && !host.isBlank() && port > 0) {
         targets.add(new Target(name, host, port));
       }
     }
 
     CheckOptions checks = CheckOptions.fromConfig(root.section("checks"));
+    checks.setTargetChecks(targetChecks(ownChecks, checks.getKind(), problems));
+    List<String> overHttp = targets.stream().map(Target::name).filter(n -> checks.kindOf(n).overHttp()).toList();
+    List<String> overHttpNoWal = targets.stream().map(Target::name).filter(n -> checks.kindOf(n) == CheckKind.HTTP)
+        .toList();
 
     ConfigSection readSection = root.section("read");
     long maxLag = readSection.bytesOrOff("max_lag", io.cutover.config.ConfigSection.OFF);
     boolean fallback = readSection.bool("fallback_to_primary", CutoverConfig.DEFAULT_READ_FALLBACK_TO_PRIMARY);
     readSection.rejectUnknown();
+    if (maxLag != ConfigSection.OFF && !overHttpNoWal.isEmpty()) {
+      problems.add("read.max_lag", readSection.string("max_lag", null), "cannot be applied to targets checked over http ("
+          + String.join(", ", overHttpNoWal) + "), which report no WAL positions: put the limit in the replica path "
+          + "instead (checks.http.replica_path, e.g. /replica?lag=16MB)");
+    }
 
     ProxyOptions proxy = ProxyOptions.fromConfig(root.section("proxy"));
     ResolverOptions resolver = ResolverOptions.fromConfig(root.section("resolver"));
 
     ConfigSection failoverSection = root.section("failover");
     FailoverOptions failover = FailoverOptions.fromConfig(failoverSection);
+    if (!overHttp.isEmpty() && !failoverSection.has("mode")) {
+      failover.setMode(FailoverOptions.Mode.FOLLOW);
+    } else if (!overHttp.isEmpty() && failover.getMode() == FailoverOptions.Mode.AUTO) {
+      problems.add("failover.mode", failoverSection.string("mode", null), "must be follow (the default with these checks) "
+          + "or manual when targets are checked over patroni or http (" + String.join(", ", overHttp) + "): the cluster "
+          + "manager behind them promotes, and a second failover authority could split the cluster");
+    }
     if (failover.getPreferred() != null && !names.contains(failover.getPreferred())) {
       problems.add("failover.preferred", failover.getPreferred(), "must name a target");
     }
@@ -242,6 +264,33 @@ public final class ConfigLoader {
     root.rejectUnknown();
     return new CutoverConfig(write, read, targets, checks, maxLag, fallback, proxy, resolver,
         failover, http, token, auditKept, cluster, history, presence);
+  }
+
+  /** A target's {@code check} as written: the kind ({@code null}: {@code checks.kind}) and port ({@code -1}: none). */
+  private record OwnCheck(String key, CheckKind kind, int port) {
+  }
+
+  /** {@code targets[].check}: {@code kind} and {@code port}, nothing else. */
+  private static OwnCheck ownCheck(ConfigSection c) {
+    CheckKind kind = c.has("kind") ? CheckKind.read(c, "kind", CheckKind.SQL) : null;
+    int port = c.integer("port", -1, 1, 65535);
+    c.rejectUnknown();
+    return new OwnCheck(c.key("port"), kind, c.has("port") ? port : -1);
+  }
+
+  /** The targets' own checks with {@code checks.kind} filled in; a port for an sql check is a problem. */
+  private static Map<String, CheckOptions.TargetCheck> targetChecks(Map<String, OwnCheck> own, CheckKind global,
+                                                                    ConfigProblems problems) {
+    Map<String, CheckOptions.TargetCheck> out = new LinkedHashMap<>();
+    own.forEach((name, c) -> {
+      CheckKind kind = c.kind() == null ? global : c.kind();
+      if (kind == CheckKind.SQL && c.port() > 0) {
+        problems.add(c.key(), c.port(), "only patroni and http checks have a port of their own (an sql check uses "
+            + "the target's port)");
+      }
+      out.put(name, new CheckOptions.TargetCheck(kind, kind == CheckKind.SQL ? -1 : c.port()));
+    });
+    return out;
   }
 
   /** The {@code history} section; {@code dir} unset or {@code off} (YAML reads a bare off as false) turns it off. */
