@@ -38,6 +38,24 @@ public final class Errors {
     return oneLine(err);
   }
 
+  /**
+   * The kind of a failure to get an answer: {@link FailureKind#REFUSED} for a refused connection,
+   * {@link FailureKind#TIMEOUT} for a connect that timed out or a {@link java.util.concurrent.TimeoutException} (an HTTP
+   * request's idle timeout), {@link FailureKind#ERROR} for anything else.
+   */
+  public static FailureKind failureKind(Throwable err) {
+    for (Throwable t = err; t != null; t = t.getCause()) {
+      if (t instanceof ConnectException) {
+        String m = String.valueOf(t.getMessage()).toLowerCase(java.util.Locale.ROOT);
+        return m.contains("timed out") ? FailureKind.TIMEOUT : FailureKind.REFUSED;
+      }
+      if (t instanceof java.util.concurrent.TimeoutException) {
+        return FailureKind.TIMEOUT;
+      }
+    }
+    return FailureKind.ERROR;
+  }
+
   private static String oneLine(Throwable t) {
     String m = t.getMessage();
     return m == null ? t.getClass().getSimpleName() : m.replace('\n', ' ');

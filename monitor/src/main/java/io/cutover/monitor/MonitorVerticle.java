@@ -165,7 +165,7 @@ public final class MonitorVerticle extends VerticleBase {
     if (incidents.firstId() > 0) {
       tracker.machine().numberIncidentsFrom(incidents.firstId());
     }
-    check = new Checks(vertx, options, clock);
+    check = new Checks(vertx, options, clock, targets);
     executor = new FailoverExecutor(vertx, options, failover);
     presence = new Presence(vertx, options, presenceOptions, identity);
     actions = new ActionRunner(vertx, executor, failover, authority, clock, probeHost, probePort, this::report, this::checkNow,

@@ -5,7 +5,6 @@ import io.vertx.core.Vertx;
 import io.vertx.pgclient.PgConnectOptions;
 import io.vertx.sqlclient.Row;
 
-import java.net.ConnectException;
 import java.time.Clock;
 
 /**
@@ -88,13 +87,7 @@ public final class SqlCheck implements Check {
   }
 
   static FailureKind classify(Throwable err) {
-    for (Throwable t = err; t != null; t = t.getCause()) {
-      if (t instanceof ConnectException) {
-        String m = String.valueOf(t.getMessage()).toLowerCase(java.util.Locale.ROOT);
-        return m.contains("timed out") ? FailureKind.TIMEOUT : FailureKind.REFUSED;
-      }
-    }
-    return FailureKind.ERROR;
+    return Errors.failureKind(err);
   }
 
 }
