@@ -373,6 +373,7 @@ public final class MonitorVerticle extends VerticleBase {
   }
 
   private void publish(Topology before, Topology next) {
+    actions.run(PatroniFlags.changes(before, next));
     if (!next.sameRouting(before)) {
       for (TargetStatus t : next.targets()) {
         TargetStatus old = before.target(t.name()).orElse(null);

@@ -29,25 +29,37 @@ public record PatroniFlags(boolean pause, boolean clusterUnlocked) {
 
   /**
    * One line per flag that changed between two observations of {@code target}, for the decision log, e.g.
-   * {@code pg1: Patroni reports pause (maintenance mode: Patroni does not fail over)}. Nothing when {@code after} is
-   * {@code null} (Patroni did not answer: nothing is known); from {@code null} (not known before), a flag that is set
-   * is reported.
+   * {@code pg1: Patroni reports pause (maintenance mode: Patroni does not fail over)} ({@code warn}; a flag cleared is
+   * {@code info}). Nothing when {@code after} is {@code null} (Patroni did not answer: nothing is known); from
+   * {@code null} (not known before, e.g. at start or after the REST API was unreachable), a flag that is set is
+   * reported.
    */
-  public static List<String> changes(String target, PatroniFlags before, PatroniFlags after) {
-    List<String> out = new ArrayList<>();
+  public static List<Action.Alert> changes(String target, PatroniFlags before, PatroniFlags after) {
+    List<Action.Alert> out = new ArrayList<>();
     if (after == null) {
       return out;
     }
     boolean pauseBefore = before != null && before.pause;
     boolean unlockedBefore = before != null && before.clusterUnlocked;
     if (after.pause != pauseBefore) {
-      out.add(target + (after.pause ? ": Patroni reports pause (maintenance mode: Patroni does not fail over)"
-          : ": Patroni reports pause ended (Patroni fails over again)"));
+      out.add(after.pause
+          ? new Action.Alert("warn", target + ": Patroni reports pause (maintenance mode: Patroni does not fail over)")
+          : new Action.Alert("info", target + ": Patroni reports pause ended (Patroni fails over again)"));
     }
     if (after.clusterUnlocked != unlockedBefore) {
-      out.add(target + (after.clusterUnlocked
-          ? ": Patroni reports cluster_unlocked (no member holds the leader lock)"
-          : ": Patroni reports the leader lock held again"));
+      out.add(after.clusterUnlocked
+          ? new Action.Alert("warn", target + ": Patroni reports cluster_unlocked (no member holds the leader lock)")
+          : new Action.Alert("info", target + ": Patroni reports the leader lock held again"));
+    }
+    return out;
+  }
+
+  /** {@link #changes} of every target between two snapshots ({@code before} may be {@code null}). */
+  static List<Action> changes(Topology before, Topology next) {
+    List<Action> out = new ArrayList<>();
+    for (TargetStatus t : next.targets()) {
+      PatroniFlags old = before == null ? null : before.target(t.name()).map(TargetStatus::patroni).orElse(null);
+      out.addAll(changes(t.name(), old, t.patroni()));
     }
     return out;
   }

@@ -60,7 +60,8 @@ class UnknownPositionsRulesTest {
     assertEquals(List.of("pg2", "pg3"), t.readable(), t.readReason());
     // while a known timeline behind the newest known one still is
     t = new TopologyRules(-1).build(1, 0, List.of(
-        httpReplica(PG1), TopologyRulesTest.replica(PG2, 3, "streaming", 10), TopologyRulesTest.replica(PG3, 4, "streaming", 10)));
+        httpReplica(PG1), TopologyRulesTest.replica(PG2, 3, "streaming", 10),
+        TopologyRulesTest.replica(PG3, 4, "streaming", 10)));
     assertEquals(List.of("pg1", "pg3"), t.readable());
     assertEquals("pg2 is on timeline 3, behind timeline 4 of another node", t.target("pg2").orElseThrow().readReason());
   }
@@ -119,19 +120,33 @@ class UnknownPositionsRulesTest {
   }
 
   @Test
-  void patroniFlagChangesAreOneLineEach() {
+  void patroniFlagChangesAreOneLineEachSetWarnsClearedInforms() {
     PatroniFlags none = new PatroniFlags(false, false);
     PatroniFlags both = new PatroniFlags(true, true);
+    Action.Alert pause = new Action.Alert("warn", "pg1: Patroni reports pause (maintenance mode: Patroni does not fail over)");
+    Action.Alert unlocked = new Action.Alert("warn", "pg1: Patroni reports cluster_unlocked (no member holds the leader lock)");
     assertEquals(List.of(), PatroniFlags.changes("pg1", none, none));
     assertEquals(List.of(), PatroniFlags.changes("pg1", null, none), "first seen, nothing set");
     assertEquals(List.of(), PatroniFlags.changes("pg1", both, null), "Patroni not answering says nothing");
-    assertEquals(List.of("pg1: Patroni reports pause (maintenance mode: Patroni does not fail over)",
-        "pg1: Patroni reports cluster_unlocked (no member holds the leader lock)"), PatroniFlags.changes("pg1", none, both));
-    assertEquals(List.of("pg1: Patroni reports pause (maintenance mode: Patroni does not fail over)",
-        "pg1: Patroni reports cluster_unlocked (no member holds the leader lock)"), PatroniFlags.changes("pg1", null, both));
-    assertEquals(List.of("pg2: Patroni reports pause ended (Patroni fails over again)",
-        "pg2: Patroni reports the leader lock held again"), PatroniFlags.changes("pg2", both, none));
-    assertEquals(List.of("pg2: Patroni reports the leader lock held again"),
+    assertEquals(List.of(pause, unlocked), PatroniFlags.changes("pg1", none, both));
+    assertEquals(List.of(pause, unlocked), PatroniFlags.changes("pg1", null, both));
+    assertEquals(List.of(new Action.Alert("info", "pg2: Patroni reports pause ended (Patroni fails over again)"),
+        new Action.Alert("info", "pg2: Patroni reports the leader lock held again")), PatroniFlags.changes("pg2", both, none));
+    assertEquals(List.of(new Action.Alert("info", "pg2: Patroni reports the leader lock held again")),
         PatroniFlags.changes("pg2", both, new PatroniFlags(true, false)));
+  }
+
+  @Test
+  void patroniFlagChangesBetweenSnapshots() {
+    Observation paused = Observation.primary("pg1", 0, 1, 2, 100).withPatroni(new PatroniFlags(true, false));
+    Observation running = Observation.primary("pg1", 0, 1, 2, 100).withPatroni(new PatroniFlags(false, false));
+    TopologyRules rules = new TopologyRules(-1);
+    Topology before = rules.build(1, 0, List.of(new TopologyRules.Input(PG1, TargetState.UP, running, running)));
+    Topology after = rules.build(2, 0, List.of(new TopologyRules.Input(PG1, TargetState.UP, paused, paused)));
+    assertEquals(List.of(new Action.Alert("warn", "pg1: Patroni reports pause (maintenance mode: Patroni does not fail over)")),
+        PatroniFlags.changes(before, after));
+    assertEquals(List.of(), PatroniFlags.changes(after, after));
+    assertEquals(List.of(new Action.Alert("info", "pg1: Patroni reports pause ended (Patroni fails over again)")),
+        PatroniFlags.changes(after, before));
   }
 }
