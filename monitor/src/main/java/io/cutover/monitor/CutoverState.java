@@ -93,8 +93,22 @@ final class CutoverState {
     }
   }
 
+  /**
+   * An operator's failover or switchover is a promotion by Cutover: refused in {@code mode: follow}, where the failover
+   * authority outside Cutover (e.g. Patroni) promotes and two authorities could split the cluster.
+   *
+   * @throws IllegalStateException in {@code mode: follow}
+   */
+  void requirePromotions(String what) {
+    if (options.getMode() == FailoverOptions.Mode.FOLLOW) {
+      throw new IllegalStateException("mode follow: Cutover never promotes; ask the failover authority for the " + what
+          + " (with Patroni: patronictl " + what + "), Cutover follows and records it");
+    }
+  }
+
   void open(Incident.Kind kind, long lastHealthy, List<Action> out) {
     incident = new Incident(nextIncidentId++, kind, knownPrimary, options.getRto().toMillis());
+    incident.external = options.getMode() == FailoverOptions.Mode.FOLLOW;
     incident.lastHealthyAt = lastHealthy;
     incident.firstFailedAt = firstFailedAt;
     incident.oldPrimaryLsn = lastPrimaryLsn;

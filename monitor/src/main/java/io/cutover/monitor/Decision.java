@@ -70,7 +70,8 @@ final class Decision {
     }
     switch (m.options.getMode()) {
       case MANUAL -> m.refuse("mode manual: no automatic failover; an operator must act", out);
-      case FOLLOW -> m.refuse("mode follow: waiting for another node to report itself primary", out);
+      // not a refusal: promoting is the failover authority's job (e.g. Patroni), and the RTO clock runs meanwhile
+      case FOLLOW -> m.noteOnce("mode follow: waiting for the failover authority to promote a replica", out);
       case AUTO -> decideAutomatically(known);
     }
   }

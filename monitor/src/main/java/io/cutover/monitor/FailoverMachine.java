@@ -183,9 +183,10 @@ public final class FailoverMachine {
    *
    * @throws IllegalArgumentException for an unknown candidate
    * @throws IllegalStateException when a promotion or switchover is in flight (before its deadline), nothing is
-   *                               known yet, or the candidate does not qualify
+   *                               known yet, the candidate does not qualify, or in {@code mode: follow}
    */
   public List<Action> requestFailover(String requested, long now) {
+    s.requirePromotions("failover");
     if (requested != null) {
       s.operations.require(requested);
     }
@@ -225,10 +226,11 @@ public final class FailoverMachine {
   /**
    * Starts a planned switchover to {@code to}.
    *
-   * @throws IllegalStateException when an incident is open or a cutover is in flight, or there is no primary
+   * @throws IllegalStateException when an incident is open, a cutover in flight, no primary, or {@code mode: follow}
    * @throws IllegalArgumentException when {@code to} is unknown
    */
   public List<Action> requestSwitchover(String to, long now) {
+    s.requirePromotions("switchover");
     List<Action> out = new ArrayList<>();
     progress.expire(now, out);
     if (s.phase.busy() || s.incident != null) {

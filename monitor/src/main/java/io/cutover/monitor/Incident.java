@@ -53,6 +53,11 @@ public final class Incident {
   boolean breachLogged;
   /** The {@code on_fence} hook was asked for (it runs once per incident, not again for a retry). */
   boolean fenceHookRun;
+  /**
+   * Whether the promotion is the failover authority's outside Cutover ({@code failover.mode: follow}, e.g. Patroni, or
+   * a node promoted by someone else), not a decision of Cutover's: Cutover only observed and timed it.
+   */
+  boolean external;
   final List<String> notes = new ArrayList<>();
   final List<Attempt> attempts = new ArrayList<>();
 
@@ -181,6 +186,7 @@ public final class Incident {
     return new JsonObject()
         .put("id", id)
         .put("kind", kind.name().toLowerCase(java.util.Locale.ROOT))
+        .put("promoted_by", external ? "external" : "cutover")
         .put("outcome", outcome)
         .put("old_primary", oldPrimary)
         .put("new_primary", candidate)

@@ -63,6 +63,16 @@ final class PhaseProgress {
     }
     String before = s.knownPrimary;
     TargetStatus st = t.target(routed).orElseThrow();
+    if (before != null && s.incident == null) {
+      // the primary changed without a failover of Cutover's: the failover authority (mode follow) or someone else
+      // promoted. Recorded and timed like any cutover, from the old primary's last healthy check.
+      boolean oldDown = t.target(before).map(o -> o.state() == TargetState.DOWN).orElse(true);
+      s.open(oldDown ? Incident.Kind.FAILOVER : Incident.Kind.SWITCHOVER, s.lastHealthyAt >= 0 ? s.lastHealthyAt : now,
+          out);
+      s.incident.external = true;
+      s.incident.note(routed + " reports primary while " + before + " was " + (oldDown ? "DOWN" : "still UP here")
+          + ": a " + (oldDown ? "failover" : "switchover") + " by the failover authority");
+    }
     s.knownPrimary = routed;
     s.lastHealthyAt = st.healthyNow() ? now : -1;
     s.lastPrimaryLsn = st.positionLsn();

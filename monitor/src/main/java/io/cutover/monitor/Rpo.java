@@ -37,7 +37,7 @@ public record Rpo(long bytes, boolean exact, String basis, long measuredAt) {
       return i.rpoMeasured;
     }
     String old = i.oldPrimary;
-    if (i.kind == Incident.Kind.SWITCHOVER && i.promotedAt >= 0 && i.oldPrimaryLsn >= 0 && i.candidateLsn >= 0) {
+    if (i.kind == Incident.Kind.SWITCHOVER && !i.external && i.promotedAt >= 0 && i.oldPrimaryLsn >= 0 && i.candidateLsn >= 0) {
       return new Rpo(Math.max(0, i.oldPrimaryLsn - i.candidateLsn), true, "switchover: " + old + " was made read-only "
           + "and its client sessions ended at " + Lsn.format(i.oldPrimaryLsn) + "; " + i.candidate + " had replayed "
           + Lsn.format(i.candidateLsn) + " when it was promoted", -1);

@@ -112,9 +112,12 @@ public final class RpoFollowUp {
     return out;
   }
 
-  /** A failover whose promotion succeeded and whose figure is still a bound that may be measured. */
+  /**
+   * A failover (or a switchover Cutover did not carry out itself) whose promotion succeeded and whose figure is still a
+   * bound that may be measured.
+   */
   private static boolean awaiting(Incident i) {
-    return i.kind == Incident.Kind.FAILOVER && i.promotedAt >= 0 && i.oldPrimary != null && i.lastHealthyAt >= 0
+    return (i.kind == Incident.Kind.FAILOVER || i.external) && i.promotedAt >= 0 && i.oldPrimary != null && i.lastHealthyAt >= 0
         && i.rpoMeasured == null && i.rpoUnmeasurable == null;
   }
 

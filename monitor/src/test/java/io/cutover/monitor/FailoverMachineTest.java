@@ -203,11 +203,82 @@ class FailoverMachineTest {
     s.down(PG1).down(PG1).down(PG1);
     assertTrue(s.all(Action.Promote.class).isEmpty());
     assertNull(s.topo().failoverPaused(), "follow mode: a promotion may come from outside, sessions are held");
+    assertTrue(s.all(Action.Refused.class).isEmpty(), "waiting for the failover authority is no refused failover");
+    assertEquals(List.of("mode follow: waiting for the failover authority to promote a replica"),
+        s.machine.openIncident().notes().stream().filter(n -> n.startsWith("mode follow")).toList());
     s.primary(PG2, 2, 100);
     assertEquals("pg2", s.topo().primary());
     assertEquals(1, s.all(Action.ProbeWrite.class).size());
     s.apply(FailoverMachine::onWriteAccepted);
-    assertEquals("completed", s.all(Action.IncidentClosed.class).get(0).incident().outcome());
+    Incident i = s.all(Action.IncidentClosed.class).get(0).incident();
+    assertEquals("completed", i.outcome());
+    assertEquals(Incident.Kind.FAILOVER, i.kind());
+    assertEquals("external", i.toJson().getString("promoted_by"));
+  }
+
+  @Test
+  void followModeRecordsASwitchoverByTheFailoverAuthority() {
+    // Patroni's switchover: the old leader is demoted (restarts as a replica), the candidate promoted; Cutover sees
+    // the new primary before its hysteresis ever takes the old one DOWN
+    Sim s = new Sim(opts().setMode(FailoverOptions.Mode.FOLLOW)).healthy(100, 100, 100);
+    long lastHealthy = s.clock.millis() - 100;
+    s.clear();
+    s.step(300).down(PG1).step(200).replica(PG1, 1, 100, null);
+    assertTrue(s.all(Action.IncidentOpened.class).isEmpty(), "the old primary never went DOWN");
+    s.step(200).primary(PG2, 2, 120);
+    assertEquals("pg2", s.topo().primary());
+    assertEquals(1, s.all(Action.IncidentOpened.class).size(), "the change of primary is an incident");
+    Incident i = s.machine.openIncident();
+    assertEquals(Incident.Kind.SWITCHOVER, i.kind());
+    assertEquals("pg1", i.oldPrimary());
+    assertEquals(lastHealthy, i.lastHealthyAt(), "timed from the old primary's last healthy check");
+    assertTrue(i.notes().contains("pg2 reports primary while pg1 was still UP here: a switchover by the failover authority"),
+        i.notes().toString());
+    assertEquals(1, s.all(Action.ProbeWrite.class).size(), "the first write through the new primary closes it");
+    s.step(50).apply(FailoverMachine::onWriteAccepted);
+    Incident closed = s.all(Action.IncidentClosed.class).get(0).incident();
+    assertEquals("completed", closed.outcome());
+    assertEquals(lastHealthy, closed.lastHealthyAt());
+    assertEquals(s.clock.millis() - lastHealthy, closed.durationMillis(), "last healthy check → first write");
+    assertEquals("external", closed.toJson().getString("promoted_by"));
+    assertFalse(closed.rpo().exact(), "not Cutover's switchover: the RPO is a bound until measured");
+    assertTrue(s.topo().target("pg1").orElseThrow().fenced() || !s.topo().target("pg1").orElseThrow().following(),
+        "the demoted leader is not written to");
+  }
+
+  @Test
+  void aNewPrimaryOnANewerTimelineWhileTheOldStillAnswersFencesTheOld() {
+    Sim s = new Sim(opts().setMode(FailoverOptions.Mode.FOLLOW)).healthy(100, 100, 100);
+    s.clear();
+    s.primary(PG2, 2, 120);
+    assertEquals("pg2", s.topo().primary(), "newest timeline wins");
+    assertTrue(s.topo().target("pg1").orElseThrow().fenced(), "the replaced leader's sessions are closed at once");
+    assertEquals(Incident.Kind.SWITCHOVER, s.machine.openIncident().kind());
+  }
+
+  @Test
+  void followModeRefusesOperatorPromotions() {
+    Sim s = new Sim(opts().setMode(FailoverOptions.Mode.FOLLOW)).healthy(100, 100, 100);
+    IllegalStateException so = assertThrows(IllegalStateException.class,
+        () -> s.machine.requestSwitchover("pg2", s.clock.millis()));
+    assertEquals("mode follow: Cutover never promotes; ask the failover authority for the switchover (with Patroni:"
+        + " patronictl switchover), Cutover follows and records it", so.getMessage());
+    IllegalStateException fo = assertThrows(IllegalStateException.class,
+        () -> s.machine.requestFailover(null, s.clock.millis()));
+    assertTrue(fo.getMessage().startsWith("mode follow: Cutover never promotes"), fo.getMessage());
+    assertNull(s.machine.openIncident());
+    assertTrue(s.all(Action.Promote.class).isEmpty() && s.all(Action.Switchover.class).isEmpty());
+  }
+
+  @Test
+  void autoModeRecordsAPromotionOutsideCutover() {
+    Sim s = new Sim(opts()).healthy(100, 100, 100);
+    s.clear();
+    s.primary(PG3, 2, 130);
+    assertEquals("pg3", s.topo().primary());
+    Incident i = s.machine.openIncident();
+    assertEquals(Incident.Kind.SWITCHOVER, i.kind());
+    assertEquals("external", i.toJson().getString("promoted_by"));
   }
 
   @Test

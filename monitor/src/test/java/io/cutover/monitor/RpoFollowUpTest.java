@@ -159,8 +159,9 @@ class RpoFollowUpTest {
     assertEquals("≥ 100 bytes", i.rpo().display());
     assertTrue(i.rpo().basis().contains("not measurable: pg1 came back as a replica (rewound or rebuilt)"), i.rpo().basis());
     assertEquals(1, s.all(Action.IncidentUpdated.class).size());
+    // pg1 promoted again outside Cutover: a new incident of its own, but this one's figure is given up for good
     s.step(20_000).primary(PG1, 3, 9000).primary(PG1, 3, 9000);
-    assertTrue(s.all(Action.MeasureRpo.class).isEmpty(), "given up for good");
+    assertTrue(s.all(Action.MeasureRpo.class).stream().noneMatch(m -> m.incident() == i.id()), "given up for good");
   }
 
   @Test

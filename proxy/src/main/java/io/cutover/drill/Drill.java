@@ -48,8 +48,12 @@ public final class Drill implements Callable<Integer> {
   int downFor = 15;
   @Option(names = "--timeout", description = "seconds to wait for writes to resume (and a frozen leader to follow, the RPO measured after pg1's restart), per run (default 60)")
   int timeout = 60;
-  @Option(names = "--config", description = "Cutover configuration (default cluster-config/cutover.yaml); the targets pg1..pg3 get the ports of scripts/pg-cluster env")
-  Path config = Path.of("cluster-config/cutover.yaml");
+  @Option(names = "--config", description = "Cutover configuration (default cluster-config/cutover.yaml, with --patroni cluster-config/cutover-patroni.yaml); the targets pg1..pg3 get the ports of scripts/pg-cluster env (scripts/patroni-cluster env)")
+  Path config;
+  @Option(names = "--patroni", description = "the same leader crash in a Patroni cluster (scripts/patroni-cluster) under two writers, one through Cutover and one through HAProxy configured as Patroni documents it; side-by-side table")
+  boolean patroni;
+  @Option(names = "--haproxy-port", description = "--patroni: HAProxy's write listener (default 7440)")
+  int haproxyPort = 7440;
   @Option(names = "--write-port", description = "write endpoint of instance 1 (default 7432; instance N: +10*(N-1))")
   int writePort = 7432;
   @Option(names = "--read-port", description = "read endpoint of instance 1 (default 7433)")
@@ -67,6 +71,10 @@ public final class Drill implements Callable<Integer> {
     System.exit(new CommandLine(new Drill()).execute(args));
   }
 
+  Path config() {
+    return config != null ? config : Path.of(patroni ? "cluster-config/cutover-patroni.yaml" : "cluster-config/cutover.yaml");
+  }
+
   int httpPort() {
     return httpPort != null ? httpPort : readPort + 1;
   }
@@ -77,6 +85,12 @@ public final class Drill implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    if (patroni) {
+      if (runs < 1 || timeout < 1) {
+        throw new CommandLine.ParameterException(new CommandLine(this), "--runs and --timeout must be positive");
+      }
+      return new PatroniDrill(this, project).call();
+    }
     Fault f = flap ? Fault.FLAP : Fault.parse(fault);
     int n = instances != null ? instances : f == Fault.ZONE_LOSS ? 3 : 1;
     if (f == Fault.ZONE_LOSS && n < 3) {

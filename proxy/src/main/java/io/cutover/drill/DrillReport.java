@@ -41,7 +41,7 @@ final class DrillReport {
     return run.containsKey("client_rto_from_restart_ms") ? run.getLong("client_rto_from_restart_ms") : run.getLong("client_rto_ms");
   }
 
-  private static JsonObject stats(List<Long> sorted) {
+  static JsonObject stats(List<Long> sorted) {
     if (sorted.isEmpty()) {
       return null;
     }
@@ -82,6 +82,13 @@ final class DrillReport {
       }
     }
     sb.append('\n');
+    expectations(sb, runs);
+    sb.append('\n').append("summary: ").append(summary.encode()).append('\n');
+    return sb.toString();
+  }
+
+  /** Every run's expectations, one line each: "- run N: expected ...: held (observed: ...)". */
+  static void expectations(StringBuilder sb, List<JsonObject> runs) {
     for (JsonObject r : runs) {
       for (Object o : r.getJsonArray("expectations")) {
         JsonObject e = (JsonObject) o;
@@ -89,11 +96,9 @@ final class DrillReport {
             e.getString("expected"), e.getBoolean("held") ? "held" : "NOT held", e.getString("observed")));
       }
     }
-    sb.append('\n').append("summary: ").append(summary.encode()).append('\n');
-    return sb.toString();
   }
 
-  private static String cell(Object value) {
+  static String cell(Object value) {
     return value == null ? "-" : String.valueOf(value).replace("|", "\\|");
   }
 

@@ -66,7 +66,7 @@ final class DrillRig implements AutoCloseable {
     if (options.sync) {
       pg.script("sync", "on");
     }
-    Path config = DrillConfigs.cutover(options.config, runDir, pg.ports);
+    Path config = DrillConfigs.cutover(options.config(), runDir, pg.ports);
     Path hazelcast = DrillConfigs.hazelcast(project.resolve("cluster-config/hazelcast.yaml"), runDir,
         options.hazelcastPort, count);
     String clusterName = "cutover-drill-" + java.util.UUID.randomUUID();
@@ -75,39 +75,51 @@ final class DrillRig implements AutoCloseable {
       int read = options.readPort + 10 * i;
       int httpPort = options.httpPort() + 10 * i;
       Path log = runDir.resolve("cutover" + (i + 1) + ".log");
-      List<String> cmd = new ArrayList<>(List.of("java", "-Xms32m", "-Xmx256m", "-XX:+UseSerialGC", "-jar",
-          project.resolve("proxy/target/cutover.jar").toString(), "--config", config.toString()));
-      if (count > 1) {
-        cmd.add("--cluster");
-      }
-      ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile())
-          .directory(project.toFile());
-      pb.environment().put("CUTOVER_LISTENERS__WRITE", "127.0.0.1:" + write);
-      pb.environment().put("CUTOVER_LISTENERS__READ", "127.0.0.1:" + read);
-      pb.environment().put("CUTOVER_LISTENERS__HTTP", "127.0.0.1:" + httpPort);
-      pb.environment().put("CUTOVER_CLUSTER__NAME", clusterName);
-      pb.environment().put("CUTOVER_CLUSTER__SIZE", String.valueOf(count));
-      pb.environment().put("CUTOVER_CLUSTER__HAZELCAST", hazelcast.toString());
-      pb.environment().put("CUTOVER_HISTORY__DIR", runDir.resolve("history" + (i + 1)).toString()); // one per instance
-      Process p = pb.start();
-      p.getOutputStream().close();
+      Map<String, String> env = new java.util.HashMap<>();
+      env.put("CUTOVER_CLUSTER__NAME", clusterName);
+      env.put("CUTOVER_CLUSTER__SIZE", String.valueOf(count));
+      env.put("CUTOVER_CLUSTER__HAZELCAST", hazelcast.toString());
+      env.put("CUTOVER_HISTORY__DIR", runDir.resolve("history" + (i + 1)).toString()); // one per instance
+      Process p = startCutover(project, config, log, write, read, httpPort, count > 1, env);
       instances.add(new Instance(i + 1, p, log, write, read, httpPort));
       System.out.printf("  cutover %d: pid %d, write %d, read %d, http %d, log %s%n", i + 1, p.pid(), write, read,
           httpPort, project.relativize(log));
     }
     for (Instance in : instances) {
-      awaitWritable(in.writePort(), 60_000);
+      awaitWritable(vertx, in.writePort(), 60_000);
     }
     if (count > 1) {
       awaitClusterFormed(60_000);
     }
-    exec(options.writePort, "create table if not exists cutover_drill (id bigint primary key); truncate cutover_drill");
+    exec(vertx, options.writePort, "create table if not exists cutover_drill (id bigint primary key); truncate cutover_drill");
     for (Instance in : instances) {
       DrillWriter w = new DrillWriter(vertx, "127.0.0.1", in.writePort(), (in.number() - 1) * 1_000_000_000L);
       w.start();
       writers.add(w);
     }
     sleep(2000);
+  }
+
+  /**
+   * Starts a Cutover JVM ({@code proxy/target/cutover.jar}) with {@code config}, its listeners on 127.0.0.1 at the
+   * given ports (environment overrides), output to {@code log}; {@code env} adds more overrides.
+   */
+  static Process startCutover(Path project, Path config, Path log, int write, int read, int http, boolean clustered,
+                              Map<String, String> env) throws IOException {
+    List<String> cmd = new ArrayList<>(List.of("java", "-Xms32m", "-Xmx256m", "-XX:+UseSerialGC", "-jar",
+        project.resolve("proxy/target/cutover.jar").toString(), "--config", config.toString()));
+    if (clustered) {
+      cmd.add("--cluster");
+    }
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile())
+        .directory(project.toFile());
+    pb.environment().put("CUTOVER_LISTENERS__WRITE", "127.0.0.1:" + write);
+    pb.environment().put("CUTOVER_LISTENERS__READ", "127.0.0.1:" + read);
+    pb.environment().put("CUTOVER_LISTENERS__HTTP", "127.0.0.1:" + http);
+    pb.environment().putAll(env);
+    Process p = pb.start();
+    p.getOutputStream().close();
+    return p;
   }
 
   // ---- signals ----
@@ -273,27 +285,29 @@ final class DrillRig implements AutoCloseable {
     return per;
   }
 
-  PgConnectOptions endpoint(int port) {
+  static PgConnectOptions endpoint(int port) {
     return new PgConnectOptions().setHost("127.0.0.1").setPort(port).setUser("postgres").setDatabase("postgres")
         .setProperties(Map.of("application_name", "cutover-drill"));
   }
 
-  private void awaitWritable(int port, long millis) throws Exception {
+  /** Waits until a write through 127.0.0.1:{@code port} succeeds, at most {@code millis}. */
+  static void awaitWritable(Vertx vertx, int port, long millis) throws Exception {
     long deadline = System.currentTimeMillis() + millis;
     while (true) {
       try {
-        exec(port, "select txid_current()");
+        exec(vertx, port, "select txid_current()");
         return;
       } catch (Exception e) {
         if (System.currentTimeMillis() > deadline) {
-          throw new IllegalStateException("the drill's Cutover did not accept writes on port " + port + ": " + e.getMessage());
+          throw new IllegalStateException("no write accepted through port " + port + " within " + millis / 1000 + " s: "
+              + e.getMessage());
         }
         sleep(100);
       }
     }
   }
 
-  private void exec(int port, String sql) throws Exception {
+  static void exec(Vertx vertx, int port, String sql) throws Exception {
     get(PgConnection.connect(vertx, endpoint(port)).compose(c -> c.query(sql).execute().eventually(c::close)), 30);
   }
 
