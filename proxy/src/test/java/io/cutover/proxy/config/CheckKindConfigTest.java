@@ -225,6 +225,17 @@ class CheckKindConfigTest {
   }
 
   @Test
+  void theShippedPatroniExampleIsValid() {
+    Path example = io.cutover.monitor.PgCluster.projectRoot().resolve("cluster-config/cutover-patroni.yaml");
+    ConfigLoader.Result r = ConfigLoader.load(example, Map.of());
+    assertTrue(r.ok(), r.problems().toString());
+    CheckOptions k = r.config().checks();
+    assertEquals(List.of(28008, 28009, 28010), r.config().targets().stream().map(t -> k.httpPortOf(t.name())).toList());
+    assertTrue(r.config().targets().stream().allMatch(t -> k.kindOf(t.name()) == CheckKind.PATRONI));
+    assertEquals(FailoverOptions.Mode.FOLLOW, r.config().failover().getMode());
+  }
+
+  @Test
   void patroniWithAutoFailoverExitsWithTwoAndOneLine(@TempDir Path dir) throws IOException {
     Path file = Files.writeString(dir.resolve("patroni.yaml"), TARGETS + "checks: {kind: patroni}\nfailover: {mode: auto}\n");
     StringWriter out = new StringWriter();
