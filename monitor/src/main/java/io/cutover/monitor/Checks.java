@@ -24,7 +24,6 @@ public final class Checks implements Check {
 
   /**
    * @param targets the targets to be checked (which kinds are needed)
-   * @throws IllegalArgumentException if a configured certificate or key file cannot be used
    */
   public Checks(Vertx vertx, CheckOptions options, Clock clock, List<Target> targets) {
     this.vertx = vertx;

@@ -21,7 +21,8 @@ import java.time.Duration;
  * <p>Bounds: the answer comes by the {@link Deadline} ({@code checks.timeout}): a timer completes it with
  * {@link FailureKind#TIMEOUT} then, and the request's connect and idle timeouts are the time left, so a silent peer's
  * connection is closed by then too. A body larger than {@value #MAX_BODY_BYTES} bytes is not kept: the answer is
- * {@link FailureKind#ERROR} ({@code answer larger than 65536 bytes}). Never a failed future.
+ * {@link FailureKind#ERROR} ({@code answer larger than 65536 bytes}). A certificate or key file that cannot be used
+ * (not PEM) is an {@link FailureKind#ERROR} of every request, naming why. Never a failed future.
  */
 final class HttpGet {
 
@@ -36,7 +37,6 @@ final class HttpGet {
   /**
    * @param options how the endpoint is reached
    * @param timeout {@code checks.timeout}: the connect timeout, and the limit named in timeout messages
-   * @throws IllegalArgumentException if a configured certificate or key file cannot be used
    */
   HttpGet(Vertx vertx, HttpCheckOptions options, Duration timeout) {
     this.vertx = vertx;

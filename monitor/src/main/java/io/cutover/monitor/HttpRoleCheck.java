@@ -22,7 +22,7 @@ public final class HttpRoleCheck implements Check {
   private final Clock clock;
   private final HttpGet http;
 
-  /** @throws IllegalArgumentException if a configured certificate or key file cannot be used */
+  /** A certificate or key file that cannot be used fails every check with {@link FailureKind#ERROR} naming why. */
   public HttpRoleCheck(Vertx vertx, CheckOptions options, Clock clock) {
     this.options = options;
     this.clock = clock;
