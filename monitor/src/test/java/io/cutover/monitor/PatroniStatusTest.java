@@ -27,6 +27,13 @@ class PatroniStatusTest {
        "timeline": 2, "dcs_last_seen": 1714644673, "database_system_identifier": "7364523458634567890",
        "patroni": {"version": "3.0.2", "scope": "cutover-demo"}}""";
 
+  /** A replica's answer exactly as Debian 12's Patroni 3.0.2 (PostgreSQL 15) wrote it, byte for byte. */
+  static final String CAPTURED_REPLICA_302 = "{\"state\": \"running\", \"postmaster_start_time\": \"2026-12-03 "
+      + "11:43:51.019478+00:00\", \"role\": \"replica\", \"server_version\": 150018, \"xlog\": {\"received_location\": "
+      + "67109704, \"replayed_location\": 67109704, \"replayed_timestamp\": null, \"paused\": false}, \"timeline\": 3, "
+      + "\"dcs_last_seen\": 1796298256, \"database_system_identifier\": \"7715042137370371573\", \"patroni\": "
+      + "{\"version\": \"3.0.2\", \"scope\": \"cutover-demo\"}}";
+
   static String replica(String version, String replicationState) {
     return """
         {"state": "running", "postmaster_start_time": "2024-05-02 10:11:14.5+00:00", "role": "replica",
@@ -90,6 +97,18 @@ class PatroniStatusTest {
     assertEquals(-1, o.currentLsn());
     assertEquals(Observation.UNREPORTED, o.receiver());
     assertTrue(o.streaming());
+  }
+
+  @Test
+  void aCapturedPatroni302ReplicaAnswer() {
+    Observation o = observe(200, CAPTURED_REPLICA_302);
+    assertTrue(o.ok(), o.error());
+    assertEquals(Role.REPLICA, o.role());
+    assertEquals(3, o.timeline());
+    assertEquals(67109704, o.receiveLsn());
+    assertEquals(67109704, o.replayLsn());
+    assertEquals(Observation.UNREPORTED, o.receiver());
+    assertEquals(new PatroniFlags(false, false), o.patroni());
   }
 
   @Test
