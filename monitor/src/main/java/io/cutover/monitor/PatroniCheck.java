@@ -16,7 +16,9 @@ import java.time.Clock;
  * that is down fails the check ({@link FailureKind#REFUSED}, {@code GET /patroni: connection refused}) even while
  * PostgreSQL serves, so the target goes DOWN after {@code fall} checks: without Patroni, nobody would fail it over.
  * Conversely, PostgreSQL down under a running Patroni is a failed check with Patroni's state as the reason
- * ({@link FailureKind#ERROR}, {@code Patroni reports state 'stopped'}).
+ * ({@link FailureKind#ERROR}, {@code Patroni reports state 'start failed'}), or a {@link FailureKind#TIMEOUT} while
+ * Patroni still retries its own query of the server before answering (up to its {@code retry_timeout}; seen with
+ * Patroni 3.0.2).
  */
 public final class PatroniCheck implements Check {
 
