@@ -1,6 +1,7 @@
 package io.cutover.proxy;
 
 import io.cutover.monitor.MonitorVerticle;
+import io.cutover.monitor.Poll;
 import io.cutover.monitor.TargetState;
 import io.cutover.monitor.TargetStatus;
 import io.vertx.core.json.JsonObject;
@@ -115,6 +116,40 @@ class PatroniIntegrationTest {
       assertEquals(target(h, "pg2").timeline(), target(h, "pg3").timeline(), "pg3 follows it");
       assertTrue(h.incidents().stream().noneMatch(i -> "cutover".equals(((JsonObject) i).getString("promoted_by"))),
           "Cutover promoted nothing: " + h.incidents().encode());
+    }
+  }
+
+  @Test
+  void postgresStoppedUnderAPausedPatroniFailsTheCheckWithPatronisStateAndThePauseIsLogged() throws Exception {
+    try (Harness h = steady(targets("patroni"))) {
+      stack.ctl("pause", "--wait");
+      try {
+        h.await("pg1 reported paused", t -> t.target("pg1").orElseThrow().patroni() != null
+            && t.target("pg1").orElseThrow().patroni().pause());
+        Poll.until(java.time.Duration.ofSeconds(10), "the pause in the decision log", () -> decided(h,
+            "pg1: Patroni reports pause (maintenance mode: Patroni does not fail over)"));
+        stack.stopPostgres("pg3");
+        h.await("pg3 down: Patroni reports its PostgreSQL not running",
+            t -> t.target("pg3").orElseThrow().state() == TargetState.DOWN);
+        String error = target(h, "pg3").lastError();
+        assertTrue(error.startsWith("Patroni reports state '") && !error.contains("'running'"), error);
+        assertTrue(target(h, "pg3").patroni().pause(), "Patroni still answers, and says it is paused");
+      } finally {
+        stack.ctl("resume", "--wait");
+      }
+      h.await("pg3 readable again once Patroni restarted it", t -> t.readable().contains("pg3"));
+      Poll.until(java.time.Duration.ofSeconds(10), "the end of the pause in the decision log", () -> decided(h,
+          "pg1: Patroni reports pause ended (Patroni fails over again)"));
+    }
+  }
+
+  private static boolean decided(Harness h, String reason) {
+    try {
+      return h.cutover.vertx().eventBus().<JsonObject>request(MonitorVerticle.CLUSTER_ADDRESS, "")
+          .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS).body().getJsonArray("decisions")
+          .stream().anyMatch(d -> reason.equals(((JsonObject) d).getString("reason")));
+    } catch (Exception e) {
+      return false;
     }
   }
 

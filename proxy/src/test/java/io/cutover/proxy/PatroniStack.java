@@ -64,6 +64,25 @@ final class PatroniStack {
     check(run(300, "switchover", name), "switchover " + name);
   }
 
+  /** {@code patronictl ARGS} with the cluster's configuration, e.g. {@code pause --wait}. */
+  void ctl(String... args) {
+    List<String> all = new ArrayList<>(List.of("ctl"));
+    all.addAll(List.of(args));
+    check(run(120, all.toArray(String[]::new)), String.join(" ", all));
+  }
+
+  /** Stops {@code name}'s PostgreSQL alone ({@code pg_ctl stop -m fast} as the daemons' user), its Patroni left running. */
+  void stopPostgres(String name) throws IOException, InterruptedException {
+    Map<String, String> env = env();
+    List<String> cmd = List.of("runuser", "-u", env.get("CUTOVER_PATRONI_USER"), "--",
+        env.get("CUTOVER_PATRONI_PG_BIN") + "/pg_ctl", "-D", root.resolve(name).toString(), "-m", "fast", "-w", "stop");
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+    if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
+      p.destroyForcibly();
+      throw new IllegalStateException(cmd + " failed");
+    }
+  }
+
   /** Starts {@code name}'s Patroni daemon (and PostgreSQL, if it is not running) and waits until it streams. */
   void start(String name) {
     check(run(300, "start", name), "start " + name);
