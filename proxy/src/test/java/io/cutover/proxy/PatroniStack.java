@@ -28,8 +28,10 @@ final class PatroniStack {
   final Map<String, Integer> restPorts = new LinkedHashMap<>();
   /** The script's root (data, configs, logs, PIDs). */
   final Path root;
+  private final Map<String, String> env;
 
   private PatroniStack(Map<String, String> env) {
+    this.env = env;
     root = Path.of(env.get("CUTOVER_PATRONI_ROOT"));
     for (int i = 1; i <= 3; i++) {
       pgPorts.put("pg" + i, Integer.parseInt(env.get("CUTOVER_PATRONI_PG_PORT" + i)));
@@ -71,16 +73,44 @@ final class PatroniStack {
     check(run(120, all.toArray(String[]::new)), String.join(" ", all));
   }
 
-  /** Stops {@code name}'s PostgreSQL alone ({@code pg_ctl stop -m fast} as the daemons' user), its Patroni left running. */
+  /** Stops {@code name}'s PostgreSQL ({@code pg_ctl stop -m fast} as the daemons' user), if it runs. */
   void stopPostgres(String name) throws IOException, InterruptedException {
-    Map<String, String> env = env();
+    pgCtl(name, "fast");
+  }
+
+  /** {@code pg_ctl stop -m MODE} of {@code name}'s server as the daemons' user; a server not running is no error. */
+  private void pgCtl(String name, String mode) throws IOException, InterruptedException {
     List<String> cmd = List.of("runuser", "-u", env.get("CUTOVER_PATRONI_USER"), "--",
-        env.get("CUTOVER_PATRONI_PG_BIN") + "/pg_ctl", "-D", root.resolve(name).toString(), "-m", "fast", "-w", "stop");
+        env.get("CUTOVER_PATRONI_PG_BIN") + "/pg_ctl", "-D", root.resolve(name).toString(), "-m", mode, "-w", "stop");
     Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-    if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
+    if (!p.waitFor(60, TimeUnit.SECONDS)) {
       p.destroyForcibly();
-      throw new IllegalStateException(cmd + " failed");
+      throw new IllegalStateException(cmd + " did not end within 60 s");
     }
+  }
+
+  /**
+   * Keeps {@code name}'s PostgreSQL down while its Patroni runs: stops the server ({@code -m immediate}) and takes
+   * its port before Patroni restarts it (Patroni 3.0.2 restarts a stopped server within its next loop, even in
+   * pause), retrying until the port is won; Patroni's starts then fail. Closing the socket lets it start again.
+   *
+   * @return the socket holding the port
+   */
+  java.net.ServerSocket keepPostgresDown(String name) throws IOException, InterruptedException {
+    int port = pgPorts.get(name);
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    while (System.nanoTime() < deadline) {
+      pgCtl(name, "immediate");
+      java.net.ServerSocket s = new java.net.ServerSocket();
+      s.setReuseAddress(true);
+      try {
+        s.bind(new java.net.InetSocketAddress("127.0.0.1", port));
+        return s;
+      } catch (IOException lost) {
+        s.close(); // Patroni restarted it first: again
+      }
+    }
+    throw new IllegalStateException("could not keep " + name + "'s PostgreSQL down within 60 s");
   }
 
   /** Starts {@code name}'s Patroni daemon (and PostgreSQL, if it is not running) and waits until it streams. */
