@@ -44,6 +44,11 @@ final class BackendConnector {
     this.resolver = resolver;
   }
 
+  /** {@code proxy.connect_timeout} in ms; also how long a server may take to answer the startup packet. */
+  long connectTimeoutMillis() {
+    return connectTimeoutMillis;
+  }
+
   /**
    * Connects to {@code target} from {@code client}'s event loop.
    *

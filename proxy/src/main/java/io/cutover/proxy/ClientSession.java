@@ -4,12 +4,11 @@ import io.cutover.monitor.Errors;
 import io.cutover.monitor.MonitorVerticle;
 import io.cutover.monitor.Role;
 import io.cutover.monitor.Target;
-import io.cutover.monitor.TargetStatus;
 import io.cutover.monitor.Topology;
+import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
-import io.netty.channel.ChannelPipeline;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.internal.ContextInternal;
@@ -29,30 +28,24 @@ import java.util.List;
  *   <li>{@code SSLRequest}/{@code GSSENCRequest}: with a backend available, the request is forwarded and
  *       everything after it is relayed untouched (TLS runs end to end between client and server);
  *       without one, Cutover answers {@code N} and reads the next packet.</li>
- *   <li>{@code StartupMessage}: relayed to the chosen backend; without one, a {@code FATAL} ErrorResponse
- *       with SQLSTATE {@code 57P03} naming the endpoint and the reason, then close.</li>
- *   <li>{@code CancelRequest}: forwarded to every target that has live relayed sessions (PostgreSQL
- *       ignores a key it does not know), then the client connection is closed, as PostgreSQL does.</li>
+ *   <li>{@code StartupMessage}: relayed to the chosen backend, whose first reply must not be {@code 57P03} (else it
+ *       counts as a failed connect, {@link StartupReply}); without one, {@code FATAL 57P03} naming the endpoint and
+ *       the reason, then close.</li>
+ *   <li>{@code CancelRequest}: forwarded ({@link CancelRequests}), then the connection is closed, as PostgreSQL does.</li>
  *   <li>Anything else: {@code FATAL} {@code 08P01} and close.</li>
  * </ul>
  * A connection beyond {@code proxy.max_client_connections} ({@link ClientConnections}) is read the same way but never
- * connected: an encryption request gets {@code N}, a {@code StartupMessage} {@code FATAL} {@code 53300} naming the
- * limit, a {@code CancelRequest} is still forwarded (cancelling must work when an endpoint is full).
- * A client that has not sent a complete first packet within {@code proxy.startup_timeout} (nor, after Cutover
- * answered {@code N} to its encryption request, its startup packet within another {@code proxy.startup_timeout})
- * gets {@code FATAL} {@code 08P01} saying so and is closed. The timer runs only while Cutover reads the client:
- * it stops once a packet is complete, so Cutover's own wait for a backend ({@code proxy.connect_wait}, the
- * backend connect) never counts. Once a StartupMessage is relayed, the rest of the login is the server's
- * ({@code authentication_timeout}); an encryption handshake relayed to the server gets its own
- * {@code proxy.startup_timeout} in the {@link Relay}.
- * Runs on the listener instance's event loop; the backend is connected from the same loop
- * ({@link BackendConnector}) and the pair then becomes a {@link Relay}.
+ * connected: an encryption request gets {@code N}, a {@code StartupMessage} {@code FATAL 53300} naming the limit, a
+ * {@code CancelRequest} is still forwarded. A client that has not sent a complete first packet within
+ * {@code proxy.startup_timeout} (nor, after an {@code N} to its encryption request, its startup packet) gets
+ * {@code FATAL 08P01} saying so and is closed; the timer runs only while Cutover reads the client. An encryption
+ * handshake relayed to the server gets its own {@code proxy.startup_timeout} in the {@link Relay}; the rest of a
+ * login is the server's ({@code authentication_timeout}). Runs on the listener instance's event loop; the backend is
+ * connected from the same loop ({@link BackendConnector}) and the pair then becomes a {@link Relay}.
  */
 final class ClientSession {
 
   private static final Logger LOG = LoggerFactory.getLogger(ClientSession.class);
-  /** Name of Vert.x's NetSocket handler in an accepted channel's pipeline. */
-  private static final String VERTX_HANDLER = "handler";
   /** Bytes a client may send beyond its first packet before the backend is connected. */
   static final int MAX_EARLY_BYTES = 64 * 1024;
 
@@ -294,13 +287,9 @@ final class ClientSession {
         reroute(target, packet, encryptionRequest);
         return;
       }
+      Runnable next = () -> tryConnect(candidates, fallback, index + 1, failures, packet, encryptionRequest);
       if (!f.isSuccess()) {
-        registration.release();
-        failures.add(target.name() + " (" + target.address() + "): " + Errors.describe(f.cause()));
-        registry.connectFailed(target.name());
-        // a failed connect is a hint, never a verdict: the monitor re-checks the target at once
-        vertx.eventBus().send(MonitorVerticle.HINT_ADDRESS, target.name(), MonitorVerticle.LOCAL);
-        tryConnect(candidates, fallback, index + 1, failures, packet, encryptionRequest);
+        failed(registration, target, Errors.describe(f.cause()), failures, next);
         return;
       }
       Channel backend = f.channel();
@@ -308,17 +297,67 @@ final class ClientSession {
         registration.release();
         return;
       }
-      Relay relay = new Relay(endpoint, target, channel, backend, registration, traffic,
-          encryptionRequest ? startupTimeoutMillis : 0);
-      if (!registration.pair(relay)) {
-        // fenced between the check above and now: the fence is resetting the backend
-        registration.release();
-        reroute(target, packet, encryptionRequest);
+      if (encryptionRequest) {
+        pair(registration, target, backend, packet, true, packet.appendBuffer(pending), null);
         return;
       }
-      LOG.debug("{} session {} -> {}", endpoint.label(), client.remoteAddress(), target.name());
-      handOff(relay, backend, packet.appendBuffer(pending));
+      Buffer sent = pending;
+      pending = Buffer.buffer();
+      StartupReply.await(backend, Unpooled.wrappedBuffer(packet.copy().appendBuffer(sent).getBytes()),
+          connector.connectTimeoutMillis(), outcome -> {
+            boolean usable = outcome.reply() != null;
+            if (pending != null && !usable) {
+              pending = sent.appendBuffer(pending); // for the next server
+            }
+            if (usable && !registration.isFenced() && !clientClosed && pending != null && channel.isActive()) {
+              pair(registration, target, backend, packet, false, pending, outcome.reply());
+              return;
+            }
+            if (usable) {
+              outcome.reply().release();
+              backend.close();
+            }
+            if (clientClosed || pending == null || !channel.isActive()) {
+              registration.release();
+            } else if (registration.isFenced()) {
+              registration.release();
+              reroute(target, packet, false);
+            } else {
+              failed(registration, target, outcome.unavailable(), failures, next);
+            }
+          });
     });
+  }
+
+  /** A backend connect failed (or the server could not take the session): a hint to the monitor, then {@code next}. */
+  private void failed(Registration registration, Target target, String why, List<String> failures, Runnable next) {
+    registration.release();
+    failures.add(target.name() + " (" + target.address() + "): " + why);
+    registry.connectFailed(target.name());
+    // a failed connect is a hint, never a verdict: the monitor re-checks the target at once
+    vertx.eventBus().send(MonitorVerticle.HINT_ADDRESS, target.name(), MonitorVerticle.LOCAL);
+    next.run();
+  }
+
+  /**
+   * Pairs the session with its registration and hands it to a {@link Relay}: {@code toBackend} is written to the
+   * server, {@code toClient} (the server's first reply, already read) to the client.
+   */
+  private void pair(Registration registration, Target target, Channel backend, Buffer packet, boolean encryptionRequest,
+                    Buffer toBackend, ByteBuf toClient) {
+    Relay relay = new Relay(endpoint, target, channel, backend, registration, traffic,
+        encryptionRequest ? startupTimeoutMillis : 0);
+    if (!registration.pair(relay)) {
+      // fenced between the check above and now: the fence is resetting the backend
+      if (toClient != null) {
+        toClient.release();
+      }
+      registration.release();
+      reroute(target, packet, encryptionRequest);
+      return;
+    }
+    LOG.debug("{} session {} -> {}", endpoint.label(), client.remoteAddress(), target.name());
+    handOff(relay, toBackend, toClient);
   }
 
   /**
@@ -338,22 +377,10 @@ final class ClientSession {
     attempt(packet, encryptionRequest);
   }
 
-  /**
-   * From here on the session is a plain Netty relay on this event loop: Vert.x's NetSocket handler leaves
-   * the client's pipeline (it would copy every read into a heap buffer and queue every write), and the
-   * relay handlers move bytes between the two channels directly.
-   */
-  private void handOff(Relay relay, Channel backend, Buffer initial) {
+  /** From here on the session is the {@link Relay}'s: {@code initial} to the server, {@code toClient} to the client. */
+  private void handOff(Relay relay, Buffer initial, ByteBuf toClient) {
     pending = null;
-    backend.pipeline().addLast("cutover-relay", relay.backendHandler());
-    ChannelPipeline pipeline = channel.pipeline();
-    pipeline.addLast("cutover-relay", relay.clientHandler());
-    if (pipeline.get(VERTX_HANDLER) != null) {
-      pipeline.remove(VERTX_HANDLER);
-    }
-    relay.start(Unpooled.wrappedBuffer(initial.getBytes()));
-    channel.config().setAutoRead(true);
-    backend.config().setAutoRead(true);
+    relay.start(Unpooled.wrappedBuffer(initial.getBytes()), toClient);
   }
 
   private void refuse(String sqlState, String reason) {
@@ -367,10 +394,7 @@ final class ClientSession {
 
   private void cancel(Buffer packet) {
     dispatched = true;
-    for (String name : registry.targetsWithSessions()) {
-      view.current().target(name).map(TargetStatus::target).ifPresent(t ->
-          backends.connect(t.port(), t.host()).onSuccess(s -> s.end(packet.copy()).onComplete(v -> s.close())));
-    }
+    CancelRequests.forward(packet, registry, view, backends);
     client.close();
   }
 }

@@ -43,6 +43,8 @@ import java.util.concurrent.atomic.LongAdder;
 public final class Relay {
 
   private static final Logger LOG = LoggerFactory.getLogger(Relay.class);
+  /** Name of Vert.x's NetSocket handler in an accepted channel's pipeline. */
+  private static final String VERTX_HANDLER = "handler";
 
   private final Endpoint endpoint;
   private final Target target;
@@ -92,10 +94,28 @@ public final class Relay {
   }
 
   /**
-   * Writes the bytes already read from the client ({@code initial}) to the backend. The session must be
+   * Takes the session over: from here on it is a plain Netty relay on this event loop. Vert.x's NetSocket handler leaves
+   * the client's pipeline (it would copy every read into a heap buffer and queue every write), the relay handlers move
+   * bytes between the two channels directly. Writes the bytes already read from the client ({@code initial}) to the
+   * backend and {@code toClient} (the server's first reply, already read, or null) to the client. The session must be
    * paired with its {@link Registration} first; it leaves the registry once both channels are closed.
    */
-  void start(ByteBuf initial) {
+  void start(ByteBuf initial, ByteBuf toClient) {
+    backend.pipeline().addLast("cutover-relay", backendHandler());
+    client.pipeline().addLast("cutover-relay", clientHandler());
+    if (client.pipeline().get(VERTX_HANDLER) != null) {
+      client.pipeline().remove(VERTX_HANDLER);
+    }
+    start(initial);
+    if (toClient != null) {
+      traffic.downstream(endpoint).add(toClient.readableBytes());
+      client.writeAndFlush(toClient);
+    }
+    client.config().setAutoRead(true);
+    backend.config().setAutoRead(true);
+  }
+
+  private void start(ByteBuf initial) {
     client.closeFuture().addListener(f -> registration.release());
     if (handshakeTimeoutMillis > 0) {
       ScheduledFuture<?> deadline = backend.eventLoop().schedule(this::handshakeTimedOut, handshakeTimeoutMillis,

@@ -61,6 +61,20 @@ final class PatroniStack {
     daemon.onExit().orTimeout(30, TimeUnit.SECONDS).join();
   }
 
+  /** A crash of member {@code name}: SIGKILL to its Patroni daemon and its postmaster at once. */
+  void kill(String name) {
+    check(run(120, "kill", name), "kill " + name);
+  }
+
+  /** Cutover's {@code targets} section: pg1..pg3 on their PostgreSQL ports, checked by {@code kind} on their REST APIs. */
+  String targets(String kind) {
+    StringBuilder sb = new StringBuilder("targets:\n");
+    pgPorts.forEach((name, port) -> sb.append("  - {name: ").append(name).append(", host: 127.0.0.1, port: ")
+        .append(port).append(", check: {kind: ").append(kind).append(", port: ").append(restPorts.get(name))
+        .append("}}\n"));
+    return sb.toString();
+  }
+
   /** Makes {@code name} the leader (Patroni's switchover) and waits until the others stream from it. */
   void switchover(String name) {
     check(run(300, "switchover", name), "switchover " + name);
