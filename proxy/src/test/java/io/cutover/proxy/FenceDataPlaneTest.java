@@ -154,6 +154,7 @@ class FenceDataPlaneTest {
       routed.setSoTimeout((int) DEADLINE.toMillis());
       byte[] got = new DataInputStream(routed.getInputStream()).readNBytes(startup.length);
       assertArrayEquals(startup, got, "the startup packet reached the other replica");
+      routed.getOutputStream().write(AUTHENTICATION_OK); // a server's first reply: the session is relayed from here
       Poll.until(DEADLINE, "relayed to t2", () -> registry.sessions("t2") == 1);
     }
     assertEquals(0, registry.pending("t1") + registry.sessions("t1"));
@@ -175,8 +176,9 @@ class FenceDataPlaneTest {
     Socket client = socket(port);
     client.getOutputStream().write(startupPacket());
     backend.setSoTimeout((int) DEADLINE.toMillis());
-    Socket server = backend.accept(); // and never read until the fence
+    Socket server = backend.accept(); // answers the startup at once, and never reads until the fence
     closeables.add(server);
+    server.getOutputStream().write(AUTHENTICATION_OK);
     Poll.until(DEADLINE, "relayed", () -> registry.sessions("t1") == 1);
     AtomicLong written = new AtomicLong();
     Thread writer = new Thread(() -> {
@@ -242,6 +244,9 @@ class FenceDataPlaneTest {
     Overlay overlay = new Overlay(fenced, Map.of(), fenced.isEmpty() ? null : "failover: " + fenced + " fenced", Map.of());
     return new TopologyRules(-1).build(version, System.currentTimeMillis(), inputs, overlay);
   }
+
+  /** PostgreSQL's AuthenticationOk: what a server's first reply to a startup packet may be. */
+  private static final byte[] AUTHENTICATION_OK = {'R', 0, 0, 0, 8, 0, 0, 0, 0};
 
   private int listen(Endpoint endpoint, Topology initial) throws Exception {
     return listen(endpoint, initial, Duration.ofMillis(300), io.cutover.proxy.config.ProxyOptions.DEFAULT_STARTUP_TIMEOUT);
