@@ -222,10 +222,11 @@ public final class ConfigLoader {
     FailoverOptions failover = FailoverOptions.fromConfig(failoverSection);
     if (!overHttp.isEmpty() && !failoverSection.has("mode")) {
       failover.setMode(FailoverOptions.Mode.FOLLOW);
-    } else if (!overHttp.isEmpty() && failover.getMode() == FailoverOptions.Mode.AUTO) {
+    } else if (!overHttp.isEmpty() && failover.getMode() != FailoverOptions.Mode.FOLLOW) {
       problems.add("failover.mode", failoverSection.string("mode", null), "must be follow (the default with these checks) "
-          + "or manual when targets are checked over patroni or http (" + String.join(", ", overHttp) + "): the cluster "
-          + "manager behind them promotes, and a second failover authority could split the cluster");
+          + "when targets are checked over patroni or http (" + String.join(", ", overHttp) + "): the cluster manager "
+          + "behind them promotes, and a second failover authority (auto, or an operator's failover through Cutover in "
+          + "manual) could split the cluster");
     }
     if (failover.getPreferred() != null && !names.contains(failover.getPreferred())) {
       problems.add("failover.preferred", failover.getPreferred(), "must name a target");

@@ -63,8 +63,8 @@ class CheckKindConfigTest {
     assertTrue(c.checks().getPatroni().verify());
     assertNull(c.checks().getPatroni().user());
     assertEquals(FailoverOptions.Mode.FOLLOW, c.failover().getMode(), "Patroni is the failover authority");
-    assertEquals(FailoverOptions.Mode.MANUAL, ok(TARGETS + "checks: {kind: patroni}\nfailover: {mode: manual}\n")
-        .failover().getMode());
+    assertEquals(1, problems(TARGETS + "checks: {kind: patroni}\nfailover: {mode: manual}\n").size(),
+        "manual would let an operator's failover through Cutover promote behind Patroni's back");
     assertEquals(FailoverOptions.Mode.FOLLOW, ok(TARGETS + "checks: {kind: PATRONI}\nfailover: {mode: follow}\n")
         .failover().getMode());
   }
@@ -133,13 +133,13 @@ class CheckKindConfigTest {
 
   @Test
   void autoFailoverWithPatroniOrHttpChecksIsOneProblem() {
-    assertEquals(List.of("failover.mode: must be follow (the default with these checks) or manual when targets are "
-            + "checked over patroni or http (pg1, pg2): the cluster manager behind them promotes, and a second failover "
-            + "authority could split the cluster (got 'auto')"),
+    assertEquals(List.of("failover.mode: must be follow (the default with these checks) when targets are checked over "
+            + "patroni or http (pg1, pg2): the cluster manager behind them promotes, and a second failover authority (auto, "
+            + "or an operator's failover through Cutover in manual) could split the cluster (got 'auto')"),
         problems(TARGETS + "checks: {kind: patroni}\nfailover: {mode: auto}\n"));
-    assertEquals(List.of("failover.mode: must be follow (the default with these checks) or manual when targets are "
-            + "checked over patroni or http (pg2): the cluster manager behind them promotes, and a second failover "
-            + "authority could split the cluster (got 'auto')"),
+    assertEquals(List.of("failover.mode: must be follow (the default with these checks) when targets are checked over "
+            + "patroni or http (pg2): the cluster manager behind them promotes, and a second failover authority (auto, "
+            + "or an operator's failover through Cutover in manual) could split the cluster (got 'auto')"),
         problems("""
             targets:
               - {name: pg1, host: 127.0.0.1, port: 25432}
@@ -210,7 +210,7 @@ class CheckKindConfigTest {
               - {name: pg2, host: 127.0.0.1, port: 25433, check: {kind: patroni, port: 70000, host: x}}
               - {name: pg3, host: 127.0.0.1, port: 25434, check: patroni}
               - {name: pg4, host: 127.0.0.1, port: 25435, check: {port: 8008}}
-            failover: {mode: manual}
+            failover: {mode: follow}
             """));
   }
 
