@@ -303,7 +303,7 @@ final class ClientSession {
       }
       Buffer sent = pending;
       pending = Buffer.buffer();
-      StartupReply.await(backend, Unpooled.wrappedBuffer(packet.copy().appendBuffer(sent).getBytes()),
+      StartupReply.watch(backend, Unpooled.wrappedBuffer(packet.copy().appendBuffer(sent).getBytes()),
           connector.connectTimeoutMillis(), outcome -> {
             boolean usable = outcome.reply() != null;
             if (pending != null && !usable) {

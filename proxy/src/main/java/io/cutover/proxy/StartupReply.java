@@ -45,7 +45,7 @@ final class StartupReply extends ChannelInboundHandlerAdapter {
    *
    * @param timeoutMillis how long the server may take to answer ({@code proxy.connect_timeout}, in ms)
    */
-  static void await(Channel backend, ByteBuf startup, long timeoutMillis, Consumer<Outcome> done) {
+  static void watch(Channel backend, ByteBuf startup, long timeoutMillis, Consumer<Outcome> done) {
     StartupReply r = new StartupReply(done);
     backend.pipeline().addLast(NAME, r);
     r.deadline = backend.eventLoop().schedule(() -> r.finish(backend, null,

@@ -7,6 +7,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import java.io.DataOutputStream;
 import java.net.InetAddress;
 import java.net.Socket;
 import java.sql.Connection;
@@ -103,10 +104,17 @@ class ConnectionLimitIntegrationTest {
   @Test
   void connectionsRefusedForTheLimitNeverHoldASlot() throws Exception {
     List<Connection> admitted = fill();
-    // a flood beyond the limit that sends nothing: read for their first packet only, not counted
+    // a flood beyond the limit: each sends an SSLRequest and is answered N, which proves Cutover accepted it (over the
+    // limit: read for its first packets only, not counted) before the slot below is given back
     for (int i = 0; i < 20; i++) {
       Socket s = new Socket(InetAddress.getLoopbackAddress(), h.cutover.writePort());
       open.add(s);
+      s.setSoTimeout(10_000);
+      DataOutputStream out = new DataOutputStream(s.getOutputStream());
+      out.writeInt(8);
+      out.writeInt(PgWire.SSL_REQUEST_CODE);
+      out.flush();
+      assertEquals('N', s.getInputStream().read(), "declined: over the limit, never connected");
     }
     admitted.get(0).close();
     Poll.until(Duration.ofSeconds(10), "the slot given back",
