@@ -243,7 +243,7 @@ final class DrillRig implements AutoCloseable {
 
   /** Waits until every writer in {@code ws} has an acknowledgement at or after {@code after} from a server other
    * than {@code excludePort} (-1: any), or until {@code deadline}. */
-  void awaitAcks(List<DrillWriter> ws, long after, int excludePort, long deadline) throws InterruptedException {
+  static void awaitAcks(List<DrillWriter> ws, long after, int excludePort, long deadline) throws InterruptedException {
     while (ws.stream().anyMatch(w -> w.firstAckAfter(after, excludePort) < 0) && System.currentTimeMillis() < deadline) {
       sleep(10);
     }

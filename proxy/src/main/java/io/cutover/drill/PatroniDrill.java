@@ -108,10 +108,7 @@ final class PatroniDrill {
       long killedAt = System.currentTimeMillis();
       cluster.script("kill", oldLeader);
       System.out.printf("  killed %s (Patroni daemon and postmaster, SIGKILL)%n", oldLeader);
-      long deadline = killedAt + options.timeoutMillis();
-      while (writers.stream().anyMatch(w -> w.firstAckAfter(killedAt, oldPort) < 0) && System.currentTimeMillis() < deadline) {
-        DrillRig.sleep(10);
-      }
+      DrillRig.awaitAcks(writers, killedAt, oldPort, killedAt + options.timeoutMillis());
       DrillRig.sleep(1000);
       writers.forEach(DrillWriter::stop);
       DrillRig.sleep(200);

@@ -59,6 +59,21 @@ final class Harness implements AutoCloseable {
     return new Harness(Cutover.start(config).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS));
   }
 
+  /**
+   * Starts Cutover with one target, {@code gone}, on a closed port (no read fallback) and waits until it is DOWN:
+   * every session has no backend. {@code extraYaml} adds settings.
+   */
+  static Harness startWithoutBackend(String extraYaml) throws Exception {
+    int closedPort;
+    try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      closedPort = s.getLocalPort();
+    }
+    Harness h = start("targets:\n  - {name: gone, host: 127.0.0.1, port: " + closedPort + "}\n" + FAST_CHECKS
+        + "read: {fallback_to_primary: false}\n" + extraYaml);
+    h.await("target gone is down", t -> t.target("gone").orElseThrow().state() == io.cutover.monitor.TargetState.DOWN);
+    return h;
+  }
+
   /** Starts Cutover over the real cluster and waits until pg1 is primary and both replicas are readable. */
   static Harness startOnCluster(String extraYaml) throws Exception {
     return startOnCluster(LOCAL_LISTENERS, extraYaml);
