@@ -249,6 +249,8 @@ public final class MonitorVerticle extends VerticleBase {
         .put("topology", tracker.current().toJson())
         .put("mode", failover.getMode().label())
         .put("maintenance", new JsonObject().put("enabled", m.maintenance()).put("reason", m.maintenanceReason()))
+        .put("checks", new JsonObject().put("fall", options.getFall()).put("rise", options.getRise())
+            .put("interval_ms", options.getInterval().toMillis()))
         .put("rto_target_ms", failover.getRto().toMillis())
         .put("rpo_target_bytes", failover.getMaxLagOnFailoverBytes() < 0 ? null : failover.getMaxLagOnFailoverBytes())
         .put("known_primary", m.knownPrimary())

@@ -94,6 +94,7 @@ public final class AdminHttp {
     // bodies are read by the POST routes only: a body on GET/HEAD is ignored (a form body there made BodyHandler
     // throw, a 500); one handler per route, so that an unknown path stays a 404 rather than a POST-only 405
     BodyHandler body = BodyHandler.create(false).setBodyLimit(MAX_BODY_BYTES);
+    OperatorPage.install(r);
     new HealthRoutes(view, listening).install(r);
     AllowedMethods.read(r, "/api/v1/cluster").handler(this::cluster);
     records.routes(r);
@@ -160,6 +161,8 @@ public final class AdminHttp {
         info.put("decision", decision.result());
       }
       c.put("cluster", info);
+      // the operator's page explains how to enable its actions when no token is configured
+      c.put("admin", new JsonObject().put("token_configured", tokenDigest != null));
       return c.put("sessions", new JsonObject().put("write", sessions.sessions(Endpoint.WRITE))
           .put("read", sessions.sessions(Endpoint.READ)).put("by_target", perTarget));
     }));

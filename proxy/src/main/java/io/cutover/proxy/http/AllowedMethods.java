@@ -59,7 +59,9 @@ final class AllowedMethods {
     Map<String, Set<HttpMethod>> byPath = new LinkedHashMap<>();
     for (Route route : r.getRoutes()) {
       if (route.getPath() != null && route.methods() != null && !route.methods().isEmpty()) {
-        byPath.computeIfAbsent(route.getPath(), p -> new HashSet<>()).addAll(route.methods());
+        // a prefix route ("/ui/*") reports its path without the "*": refuse on the same prefix
+        String path = route.isExactPath() ? route.getPath() : route.getPath() + "*";
+        byPath.computeIfAbsent(path, p -> new HashSet<>()).addAll(route.methods());
       }
     }
     byPath.forEach((path, methods) -> {
