@@ -66,7 +66,13 @@ final class AllowedMethods {
     }
     byPath.forEach((path, methods) -> {
       String allow = allow(methods);
-      r.route(path).handler(ctx -> refuse(ctx, allow));
+      r.route(path).handler(ctx -> {
+        if (methods.contains(ctx.request().method())) {
+          ctx.next(); // an allowed method that found nothing under a prefix route ("/ui/missing.js"): the 404
+        } else {
+          refuse(ctx, allow);
+        }
+      });
     });
   }
 
