@@ -126,7 +126,7 @@ class AdminHttpMethodsTest {
     List<String> paths = new ArrayList<>(documentedGetPaths());
     // every status a GET can have here: 503 (no primary, no replica), 400 (bad query or id), 404, 405
     paths.addAll(List.of("/health/read?replicas_only=true", "/health/read?replicas_only=%zz", "/health/nope",
-        "/api/v1/incidents?limit=0", "/api/v1/incidents/x", "/api/v1/incidents/999", "/api/v1/failover", "/nothing"));
+        "/api/v1/incidents?limit=0", "/api/v1/incidents/x", "/api/v1/incidents/999", "/api/v1/failover", "/nothing", "/ui/app.js", "/ui/missing.js"));
     Map<String, Integer> statuses = new LinkedHashMap<>();
     for (String path : paths) {
       RawHttp.Response get = send("GET", path);
@@ -141,6 +141,9 @@ class AdminHttpMethodsTest {
     System.out.println("GET and HEAD statuses: " + statuses);
     assertEquals(200, statuses.get("/health/live"));
     assertEquals(200, statuses.get("/api/v1/cluster"));
+    assertEquals(200, statuses.get("/"));
+    assertEquals(200, statuses.get("/ui/app.js"));
+    assertEquals(404, statuses.get("/ui/missing.js"));
     assertEquals(200, statuses.get("/metrics"));
     assertEquals(503, statuses.get("/health/write"));
     assertEquals(503, statuses.get("/health/read?replicas_only=true"));
@@ -162,7 +165,7 @@ class AdminHttpMethodsTest {
         out.add(path.replace("{id}", "1").replace("{name}", "pg1"));
       }
     });
-    assertEquals(10, out.size(), "the documented GET paths: " + out);
+    assertEquals(11, out.size(), "the documented GET paths: " + out);
     return out;
   }
 }

@@ -1,6 +1,8 @@
 package io.cutover.proxy.http;
 
 import io.vertx.core.MultiMap;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.MimeMapping;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.StaticHandler;
@@ -40,8 +42,27 @@ public final class OperatorPage {
         // the page changes with Cutover's version: browsers revalidate (ETag) rather than keep an old script
         .setCachingEnabled(false)
         .setMaxAgeSeconds(0);
-    AllowedMethods.read(r, "/").handler(assets);
-    AllowedMethods.read(r, "/ui/*").handler(assets);
+    AllowedMethods.read(r, "/").handler(OperatorPage::headType).handler(assets);
+    AllowedMethods.read(r, "/ui/*").handler(OperatorPage::headType).handler(assets);
+  }
+
+  /**
+   * {@code HEAD} gets the {@code Content-Type} {@code GET} gets: the {@link StaticHandler} leaves it out of its
+   * {@code HEAD} answers, and a client checking an asset by {@code HEAD} should see what it would get.
+   */
+  private static void headType(RoutingContext ctx) {
+    if (ctx.request().method() == HttpMethod.HEAD) {
+      String path = ctx.normalizedPath();
+      String file = path.endsWith("/") ? "index.html" : path.substring(path.lastIndexOf('/') + 1);
+      ctx.addHeadersEndHandler(v -> {
+        String type = MimeMapping.mimeTypeForFilename(file);
+        if (ctx.response().getStatusCode() == 200 && type != null && !ctx.response().headers().contains("Content-Type")) {
+          // as the StaticHandler does for GET
+          ctx.response().putHeader("Content-Type", type.startsWith("text") ? type + ";charset=UTF-8" : type);
+        }
+      });
+    }
+    ctx.next();
   }
 
   private static void securityHeaders(RoutingContext ctx) {
