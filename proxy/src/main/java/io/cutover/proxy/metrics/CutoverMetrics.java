@@ -52,7 +52,8 @@ import java.util.concurrent.ConcurrentHashMap;
  *       {@code cutover_sessions_refused_total{endpoint}} sessions refused with 57P03,
  *       {@code cutover_sessions_dead_peer_total{endpoint,peer}} sessions closed because the client or the server
  *       stopped answering ({@code proxy.keepalive})</li>
- *   <li>{@code cutover_client_sessions{endpoint}}, {@code cutover_backend_connect_failures_total{target}},
+ *   <li>{@code cutover_client_sessions{endpoint}}, {@code cutover_target_sessions{target}} (relayed sessions per
+ *       endpoint and per target), {@code cutover_backend_connect_failures_total{target}},
  *       {@code cutover_relayed_bytes_total{endpoint,direction}}</li>
  * </ul>
  */
@@ -87,6 +88,8 @@ public final class CutoverMetrics {
           .tag("target", name).baseUnit("bytes").description("replay lag in bytes of WAL").register(registry);
       FunctionCounter.builder("cutover.backend.connect.failures", sessions, s -> s.connectFailures(name))
           .tag("target", name).description("failed backend connects").register(registry);
+      Gauge.builder("cutover.target.sessions", sessions, s -> s.sessions(name)).tag("target", name)
+          .description("relayed client sessions to the target (both endpoints)").register(registry);
     }
     Gauge.builder("cutover.rto.target", () -> rto).baseUnit("seconds").description("configured RTO").register(registry);
     Gauge.builder("cutover.rpo.target", () -> (double) failover.getMaxLagOnFailoverBytes()).baseUnit("bytes")
