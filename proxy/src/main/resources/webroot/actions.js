@@ -27,6 +27,7 @@ function showResult(what, status, body) {
   box.hidden = false;
   box.dataset.ok = String(status >= 200 && status < 300);
   box.dataset.status = String(status);
+  box.dataset.seq = String(Number(box.dataset.seq || 0) + 1); // one more answer shown
   let line = what + ": HTTP " + status;
   if (body && body.error) line += " " + body.error + (body.detail ? ": " + body.detail : "");
   if (status === 401) line += " — check the admin token";
@@ -106,8 +107,10 @@ export function wire(current) {
 }
 
 function options(select, names, keepFirst) {
-  const chosen = select.value;
   const fixed = keepFirst ? [select.options[0]] : [];
+  const now = [...select.options].slice(fixed.length).map((o) => o.value);
+  if (now.length === names.length && now.every((v, i) => v === names[i])) return; // an open list stays open
+  const chosen = select.value;
   const opts = names.map((n) => { const o = document.createElement("option"); o.value = n; o.textContent = n; return o; });
   select.replaceChildren(...fixed, ...opts);
   if ([...select.options].some((o) => o.value === chosen)) select.value = chosen;
