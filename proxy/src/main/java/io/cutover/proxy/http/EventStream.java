@@ -2,7 +2,6 @@ package io.cutover.proxy.http;
 
 import io.cutover.monitor.MonitorVerticle;
 import io.cutover.monitor.Topology;
-import io.cutover.proxy.Endpoint;
 import io.cutover.proxy.SessionRegistry;
 import io.cutover.proxy.TopologyView;
 import io.vertx.core.Context;
@@ -100,7 +99,7 @@ public final class EventStream extends VerticleBase implements Handler<RoutingCo
     this.log = log;
     this.view = view;
     this.sessions = sessions;
-    this.targets = targets.stream().sorted().toList();
+    this.targets = List.copyOf(targets);
     this.audit = audit;
     this.clock = clock;
   }
@@ -192,12 +191,8 @@ public final class EventStream extends VerticleBase implements Handler<RoutingCo
     }
   }
 
-  /** {@code {"write", "read", "by_target"}}, as {@code GET /api/v1/cluster}'s {@code sessions}. */
   private JsonObject sessionCounts() {
-    JsonObject byTarget = new JsonObject();
-    targets.forEach(t -> byTarget.put(t, sessions.sessions(t)));
-    return new JsonObject().put("write", sessions.sessions(Endpoint.WRITE)).put("read", sessions.sessions(Endpoint.READ))
-        .put("by_target", byTarget);
+    return sessions.toJson(targets);
   }
 
   // ---- the requests (on the connection's context) ----
