@@ -361,16 +361,29 @@ class EventStreamIntegrationTest {
     open(null).awaitCount(2);
   }
 
-  /** {@code kill -9} of the primary: the incident is streamed as it happens, opened, updated at its steps, closed. */
+  /**
+   * {@code kill -9} of the primary: the incident is streamed as it happens, opened, updated at its steps, closed; a
+   * client that goes away during the failover gets exactly what it missed when it comes back.
+   */
   @Test
   void aFailoverIsStreamedAsAnIncidentOpenedUpdatedStepByStepAndClosed() throws Exception {
     h = Harness.startOnCluster("failover: {rto: 10s, failback_delay: 1s}\n");
     try {
       SseClient c = open(null);
+      SseClient away = open(null);
       c.awaitCount(2);
+      away.awaitCount(2);
       PgCluster.run("kill", "pg1");
+      // a second client goes away as soon as it sees the incident open, and comes back after it closed
+      away.await("the incident opened", e -> e.type().equals("incident"));
+      away.close();
+      String lastSeen = away.events.get(away.events.size() - 1).id();
       SseClient.Event closed = c.await("the incident closed", e -> e.type().equals("incident")
           && e.data().getString("step").equals("closed"));
+      SseClient back = open(lastSeen);
+      back.await("the incident closed", e -> e.id().equals(closed.id()));
+      assertEquals(ids(upTo(after(c.events, lastSeen), closed)), ids(upTo(back.events, closed)),
+          "the failover's events it missed, exactly");
       List<SseClient.Event> incident = upTo(c.events, closed).stream().filter(e -> e.type().equals("incident")).toList();
       long id = closed.data().getJsonObject("incident").getLong("id");
       assertTrue(incident.stream().allMatch(e -> e.data().getJsonObject("incident").getLong("id") == id), c.summary());
