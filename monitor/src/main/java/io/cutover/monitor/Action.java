@@ -28,6 +28,15 @@ public sealed interface Action {
   }
 
   /**
+   * The open incident changed during an input and no other incident action of that input says so: a step of its
+   * timeline (candidate chosen, promoted, first write accepted), a promotion attempt, a note. Publish its new version
+   * as updated, so that followers of the event bus see the timeline as it happens; no log line (the closing line has
+   * it all). Found by {@link IncidentSteps}, not by the machine itself.
+   */
+  record IncidentStep(Incident incident) implements Action {
+  }
+
+  /**
    * Read where {@code oldPrimary}'s WAL ended and where {@code newPrimary}'s timeline forked from it, for incident
    * {@code incident}; report with {@link RpoFollowUp#onMeasured} or {@link RpoFollowUp#onMeasureFailed}.
    *

@@ -18,7 +18,8 @@ import java.util.function.LongSupplier;
 /**
  * Carries out the {@link FailoverMachine}'s {@link Action}s with a {@link FailoverExecutor}, the clustering layer
  * ({@link AuthoritySource}) and the event bus, and feeds every result back as an input — a success, a failure or,
- * through the phase deadlines, the lack of one. Keeps the last alerts ("decisions") for operators.
+ * through the phase deadlines, the lack of one. Keeps the last alerts ("decisions") for operators and publishes each
+ * on {@value MonitorVerticle#DECISION_ADDRESS}.
  */
 final class ActionRunner {
 
@@ -101,6 +102,8 @@ final class ActionRunner {
           INCIDENTS.info(json.encode());
         }
         vertx.eventBus().publish(MonitorVerticle.INCIDENT_UPDATED_ADDRESS, json, MonitorVerticle.LOCAL);
+      } else if (a instanceof Action.IncidentStep st) {
+        vertx.eventBus().publish(MonitorVerticle.INCIDENT_UPDATED_ADDRESS, st.incident().toJson(), MonitorVerticle.LOCAL);
       } else if (a instanceof Action.MeasureRpo mr) {
         executor.readRpo(mr.oldPrimary(), mr.newPrimary(), mr.sinceMillis()).onComplete(ar -> report.accept(ar.succeeded()
             ? (m, now) -> m.rpo().onMeasured(mr.incident(), mr.newPrimary().name(), ar.result(), now)
@@ -156,12 +159,15 @@ final class ActionRunner {
         });
   }
 
+  /** Keeps the alert for {@link #decisions()}, publishes it on {@value MonitorVerticle#DECISION_ADDRESS} and logs it. */
   private void alert(Action.Alert al) {
-    decisions.addLast(new JsonObject().put("at", java.time.Instant.ofEpochMilli(clock.millis()).toString())
-        .put("level", al.level()).put("reason", al.message()));
+    JsonObject decision = new JsonObject().put("at", java.time.Instant.ofEpochMilli(clock.millis()).toString())
+        .put("level", al.level()).put("reason", al.message());
+    decisions.addLast(decision);
     while (decisions.size() > DECISIONS_KEPT) {
       decisions.removeFirst();
     }
+    vertx.eventBus().publish(MonitorVerticle.DECISION_ADDRESS, decision.copy(), MonitorVerticle.LOCAL);
     switch (al.level()) {
       case "error" -> LOG.error(al.message());
       case "warn" -> LOG.warn(al.message());

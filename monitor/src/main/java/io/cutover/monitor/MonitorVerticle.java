@@ -62,12 +62,15 @@ public final class MonitorVerticle extends VerticleBase {
   /** Published: an incident closed ({@link Incident#toJson()}). */
   public static final String INCIDENT_CLOSED_ADDRESS = "cutover.incident.closed";
   /**
-   * Published: an incident's RPO figure changed after the fact ({@link Incident#toJson()}), possibly after it closed:
-   * measured, no longer measurable, or why it is not measured yet ({@link RpoFollowUp}).
+   * Published: an incident changed ({@link Incident#toJson()}): while open, at each step of its timeline as it happens
+   * (candidate chosen, promotion attempts, promoted, notes; {@link Action.IncidentStep}); and its RPO figure after the
+   * fact, possibly after it closed: measured, no longer measurable, or why it is not measured yet ({@link RpoFollowUp}).
    */
   public static final String INCIDENT_UPDATED_ADDRESS = "cutover.incident.updated";
-  /** Published: a failover was refused (body: the reason). */
+  /** Published: a failover was refused (body: the reason); also a decision, level {@code error}. */
   public static final String REFUSED_ADDRESS = "cutover.failover.refused";
+  /** Published: each decision ({@value #CLUSTER_ADDRESS}'s {@code decisions}): {@code {"at", "level", "reason"}}. */
+  public static final String DECISION_ADDRESS = "cutover.decision";
 
   private static final Logger LOG = LoggerFactory.getLogger(MonitorVerticle.class);
   /**

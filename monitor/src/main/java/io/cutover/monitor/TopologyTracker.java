@@ -10,7 +10,8 @@ import java.util.Optional;
 
 /**
  * Feeds check results through per-target {@link Health} and {@link TopologyRules} and hands out a
- * new {@link Topology} (version + 1) whenever the snapshot's content changes. Plain and I/O-free;
+ * new {@link Topology} (version + 1) whenever the snapshot's content changes; collects the failover machine's
+ * actions, with {@link Action.IncidentStep} when an input changed the open incident silently. Plain and I/O-free;
  * time comes from the injected {@link Clock}. Not thread-safe: driven from the monitor's context.
  */
 public final class TopologyTracker {
@@ -33,6 +34,7 @@ public final class TopologyTracker {
   private final Clock clock;
   private final FailoverMachine machine;
   private final List<Action> actions = new ArrayList<>();
+  private final IncidentSteps steps = new IncidentSteps();
   private Topology current;
   /** The highest version seen elsewhere (clustered Cutover); the next snapshot is numbered above it. */
   private long witnessed;
@@ -99,7 +101,7 @@ public final class TopologyTracker {
     }
     Overlay before = machine.overlay(now);
     Topology next = build(before, now);
-    actions.addAll(machine.onObservation(observation, next, now));
+    take(machine.onObservation(observation, next, now));
     Overlay after = machine.overlay(now);
     return publishIfChanged(after.equals(before) ? next : build(after, now));
   }
@@ -115,8 +117,17 @@ public final class TopologyTracker {
       return Optional.empty();
     }
     long now = clock.millis();
-    actions.addAll(input.apply(machine, now));
+    take(input.apply(machine, now));
     return publishIfChanged(build(machine.overlay(now), now));
+  }
+
+  /** Keeps an input's actions, followed by the open incident's step if it changed without one ({@link IncidentSteps}). */
+  private void take(List<Action> produced) {
+    actions.addAll(produced);
+    Action step = steps.after(machine.openIncident(), produced);
+    if (step != null) {
+      actions.add(step);
+    }
   }
 
   /** Actions produced by the state machine since the last call, in order. */

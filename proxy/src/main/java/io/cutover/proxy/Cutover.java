@@ -6,6 +6,8 @@ import io.cutover.monitor.cluster.ClusterAuthority;
 import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
 import io.cutover.proxy.http.AdminHttp;
 import io.cutover.proxy.http.AuditLog;
+import io.cutover.proxy.http.EventLog;
+import io.cutover.proxy.http.EventStream;
 import io.cutover.proxy.history.History;
 import io.cutover.proxy.metrics.CutoverMetrics;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -206,10 +208,15 @@ public final class Cutover {
                 .put("incidents", incidents.body());
           }));
     }
+    EventStream events = new EventStream(new EventLog(instanceId, EventLog.DEFAULT_CAPACITY, EventLog.DEFAULT_MAX_BYTES),
+        view, registry, config.targets().stream().map(io.cutover.monitor.Target::name).toList(), audit, Clock.systemUTC());
+    metrics.eventStreams(events);
     AdminHttp http = new AdminHttp(vertx, view, registry, config.targets(), config.adminToken(), audit,
         () -> listening, registryName,
-        () -> authority == null ? new JsonObject().put("enabled", false) : authority.toJson()).clustered(authority);
-    return subscribed.future().compose(v -> history.listen()).compose(v -> vertx.createHttpServer()
+        () -> authority == null ? new JsonObject().put("enabled", false) : authority.toJson()).clustered(authority)
+        .events(events);
+    return subscribed.future().compose(v -> history.listen()).compose(v -> vertx.deployVerticle(events))
+        .compose(v -> vertx.createHttpServer()
         .invalidRequestHandler(AdminHttp::invalidRequest).requestHandler(http.router())
         .listen(config.http().port(), config.http().host()))
         .recover(err -> Future.failedFuture(new ListenFailure("listeners.http", config.http(), err)))

@@ -122,6 +122,17 @@ public final class SessionRegistry {
   }
 
   /**
+   * The relayed sessions as operators see them ({@code GET /api/v1/cluster}'s {@code sessions}, the event stream's
+   * {@code sessions} events): {@code {"write": n, "read": n, "by_target": {"pg1": n, ...}}}, targets in name order.
+   */
+  public io.vertx.core.json.JsonObject toJson(java.util.Collection<String> targets) {
+    io.vertx.core.json.JsonObject byTarget = new io.vertx.core.json.JsonObject();
+    targets.stream().sorted().forEach(t -> byTarget.put(t, sessions(t)));
+    return new io.vertx.core.json.JsonObject().put("write", sessions(Endpoint.WRITE)).put("read", sessions(Endpoint.READ))
+        .put("by_target", byTarget);
+  }
+
+  /**
    * Closes every session relayed to {@code target} gracefully (what was already read is flushed first), for
    * a drain's {@code close_after}. Sessions still connecting are left alone (the drain stopped routing to
    * the target; they are its last ones).

@@ -60,6 +60,7 @@ public final class AdminHttp {
   private final java.util.function.Supplier<JsonObject> clusterInfo;
   private final RecordsHttp records;
   private io.cutover.monitor.cluster.ClusterAuthority cluster;
+  private EventStream events;
 
   /**
    * @param adminToken   the bearer token, or {@code null} to refuse mutating calls with 403
@@ -88,6 +89,12 @@ public final class AdminHttp {
     return this;
   }
 
+  /** Serves {@code GET /api/v1/events} with {@code events} (without it, the path is unknown). */
+  public AdminHttp events(EventStream events) {
+    this.events = events;
+    return this;
+  }
+
   /** The routes, as documented in {@code /api/v1/openapi.yaml}. */
   public Router router() {
     Router r = Router.router(vertx);
@@ -99,6 +106,9 @@ public final class AdminHttp {
     AllowedMethods.read(r, "/api/v1/cluster").handler(this::cluster);
     records.routes(r);
     AllowedMethods.read(r, "/api/v1/openapi.yaml").handler(this::openapi);
+    if (events != null) {
+      AllowedMethods.read(r, "/api/v1/events").handler(events);
+    }
     r.post("/api/v1/failover").handler(body).handler(ctx -> mutate(ctx, "failover", this::failover));
     r.post("/api/v1/switchover").handler(body).handler(ctx -> mutate(ctx, "switchover", this::switchover));
     r.post("/api/v1/maintenance").handler(body).handler(ctx -> mutate(ctx, "maintenance", this::maintenance));

@@ -55,10 +55,14 @@ import java.util.concurrent.ConcurrentHashMap;
  *   <li>{@code cutover_client_sessions{endpoint}}, {@code cutover_target_sessions{target}} (relayed sessions per
  *       endpoint and per target), {@code cutover_backend_connect_failures_total{target}},
  *       {@code cutover_relayed_bytes_total{endpoint,direction}}</li>
+ *   <li>{@code cutover_event_streams} open {@code GET /api/v1/events} streams,
+ *       {@code cutover_event_streams_dropped_total{reason="slow_consumer"}} streams closed as slow consumers
+ *       ({@link #eventStreams})</li>
  * </ul>
  */
 public final class CutoverMetrics {
 
+  private final MeterRegistry registry;
   private final TopologyView view;
   private final MultiGauge targetUp;
   private final Map<String, Long> lastUpMillis = new ConcurrentHashMap<>();
@@ -75,6 +79,7 @@ public final class CutoverMetrics {
 
   public CutoverMetrics(MeterRegistry registry, Vertx vertx, TopologyView view, SessionRegistry sessions,
                         Traffic traffic, ClientConnections connections, List<Target> targets, FailoverOptions failover) {
+    this.registry = registry;
     this.view = view;
     double rto = failover.getRto().toMillis() / 1000.0;
     this.targetUp = MultiGauge.builder("cutover.target.up")
@@ -158,6 +163,16 @@ public final class CutoverMetrics {
     bus.<JsonObject>localConsumer(MonitorVerticle.INCIDENT_UPDATED_ADDRESS, m -> rpo(m.body()));
     bus.<String>localConsumer(MonitorVerticle.REFUSED_ADDRESS, m -> failovers.get("refused").increment());
     onTopology(view.current());
+  }
+
+  /** The event stream's meters: streams open, and those closed as slow consumers (from 0). */
+  public void eventStreams(io.cutover.proxy.http.EventStream events) {
+    Gauge.builder("cutover.event.streams", events, io.cutover.proxy.http.EventStream::streams)
+        .strongReference(true).description("open GET /api/v1/events streams").register(registry);
+    FunctionCounter.builder("cutover.event.streams.dropped", events, io.cutover.proxy.http.EventStream::droppedSlow)
+        .tag("reason", "slow_consumer")
+        .description("event streams closed because their client did not take the events as fast as they came")
+        .register(registry);
   }
 
   /** Refreshes the per-target gauges from a new snapshot. */
