@@ -106,12 +106,15 @@ export function wire(current) {
   });
 }
 
-function options(select, names, keepFirst) {
+/** The targets as options, UP ones first, a DOWN one saying so. */
+function options(select, targets, keepFirst) {
+  const sorted = targets.slice().sort((a, b) => (a.state === "up" ? 0 : 1) - (b.state === "up" ? 0 : 1));
+  const labels = sorted.map((t) => t.name + (t.state === "up" ? "" : " (" + String(t.state).toUpperCase() + ")"));
   const fixed = keepFirst ? [select.options[0]] : [];
-  const now = [...select.options].slice(fixed.length).map((o) => o.value);
-  if (now.length === names.length && now.every((v, i) => v === names[i])) return; // an open list stays open
+  const now = [...select.options].slice(fixed.length).map((o) => o.textContent);
+  if (now.length === labels.length && now.every((v, i) => v === labels[i])) return; // an open list stays open
   const chosen = select.value;
-  const opts = names.map((n) => { const o = document.createElement("option"); o.value = n; o.textContent = n; return o; });
+  const opts = sorted.map((t, i) => { const o = document.createElement("option"); o.value = t.name; o.textContent = labels[i]; return o; });
   select.replaceChildren(...fixed, ...opts);
   if ([...select.options].some((o) => o.value === chosen)) select.value = chosen;
 }
@@ -120,10 +123,10 @@ function options(select, names, keepFirst) {
 export function render(state) {
   const t = state.topology;
   if (t) {
-    const replicas = t.targets.filter((x) => x.name !== t.primary).map((x) => x.name);
+    const replicas = t.targets.filter((x) => x.name !== t.primary);
     options($("switchover-candidate"), replicas, false);
     options($("failover-candidate"), replicas, true);
-    options($("drain-target"), t.targets.map((x) => x.name), false);
+    options($("drain-target"), t.targets, false);
   }
   const c = state.cluster || {};
   const configured = !c.admin || c.admin.token_configured !== false;

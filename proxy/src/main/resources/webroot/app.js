@@ -34,8 +34,9 @@ async function getJson(path) {
   return res.json();
 }
 
+/** An incident's outcome is "open" until it ends (completed, aborted, recovered, ...). */
 function isClosed(i) {
-  return !!(i && (i.outcome || (i.timeline && i.timeline.closed)));
+  return !!(i && ((i.outcome && i.outcome !== "open") || (i.timeline && i.timeline.closed)));
 }
 
 function remember(incident) {

@@ -13,19 +13,20 @@ function svg(tag, attrs, text) {
 
 /** @param incidents oldest first; @param rtoMs the configured RTO target in ms */
 export function incidentChart(incidents, rtoMs, width) {
-  const W = Math.max(300, Math.round(width || 900)), H = 170, left = 56, bottom = 22, top = 10;
+  const W = Math.max(300, Math.round(width || 900)), H = incidents.length ? 170 : 70, left = 56, bottom = 22, top = 10;
   const root = svg("svg", { viewBox: "0 0 " + W + " " + H, role: "img", "aria-label": "incident durations against the RTO" });
   const rto = rtoMs || 0;
   const max = Math.max(rto * 1.25, ...incidents.map((i) => i.duration_ms || 0), 1000);
   const y = (ms) => H - bottom - (ms / max) * (H - bottom - top);
   root.append(svg("line", { x1: left, x2: W, y1: H - bottom, y2: H - bottom, stroke: "currentColor", "stroke-opacity": 0.3 }));
   root.append(svg("text", { x: 4, y: y(0) }, "0"));
+  if (incidents.length) root.append(svg("text", { x: 4, y: top + 8 }, duration(max)));
   if (rto > 0) {
     root.append(svg("line", { class: "rto-line", x1: left, x2: W, y1: y(rto), y2: y(rto) }));
     root.append(svg("text", { x: 4, y: y(rto) + 4 }, "RTO " + duration(rto)));
   }
   if (incidents.length === 0) {
-    root.append(svg("text", { x: left + 10, y: H / 2 }, "no incidents yet"));
+    root.append(svg("text", { x: left + 10, y: H / 2 }, "no incident yet: each will be a bar, last healthy check → first write accepted, against the RTO line"));
     return root;
   }
   const slot = Math.min(60, (W - left) / incidents.length);

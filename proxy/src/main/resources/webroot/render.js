@@ -116,8 +116,11 @@ export function incident(state, now) {
   }
   section.dataset.incident = String(i.id);
   $("incident-kind").textContent = i.kind + " #" + i.id;
-  $("incident-what").textContent = (i.old_primary || "?") + " → " + (i.new_primary || "choosing…")
-    + (i.outcome ? " (" + i.outcome + ")" : "");
+  const paused = state.topology && state.topology.failover_paused;
+  $("incident-paused").hidden = !paused || !!i.new_primary;
+  $("incident-paused").textContent = paused ? "No automatic failover: " + paused : "";
+  $("incident-what").textContent = (i.old_primary || "?") + " → " + (i.new_primary || (paused ? "–" : "choosing…"))
+    + (i.outcome && i.outcome !== "open" ? " (" + i.outcome + ")" : "");
   const tl = i.timeline || {};
   const start = Date.parse(tl.last_healthy);
   const end = tl.first_write_accepted ? Date.parse(tl.first_write_accepted) : now;
@@ -165,24 +168,29 @@ export function history(state) {
   document.querySelector("#incidents tbody").replaceChildren(...rows);
 }
 
+/** A list's items, or one "none yet" line. */
+function items(list, none) {
+  return list.length ? list : [el("li", "muted", none)];
+}
+
 export function decisions(state) {
-  $("decisions").replaceChildren(...state.decisions.slice().reverse().slice(0, 30).map((d) => {
+  $("decisions").replaceChildren(...items(state.decisions.slice().reverse().slice(0, 30).map((d) => {
     const li = el("li");
     li.dataset.level = d.level;
     li.append(el("span", "at", clock(d.at, true)), el("span", "level", d.level), document.createTextNode(" " + d.reason));
     return li;
-  }));
+  }), "No decision since Cutover started."));
 }
 
 export function audit(state) {
-  $("audit").replaceChildren(...state.audit.slice(0, 30).map((a) => {
+  $("audit").replaceChildren(...items(state.audit.slice(0, 30).map((a) => {
     const li = el("li");
     li.dataset.status = String(a.status);
     const args = a.arguments && Object.keys(a.arguments).length ? " " + JSON.stringify(a.arguments) : "";
     li.append(el("span", "at", clock(a.at)), el("strong", null, a.action + args),
       document.createTextNode(" → " + a.status + " " + a.outcome + " (" + a.remote + ")"));
     return li;
-  }));
+  }), "No admin call recorded."));
 }
 
 export function cluster(state) {

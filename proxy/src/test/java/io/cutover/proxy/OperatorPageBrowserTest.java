@@ -79,12 +79,21 @@ class OperatorPageBrowserTest {
     return d().findElement(By.id(id)).getDomAttribute(name);
   }
 
-  private WebElement card(String target) {
-    return d().findElement(By.cssSelector(".target[data-target='" + target + "']"));
+  /** Runs {@code script} in the page: one atomic read, as the cards are redrawn on every event. */
+  private Object js(String script, Object... args) {
+    return ((JavascriptExecutor) d()).executeScript(script, args);
   }
 
+  /** An attribute of {@code target}'s card, or null without the card. */
+  private String card(String target, String attribute) {
+    return (String) js("const c = document.querySelector(`.target[data-target='${arguments[0]}']`);"
+        + " return c && c.getAttribute(arguments[1]);", target, attribute);
+  }
+
+  /** The text of a field on {@code target}'s card, or null. */
   private String field(String target, String field) {
-    return card(target).findElement(By.cssSelector("dd[data-field='" + field + "']")).getText();
+    return (String) js("const f = document.querySelector(`.target[data-target='${arguments[0]}'] dd[data-field='${arguments[1]}']`);"
+        + " return f && f.textContent;", target, field);
   }
 
   private void awaitText(String id, String expected) {
@@ -117,8 +126,29 @@ class OperatorPageBrowserTest {
     return text("action-status");
   }
 
+  /**
+   * The text of every cell of the rows {@code selector} finds, read in one script: the page redraws on every event,
+   * so elements found one by one can be replaced in between.
+   */
+  @SuppressWarnings("unchecked")
+  private List<List<String>> cells(String selector) {
+    return (List<List<String>>) js("return [...document.querySelectorAll(arguments[0])]"
+        + ".map(tr => [...tr.cells].map(td => td.textContent))", selector);
+  }
+
+  /** A screenshot of the whole page (the window made as tall as the page for it), from the top. */
   private void shot(String name) throws Exception {
-    browser.screenshot(SHOTS.resolve(name + ".png"));
+    WebDriver.Window window = d().manage().window();
+    org.openqa.selenium.Dimension before = window.getSize();
+    long chrome = (Long) js("return window.outerHeight - window.innerHeight");
+    long height = (Long) js("window.scrollTo(0, 0); return document.documentElement.scrollHeight");
+    window.setSize(new org.openqa.selenium.Dimension(before.getWidth(), (int) (height + chrome)));
+    try {
+      browser.waitFor("the window resized", WAIT, dr -> (Long) js("return window.innerHeight") >= height);
+      browser.screenshot(SHOTS.resolve(name + ".png"));
+    } finally {
+      window.setSize(before);
+    }
   }
 
   @Test
@@ -132,10 +162,11 @@ class OperatorPageBrowserTest {
     awaitText("route-write-to", "pg1");
     browser.waitFor("reads routed to pg2 and pg3", WAIT, dr -> text("route-read-to").contains("pg2")
         && text("route-read-to").contains("pg3"));
-    assertEquals("primary", card("pg1").getDomAttribute("data-role"));
-    assertEquals("replica", card("pg2").getDomAttribute("data-role"));
-    assertTrue(card("pg2").findElement(By.cssSelector("dd[data-field='replay lag']")).getText().endsWith("B"));
-    assertEquals(4, card("pg1").findElements(By.cssSelector(".health span.on")).size(), "health 4 of rise+fall-1 = 4");
+    assertEquals("primary", card("pg1", "data-role"));
+    assertEquals("replica", card("pg2", "data-role"));
+    assertTrue(field("pg2", "replay lag").endsWith(" B"), field("pg2", "replay lag"));
+    assertEquals(4L, js("return document.querySelectorAll(`.target[data-target='pg1'] .health span.on`).length"),
+        "health 4 of rise+fall-1 = 4");
     assertFalse(text("instance").isBlank());
 
     // a session through the write endpoint shows on pg1's card, live
@@ -144,7 +175,7 @@ class OperatorPageBrowserTest {
       shot("normal");
     }
     browser.waitFor("no session on pg1", WAIT, dr -> "0".equals(field("pg1", "sessions")));
-    ((JavascriptExecutor) d()).executeScript("window.notReloaded = 'yes'");
+    js("window.notReloaded = 'yes'");
 
     // maintenance on, through the page
     token(Harness.TOKEN);
@@ -164,7 +195,7 @@ class OperatorPageBrowserTest {
     browser.waitFor("the RTO bar red (breached)", WAIT, dr -> "red".equals(attr("rto-fill", "data-level")));
     assertTrue(text("rto-text").contains("breached"), text("rto-text"));
     assertTrue(text("incident-rpo").startsWith("RPO exposure: "), text("incident-rpo"));
-    browser.waitFor("pg1 DOWN on its card", WAIT, dr -> "down".equals(card("pg1").getDomAttribute("data-state")));
+    browser.waitFor("pg1 DOWN on its card", WAIT, dr -> "down".equals(card("pg1", "data-state")));
 
     // maintenance off: Cutover fails over at once; the page shows the incident completed with its verdict
     assertTrue(act("maintenance-off").startsWith("maintenance off: HTTP 200"), text("action-status"));
@@ -178,7 +209,7 @@ class OperatorPageBrowserTest {
     assertTrue(text("no-incident").contains("RTO breached"), text("no-incident"));
     assertFalse(d().findElements(By.cssSelector("#incident-chart rect.bar-breached")).isEmpty(), "the chart's bar");
     assertFalse(d().findElement(By.id("decisions")).findElements(By.tagName("li")).isEmpty(), "decisions with reasons");
-    assertEquals("yes", ((JavascriptExecutor) d()).executeScript("return window.notReloaded"), "all of it without a reload");
+    assertEquals("yes", js("return window.notReloaded"), "all of it without a reload");
     shot("incident-closed");
 
     // a wrong token: the page shows the API's 401
@@ -202,7 +233,7 @@ class OperatorPageBrowserTest {
       String audit = text("audit");
       return audit.contains("switchover {\"candidate\":\"" + other + "\"} → 200") && audit.contains("→ 401 refused: wrong token");
     });
-    assertEquals(Harness.TOKEN, ((JavascriptExecutor) d()).executeScript(
+    assertEquals(Harness.TOKEN, js(
         "return sessionStorage.getItem('cutover.admin_token')"), "the token is kept in the tab");
     assertTrue(browser.requestedUrls().stream().noneMatch(u -> u.contains(Harness.TOKEN)), "never in a URL");
   }
@@ -212,7 +243,7 @@ class OperatorPageBrowserTest {
     Harness h = Harness.startWithoutBackend("");
     started.add(h);
     open(h);
-    browser.waitFor("the target gone DOWN", WAIT, dr -> "down".equals(card("gone").getDomAttribute("data-state")));
+    browser.waitFor("the target gone DOWN", WAIT, dr -> "down".equals(card("gone", "data-state")));
     awaitText("route-write-to", "none");
     browser.waitFor("the note on actions", WAIT, dr -> dr.findElement(By.id("actions-disabled")).isDisplayed());
     assertTrue(text("actions-disabled").contains("admin.token"), text("actions-disabled"));
@@ -237,15 +268,13 @@ class OperatorPageBrowserTest {
     }
     open(started.get(1));
     browser.waitFor("the cluster section", WAIT, dr -> dr.findElement(By.id("cluster")).isDisplayed());
-    browser.waitFor("three members, each with its view", WAIT, dr -> {
-      List<WebElement> rows = dr.findElements(By.cssSelector("#members tbody tr"));
-      return rows.size() == 3 && rows.stream().allMatch(r -> r.getText().contains("pg1"));
+    List<List<String>> rows = browser.waitFor("three members, each routing to pg1", WAIT, dr -> {
+      List<List<String>> now = cells("#members tbody tr");
+      return now.size() == 3 && now.stream().allMatch(r -> r.get(4).equals("pg1")) ? now : null;
     });
-    List<WebElement> rows = d().findElements(By.cssSelector("#members tbody tr"));
-    assertEquals(1, rows.stream().filter(r -> r.findElements(By.tagName("td")).get(1).getText().equals("leader")).count(),
-        "exactly one leader");
-    for (WebElement r : rows) {
-      assertTrue(r.findElements(By.tagName("td")).get(3).getText().matches("\\d+"), "a topology version: " + r.getText());
+    assertEquals(1, rows.stream().filter(r -> r.get(1).equals("leader")).count(), "exactly one leader: " + rows);
+    for (List<String> r : rows) {
+      assertTrue(r.get(3).matches("\\d+"), "a topology version: " + r);
     }
     assertTrue(text("cluster-summary").startsWith("3 members, quorum 2; this instance is a follower"), text("cluster-summary"));
     shot("cluster");
