@@ -280,7 +280,7 @@ class AdminHttpIntegrationTest {
     for (var e : paths.entrySet()) {
       for (String method : e.getValue().keySet()) {
         documented.add(method.toUpperCase() + " " + e.getKey());
-        String path = e.getKey().replace("{name}", "pg2").replace("{id}", "1");
+        String path = e.getKey().replace("{name}", "pg2").replace("{id}", "1").replace("{file}", "app.js");
         String body = switch (path) {
           case "/api/v1/failover", "/api/v1/switchover" -> "{\"candidate\": 5}";
           case "/api/v1/maintenance" -> "{}";
@@ -300,7 +300,9 @@ class AdminHttpIntegrationTest {
       if (route.getPath() == null || route.methods() == null) {
         continue; // a path's last route, refusing the methods it does not serve
       }
-      String path = route.getPath().replace(":name", "{name}").replace(":id", "{id}");
+      // a prefix route ("/ui/*", the page's files) is documented as the prefix and a {file}
+      String path = route.isExactPath() ? route.getPath().replace(":name", "{name}").replace(":id", "{id}")
+          : route.getPath() + "{file}";
       for (HttpMethod m : route.methods()) {
         // every GET path serves HEAD (the document says so; it lists HEAD as an operation for the health checks only)
         boolean headOfGet = m == HttpMethod.HEAD && documented.contains("GET " + path);

@@ -170,10 +170,10 @@ class AdminHttpMethodsTest {
     List<String> out = new ArrayList<>();
     paths.forEach((path, operations) -> {
       if (operations.containsKey("get")) {
-        out.add(path.replace("{id}", "1").replace("{name}", "pg1"));
+        out.add(path.replace("{id}", "1").replace("{name}", "pg1").replace("{file}", "app.js"));
       }
     });
-    assertEquals(12, out.size(), "the documented GET paths: " + out);
+    assertEquals(13, out.size(), "the documented GET paths: " + out);
     return out;
   }
 }
