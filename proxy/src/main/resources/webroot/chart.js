@@ -21,7 +21,7 @@ export function incidentChart(incidents, rtoMs, width) {
   root.append(svg("line", { x1: left, x2: W, y1: H - bottom, y2: H - bottom, stroke: "currentColor", "stroke-opacity": 0.3 }));
   root.append(svg("text", { x: 4, y: y(0) }, "0"));
   if (incidents.length) root.append(svg("text", { x: 4, y: top + 8 }, duration(max)));
-  if (rto > 0) {
+  if (rto > 0 && incidents.length) {
     root.append(svg("line", { class: "rto-line", x1: left, x2: W, y1: y(rto), y2: y(rto) }));
     root.append(svg("text", { x: 4, y: y(rto) + 4 }, "RTO " + duration(rto)));
   }

@@ -236,9 +236,9 @@ public final class Cutover {
           if (authority != null) {
             authority.catchUp();
           }
-          LOG.info("cutover started: write endpoint {}:{}, read endpoint {}:{}, {} listener instance(s) each; HTTP {}:{}",
-              config.write().host(), writePort, config.read().host(), readPort, config.proxy().eventLoops(),
-              config.http().host(), httpPort);
+          LOG.info("cutover started: write endpoint {}:{}, read endpoint {}:{}, {} listener instance(s) each; HTTP {}:{} "
+              + "(the operator's page: http://{}:{}/)", config.write().host(), writePort, config.read().host(), readPort,
+              config.proxy().eventLoops(), config.http().host(), httpPort, config.http().host(), httpPort);
           return this;
         });
   }
