@@ -154,6 +154,7 @@ public final class ConfigLoader {
     ListenAddress write = address(listeners, "write", CutoverConfig.DEFAULT_WRITE);
     ListenAddress read = address(listeners, "read", CutoverConfig.DEFAULT_READ);
     ListenAddress http = address(listeners, "http", CutoverConfig.DEFAULT_HTTP);
+    HttpTlsOptions httpTls = HttpTlsOptions.fromConfig(listeners);
     listeners.rejectUnknown();
     if (http.equals(write) && http.port() != 0 || http.equals(read) && http.port() != 0) {
       problems.add("listeners.http", http.toString(), "must differ from listeners.write and listeners.read");
@@ -264,7 +265,7 @@ public final class ConfigLoader {
 
     root.rejectUnknown();
     return new CutoverConfig(write, read, targets, checks, maxLag, fallback, proxy, resolver,
-        failover, http, token, auditKept, cluster, history, presence);
+        failover, http, token, auditKept, cluster, history, presence, httpTls);
   }
 
   /** A target's {@code check} as written: the kind ({@code null}: {@code checks.kind}) and port ({@code -1}: none). */

@@ -32,12 +32,13 @@ import java.util.List;
  * @param history           where incidents and audit entries are kept across restarts ({@code history})
  * @param presence          the marker table that lets Cutovers on the same servers notice each other
  *                          ({@code presence}, see {@link io.cutover.monitor.Presence})
+ * @param httpTls           HTTPS on the HTTP listener ({@code listeners.http_tls}), {@code null}: plain HTTP
  */
 public record CutoverConfig(ListenAddress write, ListenAddress read, List<Target> targets, CheckOptions checks,
                             long readMaxLagBytes, boolean readFallbackToPrimary, ProxyOptions proxy, ResolverOptions resolver,
                             FailoverOptions failover, ListenAddress http,
                             String adminToken, int auditKept, Cluster cluster, History history,
-                            io.cutover.monitor.Presence.Options presence) {
+                            io.cutover.monitor.Presence.Options presence, HttpTlsOptions httpTls) {
 
   /**
    * {@code history} section: this instance's incidents and audit entries as JSON lines on disk, read back at start.
@@ -109,7 +110,7 @@ public record CutoverConfig(ListenAddress write, ListenAddress read, List<Target
     targets.forEach(x -> t.add(x.toJson()));
     return new JsonObject()
         .put("listeners", new JsonObject().put("write", write.toString()).put("read", read.toString())
-            .put("http", http.toString()))
+            .put("http", http.toString()).put("http_tls", httpTls == null ? "off" : httpTls.toJson()))
         .put("admin", new JsonObject().put("token_set", adminToken != null).put("audit_kept", auditKept))
         .put("cluster", new JsonObject().put("enabled", cluster.enabled()).put("size", cluster.size())
             .put("name", cluster.name()).put("hazelcast", cluster.hazelcast().toString()))
@@ -128,7 +129,7 @@ public record CutoverConfig(ListenAddress write, ListenAddress read, List<Target
   /** A copy with clustering switched on or off ({@code --cluster}). */
   public CutoverConfig withCluster(boolean enabled) {
     return new CutoverConfig(write, read, targets, checks, readMaxLagBytes, readFallbackToPrimary, proxy, resolver, failover, http, adminToken, auditKept, cluster.withEnabled(enabled), history,
-        presence);
+        presence, httpTls);
   }
 
 }
