@@ -70,6 +70,7 @@ public final class Cutover {
   private int writePort;
   private int readPort;
   private int httpPort;
+  private io.vertx.core.http.HttpServer httpServer;
 
   private Cutover(Vertx vertx, CutoverConfig config, String registryName, ClusterAuthority authority, History history,
                   String hostName) {
@@ -216,11 +217,12 @@ public final class Cutover {
         () -> authority == null ? new JsonObject().put("enabled", false) : authority.toJson()).clustered(authority)
         .events(events);
     return subscribed.future().compose(v -> history.listen()).compose(v -> vertx.deployVerticle(events))
-        .compose(v -> vertx.createHttpServer()
+        .compose(v -> HttpTls.serverOptions(vertx, config))
+        .compose(options -> vertx.createHttpServer(options)
         .invalidRequestHandler(AdminHttp::invalidRequest).requestHandler(http.router())
         .listen(config.http().port(), config.http().host()))
         .recover(err -> Future.failedFuture(new ListenFailure("listeners.http", config.http(), err)))
-        .onSuccess(s -> httpPort = s.actualPort())
+        .onSuccess(s -> httpPort = (httpServer = s).actualPort())
         .compose(s -> listen(Endpoint.WRITE, config.write()).onSuccess(p -> writePort = p))
         .compose(p -> listen(Endpoint.READ, config.read()).onSuccess(p2 -> readPort = p2))
         .onSuccess(p -> listening = true)
@@ -237,8 +239,8 @@ public final class Cutover {
             authority.catchUp();
           }
           LOG.info("cutover started: write endpoint {}:{}, read endpoint {}:{}, {} listener instance(s) each; HTTP {}:{} "
-              + "(the operator's page: http://{}:{}/)", config.write().host(), writePort, config.read().host(), readPort,
-              config.proxy().eventLoops(), config.http().host(), httpPort, config.http().host(), httpPort);
+              + "(the operator's page: {}://{}:{}/)", config.write().host(), writePort, config.read().host(), readPort,
+              config.proxy().eventLoops(), config.http().host(), httpPort, HttpTls.scheme(config), config.http().host(), httpPort);
           return this;
         });
   }
@@ -349,6 +351,17 @@ public final class Cutover {
   /** The bound HTTP port (health, admin API, metrics). */
   public int httpPort() {
     return httpPort;
+  }
+
+  /**
+   * Reads {@code listeners.http_tls}'s certificate and key again from the same paths for new HTTPS connections, the
+   * listener left open ({@link HttpTls#reload}: one log line; bad files keep the previous certificate in use).
+   *
+   * @return the certificate now served; failed with a one-line message: {@link io.cutover.proxy.config.PemKeyPair.Invalid}
+   *         (bad files, each problem named with its key and path), {@link IllegalStateException} (no http_tls)
+   */
+  public Future<java.security.cert.X509Certificate> reloadHttpCertificate() {
+    return HttpTls.reload(vertx, httpServer, config.httpTls());
   }
 
   /** The bound read endpoint port. */

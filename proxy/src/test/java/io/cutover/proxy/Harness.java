@@ -64,11 +64,16 @@ final class Harness implements AutoCloseable {
    * every session has no backend. {@code extraYaml} adds settings.
    */
   static Harness startWithoutBackend(String extraYaml) throws Exception {
+    return startWithoutBackend(LOCAL_LISTENERS, extraYaml);
+  }
+
+  /** {@link #startWithoutBackend(String)} with other {@code listeners} (a YAML line). */
+  static Harness startWithoutBackend(String listeners, String extraYaml) throws Exception {
     int closedPort;
     try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
       closedPort = s.getLocalPort();
     }
-    Harness h = start("targets:\n  - {name: gone, host: 127.0.0.1, port: " + closedPort + "}\n" + FAST_CHECKS
+    Harness h = startConfigured(listeners + "targets:\n  - {name: gone, host: 127.0.0.1, port: " + closedPort + "}\n" + FAST_CHECKS
         + "read: {fallback_to_primary: false}\n" + extraYaml);
     h.await("target gone is down", t -> t.target("gone").orElseThrow().state() == io.cutover.monitor.TargetState.DOWN);
     return h;
