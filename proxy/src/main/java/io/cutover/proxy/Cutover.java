@@ -20,9 +20,7 @@ import io.cutover.monitor.TargetState;
 import io.cutover.monitor.TargetStatus;
 import io.cutover.monitor.Topology;
 import io.cutover.proxy.config.CutoverConfig;
-import io.cutover.proxy.config.ListenAddress;
 import io.vertx.core.Context;
-import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -36,7 +34,6 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * A running Cutover: the monitor, the write and read endpoints, wired over one Vert.x instance.
@@ -63,6 +60,8 @@ public final class Cutover {
   /** This machine's host name, read before any event loop runs. */
   private final String hostName;
   private final SessionEnforcement enforcement;
+  private final Listeners listeners;
+  private final Shutdown shutdown;
   private CutoverMetrics metrics;
   /** The context snapshots are applied on ({@link #onTopology}). */
   private Context topologyContext;
@@ -84,6 +83,9 @@ public final class Cutover {
     this.view = new TopologyView(Topology.initial(config.targets(), System.currentTimeMillis()),
         new RoutePolicy(config.readFallbackToPrimary()));
     this.enforcement = new SessionEnforcement(vertx, view, registry);
+    this.listeners = new Listeners(vertx, config.proxy(), view, registry, traffic, connections);
+    this.shutdown = new Shutdown(vertx, config.shutdown(), connections,
+        () -> listeners.stopAccepting(config.shutdown().grace()), this::close);
     this.audit = new AuditLog(config.auditKept(), history.restoredAudit());
     audit.onRecord(history::appendAudit);
   }
@@ -212,10 +214,12 @@ public final class Cutover {
     EventStream events = new EventStream(new EventLog(instanceId, EventLog.DEFAULT_CAPACITY, EventLog.DEFAULT_MAX_BYTES),
         view, registry, config.targets().stream().map(io.cutover.monitor.Target::name).toList(), audit, Clock.systemUTC());
     metrics.eventStreams(events);
+    metrics.shutdown(shutdown);
+    vertx.eventBus().<JsonObject>localConsumer(Shutdown.ADDRESS, msg -> msg.reply(shutdown.begin("POST /api/v1/shutdown")));
     AdminHttp http = new AdminHttp(vertx, view, registry, config.targets(), config.adminToken(), audit,
         () -> listening, registryName,
         () -> authority == null ? new JsonObject().put("enabled", false) : authority.toJson()).clustered(authority)
-        .events(events);
+        .events(events).stopping(shutdown::reason);
     return subscribed.future().compose(v -> history.listen()).compose(v -> vertx.deployVerticle(events))
         .compose(v -> HttpTls.serverOptions(vertx, config))
         .compose(options -> vertx.createHttpServer(options)
@@ -223,8 +227,8 @@ public final class Cutover {
         .listen(config.http().port(), config.http().host()))
         .recover(err -> Future.failedFuture(new ListenFailure("listeners.http", config.http(), err)))
         .onSuccess(s -> httpPort = (httpServer = s).actualPort())
-        .compose(s -> listen(Endpoint.WRITE, config.write()).onSuccess(p -> writePort = p))
-        .compose(p -> listen(Endpoint.READ, config.read()).onSuccess(p2 -> readPort = p2))
+        .compose(s -> listeners.listen(Endpoint.WRITE, config.write()).onSuccess(p -> writePort = p))
+        .compose(p -> listeners.listen(Endpoint.READ, config.read()).onSuccess(p2 -> readPort = p2))
         .onSuccess(p -> listening = true)
         .compose(p -> {
           String probeHost = config.write().host().equals("0.0.0.0") || config.write().host().equals("::")
@@ -290,17 +294,6 @@ public final class Cutover {
             .map(closed -> accepted.body()));
   }
 
-  private Future<Integer> listen(Endpoint endpoint, ListenAddress address) {
-    AtomicReference<EndpointVerticle> first = new AtomicReference<>();
-    return vertx.deployVerticle(() -> {
-          EndpointVerticle v = new EndpointVerticle(endpoint, address, config.proxy(), view, registry, traffic, connections);
-          first.compareAndSet(null, v);
-          return v;
-        }, new DeploymentOptions().setInstances(config.proxy().eventLoops()))
-        .map(id -> first.get().actualPort())
-        .recover(err -> Future.failedFuture(new ListenFailure(endpoint.configKey(), address, err)));
-  }
-
   /** Who this instance is in the marker table: instance id, cluster name when clustered, host, HTTP listener, PID. */
   private io.cutover.monitor.Presence.Identity identity() {
     return new io.cutover.monitor.Presence.Identity(instanceId, config.cluster().enabled() ? config.cluster().name() : null,
@@ -346,6 +339,11 @@ public final class Cutover {
   /** The cluster authority, or {@code null} when not clustered. */
   public ClusterAuthority authority() {
     return authority;
+  }
+
+  /** The graceful shutdown: {@link Shutdown#begin} on SIGTERM and {@code POST /api/v1/shutdown}. */
+  public Shutdown shutdown() {
+    return shutdown;
   }
 
   /** The bound HTTP port (health, admin API, metrics). */

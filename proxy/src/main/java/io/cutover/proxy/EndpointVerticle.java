@@ -73,6 +73,16 @@ public final class EndpointVerticle extends VerticleBase {
     return Future.join(server.close(), backends.close());
   }
 
+  /**
+   * Stops accepting connections on this listener (Vert.x's graceful server shutdown); established sessions stay
+   * until they end, and are closed when {@code grace} passes.
+   *
+   * @return completed once every connection of this listener has closed (or the grace passed)
+   */
+  public Future<Void> stopAccepting(java.time.Duration grace) {
+    return server.shutdown(grace.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+  }
+
   /** The bound port (useful with port 0). */
   public int actualPort() {
     return server.actualPort();

@@ -99,9 +99,12 @@ public final class Main implements Callable<Integer> {
         code[0] = 1;
       } else {
         Cutover c = ar.result();
+        StopSignals.install(c);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-          LOG.info("stopping");
-          c.closeWithin(Cutover.CLOSE_DEADLINE).join();
+          if (!c.shutdown().done().isComplete()) {
+            LOG.info("stopping");
+            c.closeWithin(Cutover.CLOSE_DEADLINE).join();
+          }
         }, "cutover-shutdown"));
       }
       started.countDown();

@@ -34,7 +34,7 @@ class AdminHttpMethodsTest {
       ALLOW.put(read, "GET, HEAD");
     }
     for (String write : List.of("/api/v1/failover", "/api/v1/switchover", "/api/v1/maintenance",
-        "/api/v1/targets/pg1/drain", "/api/v1/targets/pg1/enable")) {
+        "/api/v1/targets/pg1/drain", "/api/v1/targets/pg1/enable", "/api/v1/shutdown")) {
       ALLOW.put(write, "POST");
     }
   }
@@ -92,7 +92,7 @@ class AdminHttpMethodsTest {
         refused++;
       }
     }
-    assertEquals(13 * 7 + 5 * 8, refused, "every defined method but the path's own, on every path");
+    assertEquals(13 * 7 + 6 * 8, refused, "every defined method but the path's own, on every path");
   }
 
   @Test

@@ -101,7 +101,7 @@ class ClusterJvmIntegrationTest {
     Path config = dir.resolve("cutover-" + i + ".yaml");
     Files.writeString(config, "listeners: {write: '127.0.0.1:" + write + "', read: '127.0.0.1:" + (write + 10)
         + "', http: '127.0.0.1:" + httpPort + "'}\n" + Harness.clusterTargets() + Harness.FAST_CHECKS
-        + "failover: {failback_delay: 1s}\n" + Harness.ADMIN
+        + "failover: {failback_delay: 1s}\n" + Harness.ADMIN + "shutdown: {announce: 0s}\n"
         + "cluster: {enabled: true, size: 3, name: " + name + ", hazelcast: '" + hz + "'}\n");
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     List<String> cmd = new ArrayList<>();

@@ -150,7 +150,7 @@ class DeadPeerIntegrationTest {
     Netns.run("serve", "2", String.valueOf(port));
     Harness h = Harness.start("targets:\n  - {name: pg1, host: 10.213.0.12, port: " + port + "}\n"
         + "checks: {interval: 10m, fall: 1, rise: 1}\n"
-        + "failover: {mode: manual}\npresence: {enabled: false}\n" + keepalive);
+        + "failover: {mode: manual}\npresence: {enabled: false}\nshutdown: {announce: 0s}\n" + keepalive);
     h.await("pg1 primary through host 2", t -> "pg1".equals(t.primary()));
     return h;
   }

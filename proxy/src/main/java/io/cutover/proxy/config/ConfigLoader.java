@@ -263,9 +263,11 @@ public final class ConfigLoader {
             io.cutover.monitor.Presence.MIN_HEARTBEAT));
     presenceSection.rejectUnknown();
 
+    ShutdownOptions shutdown = ShutdownOptions.fromConfig(root.section("shutdown"));
+
     root.rejectUnknown();
     return new CutoverConfig(write, read, targets, checks, maxLag, fallback, proxy, resolver,
-        failover, http, token, auditKept, cluster, history, presence, httpTls);
+        failover, http, token, auditKept, cluster, history, presence, shutdown, httpTls);
   }
 
   /** A target's {@code check} as written: the kind ({@code null}: {@code checks.kind}) and port ({@code -1}: none). */

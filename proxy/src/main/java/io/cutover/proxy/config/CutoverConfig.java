@@ -32,13 +32,15 @@ import java.util.List;
  * @param history           where incidents and audit entries are kept across restarts ({@code history})
  * @param presence          the marker table that lets Cutovers on the same servers notice each other
  *                          ({@code presence}, see {@link io.cutover.monitor.Presence})
+ * @param shutdown          how Cutover stops: announce, then drain ({@code shutdown}, see {@link ShutdownOptions})
  * @param httpTls           HTTPS on the HTTP listener ({@code listeners.http_tls}), {@code null}: plain HTTP
  */
 public record CutoverConfig(ListenAddress write, ListenAddress read, List<Target> targets, CheckOptions checks,
                             long readMaxLagBytes, boolean readFallbackToPrimary, ProxyOptions proxy, ResolverOptions resolver,
                             FailoverOptions failover, ListenAddress http,
                             String adminToken, int auditKept, Cluster cluster, History history,
-                            io.cutover.monitor.Presence.Options presence, HttpTlsOptions httpTls) {
+                            io.cutover.monitor.Presence.Options presence, ShutdownOptions shutdown,
+                            HttpTlsOptions httpTls) {
 
   /**
    * {@code history} section: this instance's incidents and audit entries as JSON lines on disk, read back at start.
@@ -123,13 +125,14 @@ public record CutoverConfig(ListenAddress write, ListenAddress read, List<Target
         .put("failover", failover.toJson())
         .put("history", history.toJson())
         .put("presence", new JsonObject().put("enabled", presence.enabled())
-            .put("heartbeat", Durations.format(presence.heartbeat())));
+            .put("heartbeat", Durations.format(presence.heartbeat())))
+        .put("shutdown", shutdown.toJson());
   }
 
   /** A copy with clustering switched on or off ({@code --cluster}). */
   public CutoverConfig withCluster(boolean enabled) {
     return new CutoverConfig(write, read, targets, checks, readMaxLagBytes, readFallbackToPrimary, proxy, resolver, failover, http, adminToken, auditKept, cluster.withEnabled(enabled), history,
-        presence, httpTls);
+        presence, shutdown, httpTls);
   }
 
 }

@@ -61,6 +61,7 @@ public final class AdminHttp {
   private final RecordsHttp records;
   private io.cutover.monitor.cluster.ClusterAuthority cluster;
   private EventStream events;
+  private java.util.function.Supplier<String> stopping = () -> null;
 
   /**
    * @param adminToken   the bearer token, or {@code null} to refuse mutating calls with 403
@@ -89,6 +90,15 @@ public final class AdminHttp {
     return this;
   }
 
+  /**
+   * Health checks answer 503 with {@code stopping}'s reason while it is not {@code null} (a graceful shutdown), and
+   * {@code POST /api/v1/shutdown} starts one (through {@link io.cutover.proxy.Shutdown#ADDRESS}).
+   */
+  public AdminHttp stopping(java.util.function.Supplier<String> stopping) {
+    this.stopping = stopping;
+    return this;
+  }
+
   /** Serves {@code GET /api/v1/events} with {@code events} (without it, the path is unknown). */
   public AdminHttp events(EventStream events) {
     this.events = events;
@@ -102,7 +112,7 @@ public final class AdminHttp {
     // throw, a 500); one handler per route, so that an unknown path stays a 404 rather than a POST-only 405
     BodyHandler body = BodyHandler.create(false).setBodyLimit(MAX_BODY_BYTES);
     OperatorPage.install(r);
-    new HealthRoutes(view, listening).install(r);
+    new HealthRoutes(view, listening, () -> stopping.get()).install(r);
     AllowedMethods.read(r, "/api/v1/cluster").handler(this::cluster);
     records.routes(r);
     AllowedMethods.read(r, "/api/v1/openapi.yaml").handler(this::openapi);
@@ -114,6 +124,10 @@ public final class AdminHttp {
     r.post("/api/v1/maintenance").handler(body).handler(ctx -> mutate(ctx, "maintenance", this::maintenance));
     r.post("/api/v1/targets/:name/drain").handler(body).handler(ctx -> mutate(ctx, "drain", this::drain));
     r.post("/api/v1/targets/:name/enable").handler(body).handler(ctx -> mutate(ctx, "enable", this::enable));
+    r.post("/api/v1/shutdown").handler(body).handler(ctx -> mutate(ctx, "shutdown", c -> {
+      body(c);
+      return Command.local(io.cutover.proxy.Shutdown.ADDRESS, new JsonObject());
+    }));
     AllowedMethods.read(r, "/metrics").handler(PrometheusScrapingHandler.create(registryName));
     // last: any other method on a known path is 405 (or 501) with Allow; an unknown path stays 404
     AllowedMethods.refuseOthers(r);
@@ -194,17 +208,22 @@ public final class AdminHttp {
    * answer into the audit's outcome.
    */
   private record Command(String address, JsonObject message, JsonObject args, int status, String error, String detail,
-                         java.util.function.Function<JsonObject, String> outcome) {
+                         java.util.function.Function<JsonObject, String> outcome, boolean local) {
     static Command send(String address, JsonObject message) {
-      return new Command(address, message, message, 0, null, null, reply -> "accepted");
+      return new Command(address, message, message, 0, null, null, reply -> "accepted", false);
+    }
+
+    /** For this instance only, clustered or not (e.g. its own shutdown). */
+    static Command local(String address, JsonObject message) {
+      return new Command(address, message, message, 0, null, null, reply -> "accepted", true);
     }
 
     static Command reject(int status, String error, String detail, JsonObject args) {
-      return new Command(null, null, args, status, error, detail, null);
+      return new Command(null, null, args, status, error, detail, null, false);
     }
 
     Command audited(java.util.function.Function<JsonObject, String> how) {
-      return new Command(address, message, args, status, error, detail, how);
+      return new Command(address, message, args, status, error, detail, how, local);
     }
   }
 
@@ -239,7 +258,7 @@ public final class AdminHttp {
       return;
     }
     boolean leaderOnly = c.address().equals(MonitorVerticle.FAILOVER_ADDRESS) || c.address().equals(MonitorVerticle.SWITCHOVER_ADDRESS);
-    io.vertx.core.Future<io.vertx.core.eventbus.Message<JsonObject>> sent = cluster == null
+    io.vertx.core.Future<io.vertx.core.eventbus.Message<JsonObject>> sent = cluster == null || c.local()
         ? vertx.eventBus().request(c.address(), c.message(), MonitorVerticle.LOCAL) : cluster.command(c.address(), c.message(), leaderOnly);
     sent.onComplete(ar -> {
       if (ar.succeeded()) {

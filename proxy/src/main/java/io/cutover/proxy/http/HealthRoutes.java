@@ -11,6 +11,7 @@ import io.vertx.ext.web.RoutingContext;
 import java.util.List;
 import java.util.function.BooleanSupplier;
 import java.util.function.Function;
+import java.util.function.Supplier;
 
 /**
  * The health endpoints for load balancers: {@code GET}/{@code HEAD}, 200 when the endpoint serves sessions now,
@@ -25,19 +26,25 @@ import java.util.function.Function;
  *       readable). {@code ?replicas_only=true} answers 200 only while a replica is readable, for a pool that must
  *       not load the primary.</li>
  * </ul>
+ * While Cutover shuts down (SIGTERM, {@code POST /api/v1/shutdown}) all but {@code /health/live} answer 503
+ * {@code {"status": "shutting down", "reason": ...}} from the first moment, so that load balancers stop sending new
+ * sessions during {@code shutdown.announce}.
  */
 final class HealthRoutes {
 
   private final TopologyView view;
   private final BooleanSupplier listening;
+  private final Supplier<String> stopping;
 
   /**
    * @param view      the data plane's routing view (the same snapshot and route policy sessions use)
    * @param listening whether the data-plane listeners are bound
+   * @param stopping  why Cutover is shutting down, or {@code null} while it runs
    */
-  HealthRoutes(TopologyView view, BooleanSupplier listening) {
+  HealthRoutes(TopologyView view, BooleanSupplier listening, Supplier<String> stopping) {
     this.view = view;
     this.listening = listening;
+    this.stopping = stopping;
   }
 
   private record Health(boolean ok, JsonObject body) {
@@ -45,9 +52,14 @@ final class HealthRoutes {
 
   void install(Router r) {
     health(r, "/health/live", ctx -> new Health(true, new JsonObject().put("status", "live")));
-    health(r, "/health/ready", ctx -> ready());
-    health(r, "/health/write", ctx -> write());
-    health(r, "/health/read", this::read);
+    health(r, "/health/ready", ctx -> unlessStopping(this::ready));
+    health(r, "/health/write", ctx -> unlessStopping(this::write));
+    health(r, "/health/read", ctx -> unlessStopping(() -> read(ctx)));
+  }
+
+  private Health unlessStopping(Supplier<Health> check) {
+    String why = stopping.get();
+    return why == null ? check.get() : new Health(false, new JsonObject().put("status", "shutting down").put("reason", why));
   }
 
   private void health(Router r, String path, Function<RoutingContext, Health> check) {

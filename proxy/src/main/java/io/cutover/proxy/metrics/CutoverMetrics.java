@@ -166,6 +166,13 @@ public final class CutoverMetrics {
   }
 
   /** The event stream's meters: streams open, and those closed as slow consumers (from 0). */
+  /** {@code cutover_shutdown_phase}: 0 running, 1 announcing (readiness 503), 2 draining, 3 closing. */
+  public void shutdown(io.cutover.proxy.Shutdown shutdown) {
+    Gauge.builder("cutover.shutdown.phase", shutdown, s -> s.phase().metric()).strongReference(true)
+        .description("graceful shutdown: 0 running, 1 announcing (readiness 503, still accepting), 2 draining "
+            + "(listeners closed, sessions running on), 3 closing").register(registry);
+  }
+
   public void eventStreams(io.cutover.proxy.http.EventStream events) {
     Gauge.builder("cutover.event.streams", events, io.cutover.proxy.http.EventStream::streams)
         .strongReference(true).description("open GET /api/v1/events streams").register(registry);
