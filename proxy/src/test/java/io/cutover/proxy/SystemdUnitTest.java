@@ -1,5 +1,6 @@
 package io.cutover.proxy;
 
+import io.cutover.proxy.config.ShutdownOptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -26,14 +27,18 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * {@code cluster-config/cutover.service}: {@code systemd-analyze verify} finds nothing to say about it (when installed),
- * and the settings Cutover relies on are there: reload by SIGHUP, a stop timeout above the shutdown grace, no restart
+ * and the settings Cutover relies on are there: reload by SIGHUP, a stop timeout above the graceful shutdown, no restart
  * after a bad configuration, the sandbox, and no {@code MemoryDenyWriteExecute} (the JIT needs W+X memory).
  */
 class SystemdUnitTest {
 
   static final String UNIT = "cluster-config/cutover.service";
-  /** Cutover's default shutdown grace; the unit's {@code TimeoutStopSec} must exceed it (plus the announce period). */
-  static final Duration SHUTDOWN_GRACE = Duration.ofSeconds(30);
+  /**
+   * How long Cutover may take to stop with the default {@code shutdown} settings: announce, grace, closing; its watchdog
+   * adds 5 s to that. The unit's {@code TimeoutStopSec} must be longer, or systemd kills it in the middle.
+   */
+  static final Duration LONGEST_STOP = ShutdownOptions.DEFAULT_ANNOUNCE.plus(ShutdownOptions.DEFAULT_GRACE)
+      .plus(Cutover.CLOSE_DEADLINE).plusSeconds(5);
 
   /** The unit's settings: section → key → values in order (a key may repeat), comments and blank lines left out. */
   static Map<String, Map<String, List<String>>> parse(List<String> lines) {
@@ -109,9 +114,8 @@ class SystemdUnitTest {
     assertTrue(one(s, "ExecReload").matches("/bin/kill (-HUP|-s HUP|--signal=HUP|-SIGHUP) \\$MAINPID"), "reload is SIGHUP");
     assertEquals("SIGTERM", one(s, "KillSignal"));
     Duration stop = timeSpan(one(s, "TimeoutStopSec"));
-    assertTrue(stop.compareTo(SHUTDOWN_GRACE.plusSeconds(5)) >= 0,
-        "TimeoutStopSec " + stop + " must leave Cutover its shutdown grace " + SHUTDOWN_GRACE + " and the announce period");
-    assertTrue(stop.compareTo(Cutover.CLOSE_DEADLINE) > 0);
+    assertTrue(stop.compareTo(LONGEST_STOP) > 0, "TimeoutStopSec " + stop + " must exceed Cutover's longest stop with "
+        + "the default shutdown.announce and shutdown.grace, " + LONGEST_STOP);
     assertEquals("on-failure", one(s, "Restart"));
     assertTrue(List.of(one(s, "RestartPreventExitStatus").split("\\s+")).contains(String.valueOf(Main.EXIT_CONFIG)),
         "no restart after a bad configuration (exit " + Main.EXIT_CONFIG + ")");
