@@ -2,6 +2,7 @@ package io.cutover.proxy;
 
 import io.cutover.monitor.TargetStatus;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.net.ConnectOptions;
 import io.vertx.core.net.NetClient;
 
 /**
@@ -13,11 +14,15 @@ final class CancelRequests {
   private CancelRequests() {
   }
 
-  /** Forwards {@code packet} to every target with sessions in {@code registry} (fire and forget, bounded by the client's connect timeout). */
-  static void forward(Buffer packet, SessionRegistry registry, TopologyView view, NetClient backends) {
+  /**
+   * Forwards {@code packet} to every target with sessions in {@code registry} (fire and forget, each connect bounded by
+   * {@code connectTimeoutMillis}, {@code proxy.connect_timeout}).
+   */
+  static void forward(Buffer packet, SessionRegistry registry, TopologyView view, NetClient backends, long connectTimeoutMillis) {
     for (String name : registry.targetsWithSessions()) {
       view.current().target(name).map(TargetStatus::target).ifPresent(t ->
-          backends.connect(t.port(), t.host()).onSuccess(s -> s.end(packet.copy()).onComplete(v -> s.close())));
+          backends.connect(new ConnectOptions().setHost(t.host()).setPort(t.port())
+              .setTimeout((int) Math.min(Integer.MAX_VALUE, connectTimeoutMillis))).onSuccess(s -> s.end(packet.copy()).onComplete(v -> s.close())));
     }
   }
 }

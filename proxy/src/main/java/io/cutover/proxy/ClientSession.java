@@ -394,7 +394,7 @@ final class ClientSession {
 
   private void cancel(Buffer packet) {
     dispatched = true;
-    CancelRequests.forward(packet, registry, view, backends);
+    CancelRequests.forward(packet, registry, view, backends, connector.connectTimeoutMillis());
     client.close();
   }
 }

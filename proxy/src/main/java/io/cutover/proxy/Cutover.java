@@ -64,6 +64,10 @@ public final class Cutover {
   private final String hostName;
   private final SessionEnforcement enforcement;
   private CutoverMetrics metrics;
+  /** The {@code proxy} settings new client connections read (a reload replaces them). */
+  private final AtomicReference<io.cutover.proxy.config.ProxyOptions> proxyOptions;
+  private MonitorVerticle monitor;
+  private Reloader reloader;
   /** The context snapshots are applied on ({@link #onTopology}). */
   private Context topologyContext;
   private volatile boolean listening;
@@ -79,6 +83,7 @@ public final class Cutover {
     this.authority = authority;
     this.config = config;
     this.connections = new ClientConnections(config.proxy().maxClientConnections());
+    this.proxyOptions = new AtomicReference<>(config.proxy());
     this.registryName = registryName;
     this.view = new TopologyView(Topology.initial(config.targets(), System.currentTimeMillis()),
         new RoutePolicy(config.readFallbackToPrimary()));
@@ -215,6 +220,9 @@ public final class Cutover {
         () -> listening, registryName,
         () -> authority == null ? new JsonObject().put("enabled", false) : authority.toJson()).clustered(authority)
         .events(events);
+    reloader = new Reloader(vertx, config, new Reloader.Parts(s -> monitor.reconfigure(s), this::applyTopology, http, events,
+        metrics, view, registry, connections, proxyOptions), audit);
+    http.reloads(reloader);
     return subscribed.future().compose(v -> history.listen()).compose(v -> vertx.deployVerticle(events))
         .compose(v -> vertx.createHttpServer()
         .invalidRequestHandler(AdminHttp::invalidRequest).requestHandler(http.router())
@@ -227,10 +235,11 @@ public final class Cutover {
         .compose(p -> {
           String probeHost = config.write().host().equals("0.0.0.0") || config.write().host().equals("::")
               ? "127.0.0.1" : config.write().host();
-          return vertx.deployVerticle(new MonitorVerticle(config.targets(), config.checks(), config.failover(),
+          monitor = new MonitorVerticle(config.targets(), config.checks(), config.failover(),
               config.readMaxLagBytes(), Clock.systemUTC(), probeHost, writePort,
               authority == null ? AuthoritySource.SINGLE : authority).withHistory(history.restoredIncidents())
-              .withPresence(config.presence(), identity()));
+              .withPresence(config.presence(), identity());
+          return vertx.deployVerticle(monitor);
         })
         .map(p -> {
           if (authority != null) {
@@ -270,14 +279,7 @@ public final class Cutover {
     var bus = vertx.eventBus();
     return bus.<JsonObject>request(MonitorVerticle.FENCE_ADDRESS, new JsonObject().put("target", target), MonitorVerticle.LOCAL)
         .compose(accepted -> bus.<JsonObject>request(Topology.CURRENT_ADDRESS, "", MonitorVerticle.LOCAL)
-            .compose(current -> {
-              Promise<Void> applied = Promise.promise();
-              topologyContext.runOnContext(v -> {
-                onTopology(Topology.fromJson(current.body()));
-                applied.complete();
-              });
-              return applied.future();
-            })
+            .compose(current -> applyTopology(Topology.fromJson(current.body())))
             .compose(v -> {
               if (!view.current().target(target).map(TargetStatus::fenced).orElse(false)) {
                 LOG.warn("fence of {}: the monitor accepted it but the current snapshot (v{}) does not show it fenced",
@@ -288,10 +290,20 @@ public final class Cutover {
             .map(closed -> accepted.body()));
   }
 
+  /** Applies {@code t} as a published snapshot is applied ({@link #onTopology}), on {@link #topologyContext}. */
+  private Future<Void> applyTopology(Topology t) {
+    Promise<Void> applied = Promise.promise();
+    topologyContext.runOnContext(v -> {
+      onTopology(t);
+      applied.complete();
+    });
+    return applied.future();
+  }
+
   private Future<Integer> listen(Endpoint endpoint, ListenAddress address) {
     AtomicReference<EndpointVerticle> first = new AtomicReference<>();
     return vertx.deployVerticle(() -> {
-          EndpointVerticle v = new EndpointVerticle(endpoint, address, config.proxy(), view, registry, traffic, connections);
+          EndpointVerticle v = new EndpointVerticle(endpoint, address, proxyOptions::get, view, registry, traffic, connections);
           first.compareAndSet(null, v);
           return v;
         }, new DeploymentOptions().setInstances(config.proxy().eventLoops()))
@@ -308,6 +320,11 @@ public final class Cutover {
   /** This start's random instance id (12 hex digits), as other Cutovers and the drill name it. */
   public String instanceId() {
     return instanceId;
+  }
+
+  /** Configuration reloads (SIGHUP, {@code POST /api/v1/reload}); {@link Reloader#source} enables them. */
+  public Reloader reloader() {
+    return reloader;
   }
 
   public Vertx vertx() {

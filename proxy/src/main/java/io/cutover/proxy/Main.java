@@ -99,6 +99,8 @@ public final class Main implements Callable<Integer> {
         code[0] = 1;
       } else {
         Cutover c = ar.result();
+        c.reloader().source(config, env, cluster);
+        Hangup.reloadOn(c.reloader());
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
           LOG.info("stopping");
           c.closeWithin(Cutover.CLOSE_DEADLINE).join();

@@ -154,6 +154,32 @@ public final class SessionRegistry {
     return n;
   }
 
+  /** The sessions routed to {@code target} now, relayed or still connecting (what a reload retires). */
+  java.util.List<Registration> snapshot(String target) {
+    Set<Registration> set = byTarget.get(target);
+    return set == null ? java.util.List.of() : java.util.List.copyOf(set);
+  }
+
+  /**
+   * Ends {@code sessions} after a reload removed or re-addressed their target: a relayed session is closed gracefully,
+   * as a drain's {@code close_after} closes it; one still connecting is fenced, so it is never handed off and goes back
+   * to routing. Sessions already over are skipped.
+   *
+   * @return how many relayed sessions were asked to close
+   */
+  static int retire(java.util.Collection<Registration> sessions) {
+    int n = 0;
+    for (Registration r : sessions) {
+      if (r.isRelayed()) {
+        r.closeRelay();
+        n++;
+      } else {
+        r.fence();
+      }
+    }
+    return n;
+  }
+
   /**
    * Closes hard read-endpoint sessions to {@code target}, relayed or still connecting (a connecting one is routed
    * again) — HAProxy's {@code on-marked-down shutdown-sessions}. Write sessions are left alone. Idempotent.

@@ -3,7 +3,6 @@ package io.cutover.proxy.http;
 import io.cutover.config.Durations;
 import io.cutover.monitor.MonitorVerticle;
 import io.cutover.monitor.Target;
-import io.cutover.monitor.Topology;
 import io.cutover.proxy.Endpoint;
 import io.cutover.proxy.SessionRegistry;
 import io.cutover.proxy.TopologyView;
@@ -52,8 +51,9 @@ public final class AdminHttp {
   private final Vertx vertx;
   private final TopologyView view;
   private final SessionRegistry sessions;
-  private final Set<String> targets;
-  private final byte[] tokenDigest;
+  /** The configured targets' names and the token's digest: those at start, then each reload's. */
+  private volatile Set<String> targets;
+  private volatile byte[] tokenDigest;
   private final AuditLog audit;
   private final BooleanSupplier listening;
   private final String registryName;
@@ -61,6 +61,7 @@ public final class AdminHttp {
   private final RecordsHttp records;
   private io.cutover.monitor.cluster.ClusterAuthority cluster;
   private EventStream events;
+  private final ReloadHttp reload;
 
   /**
    * @param adminToken   the bearer token, or {@code null} to refuse mutating calls with 403
@@ -74,12 +75,12 @@ public final class AdminHttp {
     this.vertx = vertx;
     this.view = view;
     this.sessions = sessions;
-    this.targets = targets.stream().map(Target::name).collect(java.util.stream.Collectors.toUnmodifiableSet());
-    this.tokenDigest = adminToken == null ? null : sha256(adminToken);
+    reconfigure(adminToken, targets);
     this.audit = audit;
     this.listening = listening;
     this.registryName = registryName;
     this.records = new RecordsHttp(vertx, audit);
+    this.reload = new ReloadHttp(audit, this::authorized);
   }
 
   /** Clustered Cutover: operator commands act cluster-wide through the authority. */
@@ -87,6 +88,18 @@ public final class AdminHttp {
     this.cluster = authority;
     records.clustered(authority);
     return this;
+  }
+
+  /** Serves {@code POST /api/v1/reload} with {@code reloads} (without it, the reload answers 409: nothing to reload). */
+  public AdminHttp reloads(ReloadHttp.Reloads reloads) {
+    reload.reloads(reloads);
+    return this;
+  }
+
+  /** A reload: the admin token ({@code null}: mutating calls refused with 403) and the targets from now on. */
+  public void reconfigure(String adminToken, List<Target> targets) {
+    this.targets = targets.stream().map(Target::name).collect(java.util.stream.Collectors.toUnmodifiableSet());
+    this.tokenDigest = adminToken == null ? null : sha256(adminToken);
   }
 
   /** Serves {@code GET /api/v1/events} with {@code events} (without it, the path is unknown). */
@@ -114,6 +127,7 @@ public final class AdminHttp {
     r.post("/api/v1/maintenance").handler(body).handler(ctx -> mutate(ctx, "maintenance", this::maintenance));
     r.post("/api/v1/targets/:name/drain").handler(body).handler(ctx -> mutate(ctx, "drain", this::drain));
     r.post("/api/v1/targets/:name/enable").handler(body).handler(ctx -> mutate(ctx, "enable", this::enable));
+    r.post("/api/v1/reload").handler(body).handler(reload::handle);
     AllowedMethods.read(r, "/metrics").handler(PrometheusScrapingHandler.create(registryName));
     // last: any other method on a known path is 405 (or 501) with Allow; an unknown path stays 404
     AllowedMethods.refuseOthers(r);
@@ -208,21 +222,31 @@ public final class AdminHttp {
     }
   }
 
-  private void mutate(RoutingContext ctx, String action, java.util.function.Function<RoutingContext, Command> parse) {
+  /** Whether the request carries the admin token; if not, it is answered (403 or 401) and audited as {@code action}. */
+  private boolean authorized(RoutingContext ctx, String action) {
     String remote = String.valueOf(ctx.request().remoteAddress());
-    if (tokenDigest == null) {
+    byte[] digest = tokenDigest;
+    if (digest == null) {
       audit.record(action, new JsonObject(), 403, "refused: no admin token configured", remote);
       error(ctx, 403, "forbidden", "mutating calls are disabled: set admin.token in the configuration "
           + "or the CUTOVER_ADMIN_TOKEN environment variable (at least 16 characters)");
-      return;
+      return false;
     }
     String auth = ctx.request().getHeader("Authorization");
     if (auth == null || !auth.regionMatches(true, 0, "Bearer ", 0, 7)
-        || !MessageDigest.isEqual(sha256(auth.substring(7).trim()), tokenDigest)) {
+        || !MessageDigest.isEqual(sha256(auth.substring(7).trim()), digest)) {
       String why = auth == null ? "missing Authorization: Bearer <token>" : "wrong token";
       audit.record(action, new JsonObject(), 401, "refused: " + why, remote);
       ctx.response().putHeader("WWW-Authenticate", "Bearer realm=\"cutover\"");
       error(ctx, 401, "unauthorized", why);
+      return false;
+    }
+    return true;
+  }
+
+  private void mutate(RoutingContext ctx, String action, java.util.function.Function<RoutingContext, Command> parse) {
+    String remote = String.valueOf(ctx.request().remoteAddress());
+    if (!authorized(ctx, action)) {
       return;
     }
     Command c;
