@@ -163,6 +163,24 @@ class ReloadIntegrationTest {
       assertEquals("applied: changed targets[pg3]", audit.getString("outcome"));
       assertEquals("API", audit.getJsonObject("arguments").getString("trigger"));
       assertEquals(file.toString(), audit.getJsonObject("arguments").getString("file"));
+      String metrics = c.http.get("/metrics").bodyAsString();
+      assertTrue(metrics.contains("cutover_target_sessions{target=\"pg2\"}"), "pg2's meters stay");
+      assertFalse(metrics.contains("target=\"pg3\""), "pg3's meters are gone");
+
+      Files.writeString(file, yaml(null, Harness.TOKEN, ""));
+      HttpResponse<Buffer> back = c.reload(Harness.TOKEN, null);
+      assertEquals(200, back.statusCode(), back.bodyAsString());
+      assertEquals(new JsonArray().add("pg3"), Http.json(back).getJsonObject("targets").getJsonArray("added"));
+      c.await("pg3 back in the read pool", now -> now.readable().contains("pg3"));
+      Poll.until(Duration.ofSeconds(30), "a new read session reaches pg3 again", () -> {
+        try {
+          return Harness.oneShot(c.cutover.readPort(), "select inet_server_port()").equals(String.valueOf(pg3));
+        } catch (SQLException e) {
+          return false;
+        }
+      });
+      assertEquals(pid, Harness.one(onPg2, "select pg_backend_pid()"), "pg2's session is still the same backend");
+      assertTrue(c.http.get("/metrics").bodyAsString().contains("cutover_target_sessions{target=\"pg3\"}"));
     } finally {
       for (Connection o : others) {
         o.close();
@@ -214,15 +232,19 @@ class ReloadIntegrationTest {
     try (Running c = startOnCluster(file)) {
       c.await("pg2 at full health 4", t -> t.target("pg2").orElseThrow().health() == 4);
       int httpPort = c.cutover.httpPort();
-      Files.writeString(file, yaml(null, NEW_TOKEN, "").replace("fall: 3", "fall: 5")
-          .replace("http: '127.0.0.1:0'", "http: '127.0.0.1:1'"));
+      Files.writeString(file, yaml(null, NEW_TOKEN, "proxy: {max_client_connections: 500}\n")
+          .replace("fall: 3", "fall: 5").replace("http: '127.0.0.1:0'", "http: '127.0.0.1:1'"));
       HttpResponse<Buffer> r = c.reload(Harness.TOKEN, null);
       assertEquals(200, r.statusCode(), r.bodyAsString());
       JsonObject body = Http.json(r);
-      assertEquals(new JsonArray().add("listeners.http").add("admin.token").add("checks.fall"), body.getJsonArray("changed"));
-      assertEquals(new JsonArray().add("admin.token").add("checks.fall"), body.getJsonArray("applied"));
+      assertEquals(new JsonArray().add("listeners.http").add("admin.token").add("checks.fall")
+          .add("proxy.max_client_connections"), body.getJsonArray("changed"));
+      assertEquals(new JsonArray().add("admin.token").add("checks.fall").add("proxy.max_client_connections"),
+          body.getJsonArray("applied"));
       assertEquals(new JsonArray().add("listeners.http"), body.getJsonArray("restart_needed"));
-      assertEquals("applied 2 changed key(s); these keys need a restart: listeners.http", body.getString("detail"));
+      assertEquals("applied 3 changed key(s); these keys need a restart: listeners.http", body.getString("detail"));
+      assertEquals(500, c.cutover.connections().max(), "proxy.max_client_connections applies to new connections");
+      assertTrue(c.http.get("/metrics").bodyAsString().contains("cutover_client_connections_limit{endpoint=\"write\"} 500.0"));
       assertFalse(body.getJsonObject("targets").containsKey("close_after_ms") && body.getJsonObject("targets")
           .getValue("close_after_ms") != null, "no target leaves: no grace");
 
@@ -233,13 +255,55 @@ class ReloadIntegrationTest {
       c.await("pg2's hysteresis re-scaled to fall 5: full health 6",
           t -> t.target("pg2").orElseThrow().health() == 6);
       JsonObject audit = c.newestAudit("reload");
-      assertEquals("applied: changed listeners.http, admin.token, checks.fall; these keys need a restart: listeners.http",
-          audit.getString("outcome"));
+      assertEquals("applied: changed listeners.http, admin.token, checks.fall, proxy.max_client_connections; these keys "
+          + "need a restart: listeners.http", audit.getString("outcome"));
 
       HttpResponse<Buffer> again = c.reload(NEW_TOKEN, null);
       assertEquals(200, again.statusCode(), again.bodyAsString());
       assertEquals(new JsonArray().add("listeners.http"), Http.json(again).getJsonArray("changed"),
           "named again until a restart");
+    }
+  }
+
+  @Test
+  void aReaddressedTargetIsCheckedAtItsNewAddressAndItsOldSessionsEnd(@TempDir Path dir) throws Exception {
+    Path file = Files.writeString(dir.resolve("cutover.yaml"), yaml(null, Harness.TOKEN, ""));
+    int pg2 = PgCluster.port("pg2");
+    int pg3 = PgCluster.port("pg3");
+    int closed;
+    try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      closed = s.getLocalPort();
+    }
+    List<Connection> others = new ArrayList<>();
+    try (Running c = startOnCluster(file);
+         Connection onPg2 = readOn(c, pg2, others);
+         Connection onPg3 = readOn(c, pg3, others)) {
+      String pid = Harness.one(onPg2, "select pg_backend_pid()");
+      Files.writeString(file, yaml(null, Harness.TOKEN, "").replace("port: " + pg3 + "}", "port: " + closed + "}"));
+      HttpResponse<Buffer> r = c.reload(Harness.TOKEN, "{\"close_after\": \"1s\"}");
+      assertEquals(200, r.statusCode(), r.bodyAsString());
+      assertEquals(new JsonArray().add("targets[pg3].port"), Http.json(r).getJsonArray("changed"));
+      assertEquals(new JsonArray().add("pg3"), Http.json(r).getJsonObject("targets").getJsonArray("readdressed"));
+      c.await("pg3 DOWN at its new address", t -> t.target("pg3").orElseThrow().target().port() == closed
+          && t.target("pg3").orElseThrow().state() == io.cutover.monitor.TargetState.DOWN);
+      assertFalse(c.cutover.topology().readable().contains("pg3"));
+      for (int i = 0; i < 4; i++) {
+        assertEquals(String.valueOf(pg2), Harness.oneShot(c.cutover.readPort(), "select inet_server_port()"));
+      }
+      Poll.until(Duration.ofSeconds(30), "the session to pg3's old address closed", () -> {
+        try {
+          Harness.one(onPg3, "select 1");
+          return false;
+        } catch (SQLException e) {
+          return true;
+        }
+      });
+      assertEquals(pid, Harness.one(onPg2, "select pg_backend_pid()"), "pg2's session is untouched");
+      assertEquals("pg1", c.cutover.topology().primary());
+    } finally {
+      for (Connection o : others) {
+        o.close();
+      }
     }
   }
 }
