@@ -331,6 +331,7 @@ public final class Cutover {
     return vertx;
   }
 
+  /** The configuration Cutover started with; after a reload, {@link Reloader#running()} is the one in effect. */
   public CutoverConfig config() {
     return config;
   }

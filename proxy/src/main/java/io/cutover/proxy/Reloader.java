@@ -179,7 +179,8 @@ public final class Reloader implements ReloadHttp.Reloads {
     leaving.forEach(name -> retire(name, change.removed().contains(name), grace));
     String file = args.getString("file");
     List<String> restart = change.restart();
-    String detail = change.isEmpty() ? "no change" : "applied " + change.live().size() + " changed key(s)"
+    String detail = change.isEmpty() ? "no change" : (change.live().isEmpty() ? "nothing to apply"
+        : "applied " + change.live().size() + " changed key(s)")
         + (restart.isEmpty() ? "" : "; these keys need a restart: " + String.join(", ", restart));
     if (change.isEmpty()) {
       LOG.info("reload ({}) of {}: no change", trigger, file);
