@@ -74,7 +74,19 @@ public final class SessionRegistry {
    * to the primary ({@code read.fallback_to_primary}), which {@link #closeReads} leaves alone.
    */
   Registration register(Endpoint endpoint, String target, boolean fallback) {
-    Registration r = new Registration(this, endpoint, target, fallback);
+    return register(endpoint, target, fallback, null);
+  }
+
+  /**
+   * Registers a session to {@code backend} (its name and the address it connects to, which a cancel request is sent
+   * to even after a reload removed or re-addressed the target), as {@link #register(Endpoint, String, boolean)} does.
+   */
+  Registration register(Endpoint endpoint, io.cutover.monitor.Target backend, boolean fallback) {
+    return register(endpoint, backend.name(), fallback, backend);
+  }
+
+  private Registration register(Endpoint endpoint, String target, boolean fallback, io.cutover.monitor.Target backend) {
+    Registration r = new Registration(this, endpoint, target, fallback, backend);
     byTarget.computeIfAbsent(target, k -> ConcurrentHashMap.newKeySet()).add(r);
     return r;
   }
@@ -100,6 +112,18 @@ public final class SessionRegistry {
         out.add(k);
       }
     });
+    return out;
+  }
+
+  /**
+   * The addresses of the relayed sessions, each once: where each connected, or for one registered by name only the
+   * address {@code lookup} gives for its target (none: left out).
+   */
+  public Set<io.cutover.monitor.Target> backendsWithSessions(
+      java.util.function.Function<String, java.util.Optional<io.cutover.monitor.Target>> lookup) {
+    Set<io.cutover.monitor.Target> out = new java.util.LinkedHashSet<>();
+    byTarget.forEach((name, set) -> set.stream().filter(Registration::isRelayed).forEach(r ->
+        (r.address() != null ? java.util.Optional.of(r.address()) : lookup.apply(name)).ifPresent(out::add)));
     return out;
   }
 

@@ -126,13 +126,13 @@ class ReloadIntegrationTest {
 
       Files.writeString(file, yaml("pg3", Harness.TOKEN, ""));
       long reloadedAt = System.nanoTime();
-      HttpResponse<Buffer> r = c.reload(Harness.TOKEN, "{\"close_after\": \"2s\"}");
+      HttpResponse<Buffer> r = c.reload(Harness.TOKEN, "{\"close_after\": \"5s\"}");
       assertEquals(200, r.statusCode(), r.bodyAsString());
       JsonObject body = Http.json(r);
       assertEquals("applied", body.getString("outcome"));
       assertEquals(new JsonArray().add("targets[pg3]"), body.getJsonArray("changed"));
       assertEquals(new JsonArray().add("pg3"), body.getJsonObject("targets").getJsonArray("removed"));
-      assertEquals(2000L, body.getJsonObject("targets").getLong("close_after_ms"));
+      assertEquals(5000L, body.getJsonObject("targets").getLong("close_after_ms"));
       assertEquals(new JsonArray(), body.getJsonArray("restart_needed"));
       assertTrue(body.getLong("version") > versionBefore, body.encode());
 
@@ -145,6 +145,7 @@ class ReloadIntegrationTest {
       }
       assertEquals(pid, Harness.one(onPg2, "select pg_backend_pid()"), "the pg2 session is the same backend");
       assertEquals(String.valueOf(pg3), Harness.one(onPg3, "select inet_server_port()"), "within the grace pg3's goes on");
+      assertCancelReaches(onPg3, pg3);
       Poll.until(Duration.ofSeconds(30), "pg3's session closed after the grace", () -> {
         try {
           Harness.one(onPg3, "select 1");
@@ -154,7 +155,7 @@ class ReloadIntegrationTest {
         }
       });
       long closedAfterMs = (System.nanoTime() - reloadedAt) / 1_000_000;
-      assertTrue(closedAfterMs >= 2000, "not before the grace: " + closedAfterMs + " ms");
+      assertTrue(closedAfterMs >= 5000, "not before the grace: " + closedAfterMs + " ms");
       assertEquals(pid, Harness.one(onPg2, "select pg_backend_pid()"), "pg2's session outlives pg3's grace");
       assertEquals(String.valueOf(pg2), Harness.one(onPg2, "select inet_server_port()"));
 
@@ -185,6 +186,30 @@ class ReloadIntegrationTest {
       for (Connection o : others) {
         o.close();
       }
+    }
+  }
+
+  /** A query on {@code conn} (relayed to the server on {@code port}) is cancelled through Cutover's cancel forwarding. */
+  private static void assertCancelReaches(Connection conn, int port) throws Exception {
+    try (java.sql.Statement st = conn.createStatement()) {
+      var sleeping = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+        try {
+          st.execute("select pg_sleep(20)");
+          return "not cancelled";
+        } catch (SQLException e) {
+          return e.getSQLState();
+        }
+      });
+      Poll.until(Duration.ofSeconds(10), "the query runs on port " + port, () -> {
+        try {
+          return Harness.oneShot(port, "select count(*) from pg_stat_activity where query = 'select pg_sleep(20)'"
+              + " and state = 'active'").equals("1");
+        } catch (SQLException e) {
+          return false;
+        }
+      });
+      st.cancel();
+      assertEquals("57014", sleeping.get(10, TimeUnit.SECONDS), "cancelled (query_canceled) by the forwarded cancel");
     }
   }
 
