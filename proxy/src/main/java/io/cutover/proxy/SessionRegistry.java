@@ -213,13 +213,24 @@ public final class SessionRegistry {
    * @return how many sessions this call closed (not counting ones closed before)
    */
   public int closeReads(String target, boolean replicaSessions, boolean fallbackSessions) {
+    return closeReads(target, null, replicaSessions, fallbackSessions);
+  }
+
+  /**
+   * {@link #closeReads(String, boolean, boolean)} for the sessions connected to {@code address} only (and those
+   * registered by name only): sessions to an address a reload replaced keep their grace.
+   *
+   * @param address the target's address now, or {@code null} for every session under the name
+   */
+  public int closeReads(String target, io.cutover.monitor.Target address, boolean replicaSessions, boolean fallbackSessions) {
     Set<Registration> set = byTarget.get(target);
     if (set == null) {
       return 0;
     }
     int n = 0;
     for (Registration r : set) {
-      if (r.endpoint() == Endpoint.READ && (r.fallback() ? fallbackSessions : replicaSessions) && !r.isFenced()) {
+      boolean here = address == null || r.address() == null || r.address().equals(address);
+      if (here && r.endpoint() == Endpoint.READ && (r.fallback() ? fallbackSessions : replicaSessions) && !r.isFenced()) {
         r.fence();
         n++;
       }

@@ -305,13 +305,16 @@ class ReloadIntegrationTest {
          Connection onPg3 = readOn(c, pg3, others)) {
       String pid = Harness.one(onPg2, "select pg_backend_pid()");
       Files.writeString(file, yaml(null, Harness.TOKEN, "").replace("port: " + pg3 + "}", "port: " + closed + "}"));
-      HttpResponse<Buffer> r = c.reload(Harness.TOKEN, "{\"close_after\": \"1s\"}");
+      long reloadedAt = System.nanoTime();
+      HttpResponse<Buffer> r = c.reload(Harness.TOKEN, "{\"close_after\": \"4s\"}");
       assertEquals(200, r.statusCode(), r.bodyAsString());
       assertEquals(new JsonArray().add("targets[pg3].port"), Http.json(r).getJsonArray("changed"));
       assertEquals(new JsonArray().add("pg3"), Http.json(r).getJsonObject("targets").getJsonArray("readdressed"));
       c.await("pg3 DOWN at its new address", t -> t.target("pg3").orElseThrow().target().port() == closed
           && t.target("pg3").orElseThrow().state() == io.cutover.monitor.TargetState.DOWN);
       assertFalse(c.cutover.topology().readable().contains("pg3"));
+      assertEquals(String.valueOf(pg3), Harness.one(onPg3, "select inet_server_port()"),
+          "pg3 DOWN at its new address does not end the session to its old one before the grace");
       for (int i = 0; i < 4; i++) {
         assertEquals(String.valueOf(pg2), Harness.oneShot(c.cutover.readPort(), "select inet_server_port()"));
       }
@@ -323,6 +326,8 @@ class ReloadIntegrationTest {
           return true;
         }
       });
+      long closedAfterMs = (System.nanoTime() - reloadedAt) / 1_000_000;
+      assertTrue(closedAfterMs >= 4000, "not before the grace: " + closedAfterMs + " ms");
       assertEquals(pid, Harness.one(onPg2, "select pg_backend_pid()"), "pg2's session is untouched");
       assertEquals("pg1", c.cutover.topology().primary());
     } finally {
