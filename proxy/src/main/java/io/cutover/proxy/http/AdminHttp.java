@@ -21,8 +21,6 @@ import io.vertx.micrometer.PrometheusScrapingHandler;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.List;
 import java.util.Set;
 import java.util.function.BooleanSupplier;
@@ -51,9 +49,9 @@ public final class AdminHttp {
   private final Vertx vertx;
   private final TopologyView view;
   private final SessionRegistry sessions;
-  /** The configured targets' names and the token's digest: those at start, then each reload's. */
+  /** The configured targets' names: those at start, then each reload's. */
   private volatile Set<String> targets;
-  private volatile byte[] tokenDigest;
+  private final AdminToken token;
   private final AuditLog audit;
   private final BooleanSupplier listening;
   private final String registryName;
@@ -75,12 +73,13 @@ public final class AdminHttp {
     this.vertx = vertx;
     this.view = view;
     this.sessions = sessions;
+    this.token = new AdminToken(adminToken, audit);
     reconfigure(adminToken, targets);
     this.audit = audit;
     this.listening = listening;
     this.registryName = registryName;
     this.records = new RecordsHttp(vertx, audit);
-    this.reload = new ReloadHttp(audit, this::authorized);
+    this.reload = new ReloadHttp(audit, token::authorized);
   }
 
   /** Clustered Cutover: operator commands act cluster-wide through the authority. */
@@ -99,7 +98,7 @@ public final class AdminHttp {
   /** A reload: the admin token ({@code null}: mutating calls refused with 403) and the targets from now on. */
   public void reconfigure(String adminToken, List<Target> targets) {
     this.targets = targets.stream().map(Target::name).collect(java.util.stream.Collectors.toUnmodifiableSet());
-    this.tokenDigest = adminToken == null ? null : sha256(adminToken);
+    token.set(adminToken);
   }
 
   /** Serves {@code GET /api/v1/events} with {@code events} (without it, the path is unknown). */
@@ -186,7 +185,7 @@ public final class AdminHttp {
       }
       c.put("cluster", info);
       // the operator's page explains how to enable its actions when no token is configured
-      c.put("admin", new JsonObject().put("token_configured", tokenDigest != null));
+      c.put("admin", new JsonObject().put("token_configured", token.configured()));
       return c.put("sessions", new JsonObject().put("write", sessions.sessions(Endpoint.WRITE))
           .put("read", sessions.sessions(Endpoint.READ)).put("by_target", perTarget));
     }));
@@ -222,31 +221,9 @@ public final class AdminHttp {
     }
   }
 
-  /** Whether the request carries the admin token; if not, it is answered (403 or 401) and audited as {@code action}. */
-  private boolean authorized(RoutingContext ctx, String action) {
-    String remote = String.valueOf(ctx.request().remoteAddress());
-    byte[] digest = tokenDigest;
-    if (digest == null) {
-      audit.record(action, new JsonObject(), 403, "refused: no admin token configured", remote);
-      error(ctx, 403, "forbidden", "mutating calls are disabled: set admin.token in the configuration "
-          + "or the CUTOVER_ADMIN_TOKEN environment variable (at least 16 characters)");
-      return false;
-    }
-    String auth = ctx.request().getHeader("Authorization");
-    if (auth == null || !auth.regionMatches(true, 0, "Bearer ", 0, 7)
-        || !MessageDigest.isEqual(sha256(auth.substring(7).trim()), digest)) {
-      String why = auth == null ? "missing Authorization: Bearer <token>" : "wrong token";
-      audit.record(action, new JsonObject(), 401, "refused: " + why, remote);
-      ctx.response().putHeader("WWW-Authenticate", "Bearer realm=\"cutover\"");
-      error(ctx, 401, "unauthorized", why);
-      return false;
-    }
-    return true;
-  }
-
   private void mutate(RoutingContext ctx, String action, java.util.function.Function<RoutingContext, Command> parse) {
     String remote = String.valueOf(ctx.request().remoteAddress());
-    if (!authorized(ctx, action)) {
+    if (!token.authorized(ctx, action)) {
       return;
     }
     Command c;
@@ -388,13 +365,5 @@ public final class AdminHttp {
 
   static void error(RoutingContext ctx, int status, String error, String detail) {
     json(ctx, status, new JsonObject().put("error", error).put("detail", detail));
-  }
-
-  private static byte[] sha256(String s) {
-    try {
-      return MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8));
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
   }
 }
