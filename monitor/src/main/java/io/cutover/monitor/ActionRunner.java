@@ -29,8 +29,8 @@ final class ActionRunner {
   private static final int DECISIONS_KEPT = 50;
 
   private final Vertx vertx;
-  private final FailoverExecutor executor;
-  private final FailoverOptions failover;
+  private FailoverExecutor executor;
+  private FailoverOptions failover;
   private final AuthoritySource authority;
   private final Clock clock;
   private final String probeHost;
@@ -58,6 +58,15 @@ final class ActionRunner {
     this.report = report;
     this.recheck = recheck;
     this.version = version;
+  }
+
+  /**
+   * A reload: actions from now on are carried out by {@code executor} with {@code failover}'s hooks; those already
+   * running finish with the old ones.
+   */
+  void reconfigure(FailoverExecutor executor, FailoverOptions failover) {
+    this.executor = executor;
+    this.failover = failover;
   }
 
   /** The last alerts, oldest first, as {@code {"at", "level", "reason"}}. */

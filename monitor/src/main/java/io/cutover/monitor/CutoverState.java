@@ -19,7 +19,8 @@ final class CutoverState {
   /** How long a candidate whose promotion failed or timed out is passed over in favour of others, in ms. */
   static final long FAILED_CANDIDATE_BACKOFF_MILLIS = 5_000;
 
-  final FailoverOptions options;
+  /** The failover settings; replaced whole by a reload ({@link #reconfigure}). */
+  FailoverOptions options;
   final Map<String, Target> targets = new LinkedHashMap<>();
   final Operations operations;
   final Failback failback;
@@ -50,6 +51,59 @@ final class CutoverState {
     targets.forEach(t -> this.targets.put(t.name(), t));
     this.operations = new Operations(this.targets.keySet());
     this.failback = new Failback(options.getFailbackDelay().toMillis());
+  }
+
+  /**
+   * A reload: new settings and targets. A target that stays keeps what is known about it (its fence, failback hold,
+   * drain, the authority's fence); a removed one is forgotten, and so is a {@code fresh} one (re-addressed: another
+   * server under the same name), which is followed afresh like a target at start-up. The primary of record, the
+   * open incident and the phase are kept: a reload never removes or re-addresses the targets they name
+   * ({@link Reconfiguration#conflicts}).
+   */
+  void reconfigure(FailoverOptions next, List<Target> list, java.util.Set<String> fresh) {
+    options = next;
+    targets.clear();
+    list.forEach(t -> targets.put(t.name(), t));
+    java.util.Set<String> kept = new java.util.HashSet<>(targets.keySet());
+    kept.removeAll(fresh);
+    operations.retain(targets.keySet());
+    failback.reconfigure(next.getFailbackDelay().toMillis(), kept);
+    authorityFences.keySet().retainAll(kept);
+    failedUntil.keySet().retainAll(kept);
+    Map<String, FenceRules.Fence> still = new LinkedHashMap<>(fenced);
+    still.keySet().retainAll(kept);
+    fenced = Map.copyOf(still);
+  }
+
+  /**
+   * Starts a planned switchover to {@code to} (see {@link FailoverMachine#requestSwitchover}).
+   *
+   * @throws IllegalStateException when an incident is open, a cutover in flight or no primary known
+   * @throws IllegalArgumentException when {@code to} is unknown
+   */
+  void startSwitchover(String to, long now, List<Action> out) {
+    if (phase.busy() || incident != null) {
+      throw new IllegalStateException("a cutover is already in flight" + (incident == null ? ""
+          : ": incident " + incident.id + " (" + incident.kind.name().toLowerCase(java.util.Locale.ROOT) + " of "
+          + incident.oldPrimary + ") is open"));
+    }
+    if (knownPrimary == null) {
+      throw new IllegalStateException("there is no primary to switch over from");
+    }
+    operations.require(to);
+    if (to.equals(knownPrimary)) {
+      throw new IllegalStateException(to + " is already the primary");
+    }
+    TargetStatus st = lastTopology == null ? null : lastTopology.target(to).orElse(null);
+    if (st == null || !st.healthyNow() || st.role() != Role.REPLICA || fenced.containsKey(to)) {
+      throw new IllegalStateException("candidate " + to + " is not an UP, unfenced replica");
+    }
+    open(Incident.Kind.SWITCHOVER, now, out);
+    incident.decidedAt = now;
+    incident.candidate = to;
+    failback.reset();
+    phase = new Phase.SwitchingOver(knownPrimary, to, now, now + switchoverMillis(), false);
+    out.add(new Action.Switchover(targets.get(knownPrimary), targets.get(to)));
   }
 
   /** Records the choice of {@code candidate} and starts its promotion (fencing the primary it replaces). */

@@ -13,7 +13,7 @@ import java.util.Set;
  */
 final class Failback {
 
-  private final long delayMillis;
+  private long delayMillis;
   private final Map<String, Long> upSince = new HashMap<>();
   private final Map<String, TargetState> lastState = new HashMap<>();
   private final Set<String> recovering = new HashSet<>();
@@ -93,6 +93,19 @@ final class Failback {
       preferredReadySince = now;
     }
     return now - preferredReadySince >= delayMillis;
+  }
+
+  /**
+   * A reload: {@code failback_delay} is now {@code delayMillis} (holds in effect end that long after their node came
+   * back), and only {@code kept} targets are remembered (a removed or re-addressed one is followed afresh, like a
+   * target at start-up). The preferred node's readiness is measured afresh.
+   */
+  void reconfigure(long delayMillis, Set<String> kept) {
+    this.delayMillis = delayMillis;
+    upSince.keySet().retainAll(kept);
+    lastState.keySet().retainAll(kept);
+    recovering.retainAll(kept);
+    preferredReadySince = -1;
   }
 
   /** A switchover started: the readiness of the preferred node is measured afresh next time. */

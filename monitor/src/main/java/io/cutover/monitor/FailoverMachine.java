@@ -233,29 +233,25 @@ public final class FailoverMachine {
     s.requirePromotions("switchover");
     List<Action> out = new ArrayList<>();
     progress.expire(now, out);
-    if (s.phase.busy() || s.incident != null) {
-      throw new IllegalStateException("a cutover is already in flight" + (s.incident == null ? ""
-          : ": incident " + s.incident.id + " (" + s.incident.kind.name().toLowerCase(java.util.Locale.ROOT) + " of "
-          + s.incident.oldPrimary + ") is open"));
-    }
-    if (s.knownPrimary == null) {
-      throw new IllegalStateException("there is no primary to switch over from");
-    }
-    s.operations.require(to);
-    if (to.equals(s.knownPrimary)) {
-      throw new IllegalStateException(to + " is already the primary");
-    }
-    TargetStatus st = s.lastTopology == null ? null : s.lastTopology.target(to).orElse(null);
-    if (st == null || !st.healthyNow() || st.role() != Role.REPLICA || s.fenced.containsKey(to)) {
-      throw new IllegalStateException("candidate " + to + " is not an UP, unfenced replica");
-    }
-    s.open(Incident.Kind.SWITCHOVER, now, out);
-    s.incident.decidedAt = now;
-    s.incident.candidate = to;
-    s.failback.reset();
-    s.phase = new Phase.SwitchingOver(s.knownPrimary, to, now, now + s.switchoverMillis(), false);
-    out.add(new Action.Switchover(s.targets.get(s.knownPrimary), s.targets.get(to)));
+    s.startSwitchover(to, now, out);
     return finish(now, out);
+  }
+
+  // ---- a reload ----
+
+  /**
+   * A configuration reload: {@code options} and {@code targets} from now on (see {@link CutoverState#reconfigure}:
+   * a removed or {@code fresh} — re-addressed — target is forgotten, the rest kept). Follow with
+   * {@link #onTopology} and the snapshot built with the new targets.
+   */
+  public void reconfigure(FailoverOptions options, List<Target> targets, java.util.Set<String> fresh) {
+    s.reconfigure(options, targets, fresh);
+  }
+
+  /** A snapshot built without a new observation (after a reload): re-evaluated as after a check. */
+  public List<Action> onTopology(Topology t, long now) {
+    s.lastTopology = t;
+    return evaluate(now, null);
   }
 
   // ---- inputs: observations, time, the executor's reports ----

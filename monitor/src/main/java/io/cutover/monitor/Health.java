@@ -94,6 +94,26 @@ public final class Health {
   }
 
   /**
+   * This hysteresis under new {@code fall} and {@code rise} (a configuration reload); this one is not changed. The
+   * state is kept, and so is the progress towards the next change: an UP target keeps the failures it took since full
+   * health (its counter as far below the new full health, but at least {@code rise}: still UP), a DOWN target keeps
+   * its successes in a row (at most {@code rise - 1}: UP at its next success at the earliest), an unknown target
+   * stays unknown.
+   *
+   * @throws IllegalArgumentException if {@code fall} or {@code rise} is below 1
+   */
+  public Health reconfigured(int fall, int rise) {
+    Health h = new Health(fall, rise);
+    h.state = state;
+    h.health = switch (state) {
+      case UP -> Math.max(rise, h.max() - (max() - health));
+      case DOWN -> Math.min(health, rise - 1);
+      case UNKNOWN -> 0;
+    };
+    return h;
+  }
+
+  /**
    * When the next check is due after the one just recorded.
    *
    * @return {@code fastinter} while {@link #transitioning()}, else {@code interval}

@@ -8,10 +8,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Clock;
-import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.function.BiFunction;
 
@@ -79,18 +76,15 @@ public final class MonitorVerticle extends VerticleBase {
    */
   public static final io.vertx.core.eventbus.DeliveryOptions LOCAL = new io.vertx.core.eventbus.DeliveryOptions().setLocalOnly(true);
 
-  private final List<Target> targets;
-  private final Map<String, Target> byName = new HashMap<>();
-  private final CheckOptions options;
-  private final FailoverOptions failover;
-  private final long maxLagBytes;
+  /** The settings in effect: those at start, then each reload's ({@link #reconfigure}). */
+  private List<Target> targets;
+  private CheckOptions options;
+  private FailoverOptions failover;
+  private long maxLagBytes;
   private final Clock clock;
   private final String probeHost;
   private final int probePort;
-  private final Map<String, Long> timers = new HashMap<>();
-  private final Set<String> inFlight = new HashSet<>();
-  private final Set<String> recheckRequested = new HashSet<>();
-  private final Map<String, Long> lastStart = new HashMap<>();
+  private CheckSchedule schedule;
   private ActionRunner actions;
   private TopologyTracker tracker;
   private Check check;
@@ -127,7 +121,6 @@ public final class MonitorVerticle extends VerticleBase {
                          Clock clock, String probeHost, int probePort, AuthoritySource authority) {
     this.authority = authority;
     this.targets = List.copyOf(targets);
-    targets.forEach(t -> byName.put(t.name(), t));
     this.options = options;
     this.failover = failover;
     this.maxLagBytes = maxLagBytes;
@@ -171,11 +164,14 @@ public final class MonitorVerticle extends VerticleBase {
     check = new Checks(vertx, options, clock, targets);
     executor = new FailoverExecutor(vertx, options, failover);
     presence = new Presence(vertx, options, presenceOptions, identity);
-    actions = new ActionRunner(vertx, executor, failover, authority, clock, probeHost, probePort, this::report, this::checkNow,
-        () -> tracker.current().version());
+    schedule = new CheckSchedule(vertx, clock, () -> check, this::handle,
+        name -> tracker.nextDelay(name, options.getInterval(), options.getFastinter()).toMillis(),
+        () -> options.getFastinter().toMillis());
+    actions = new ActionRunner(vertx, executor, failover, authority, clock, probeHost, probePort, this::report,
+        schedule::checkNow, () -> tracker.current().version());
     var bus = vertx.eventBus();
     bus.<Object>localConsumer(Topology.CURRENT_ADDRESS, msg -> msg.reply(tracker.current().toJson()));
-    bus.<String>localConsumer(HINT_ADDRESS, msg -> hint(msg.body()));
+    bus.<String>localConsumer(HINT_ADDRESS, msg -> schedule.hint(msg.body()));
     bus.<Object>localConsumer(INCIDENTS_ADDRESS, msg -> msg.reply(
         incidents.list(tracker.machine().closedIncidents(), tracker.machine().openIncident())));
     bus.<JsonObject>localConsumer(SWITCHOVER_ADDRESS, msg -> command(msg, (m, now) ->
@@ -198,16 +194,16 @@ public final class MonitorVerticle extends VerticleBase {
     vertx.setPeriodic(100, id -> report(FailoverMachine::onTick));
     LOG.info("monitor started: targets={} checks={} failover={}", targets.stream().map(Target::name).toList(),
         options.toJson().encode(), failover.toJson().encode());
-    targets.forEach(this::runCheck);
+    schedule.start(targets);
     return Future.succeededFuture();
   }
 
   @Override
   public Future<?> stop() {
     stopped = true;
-    timers.values().forEach(vertx::cancelTimer);
+    schedule.stop();
     String primary = tracker.current().primary();
-    return Future.join(presence.leave(primary == null ? null : byName.get(primary)), check.close());
+    return Future.join(presence.leave(primary == null ? null : schedule.target(primary)), check.close());
   }
 
   /**
@@ -263,76 +259,70 @@ public final class MonitorVerticle extends VerticleBase {
         .put("other_cutovers", presence.othersJson());
   }
 
+  /** One check's observation of {@code target}, a configured target: hysteresis, topology, failover, presence. */
+  private void handle(Target target, Observation obs) {
+    Topology before = tracker.current();
+    refreshAuthority();
+    tracker.record(obs).ifPresent(next -> publish(before, next));
+    heartbeat(target, obs);
+    shareVerdict();
+    actions.run(tracker.drainActions());
+  }
+
   /**
-   * A hint from the data plane (a backend connect failed): check the target soon, but never sooner than
-   * {@code fastinter} after its previous check started, so hints speed detection up to the fastinter pace
-   * and are never a verdict by themselves.
+   * A configuration reload, carried out on the monitor's context: the targets, {@code checks}, {@code failover} and
+   * {@code read.max_lag} of {@code next} from now on. What is known about a target that stays is kept (hysteresis
+   * re-scaled to the new fall and rise, observations, fences, holds, drains); a removed or re-addressed one is
+   * forgotten and an added or re-addressed one is checked at once, unknown until then; the primary of record, the
+   * open incident and the phase are kept. The checks (and their HTTP clients, TLS files read anew) and the executor
+   * are rebuilt with the new settings; checks and actions already running finish with the old ones.
+   *
+   * @return the snapshot after the reload, as JSON ({@link Topology#toJson()}), once it is published; failed with
+   *         {@link Reconfiguration.Refused} — nothing changed — when a target the failover relies on would be removed
+   *         or re-addressed ({@link Reconfiguration#conflicts})
    */
-  private void hint(String target) {
-    Long last = lastStart.get(target);
-    long since = last == null ? Long.MAX_VALUE : (System.nanoTime() - last) / 1_000_000;
-    long wait = options.getFastinter().toMillis() - since;
-    if (wait <= 0) {
-      checkNow(target);
-    } else if (!inFlight.contains(target) && timers.containsKey(target)) {
-      vertx.cancelTimer(timers.remove(target));
-      timers.put(target, vertx.setTimer(wait, id -> {
-        timers.remove(target);
-        runCheck(byName.get(target));
-      }));
-    }
-  }
-
-  /** Checks {@code target} as soon as possible (after the check in flight, if any). */
-  private void checkNow(String target) {
-    Target t = byName.get(target);
-    if (t == null || stopped) {
-      return;
-    }
-    if (inFlight.contains(target)) {
-      recheckRequested.add(target);
-      return;
-    }
-    Long timer = timers.remove(target);
-    if (timer != null) {
-      vertx.cancelTimer(timer);
-    }
-    runCheck(t);
-  }
-
-  private void runCheck(Target target) {
-    long started = System.nanoTime();
-    lastStart.put(target.name(), started);
-    inFlight.add(target.name());
-    check.check(target).onComplete(ar -> {
-      inFlight.remove(target.name());
-      if (stopped) {
-        return;
-      }
+  public Future<JsonObject> reconfigure(MonitorSettings next) {
+    io.vertx.core.Promise<JsonObject> done = io.vertx.core.Promise.promise();
+    context.runOnContext(v -> {
       try {
-        Observation obs = ar.succeeded() ? ar.result() : Observation.failed(target.name(), clock.millis(),
-            (System.nanoTime() - started) / 1_000_000, FailureKind.ERROR, Errors.describe(ar.cause()));
-        Topology before = tracker.current();
-        refreshAuthority();
-        tracker.record(obs).ifPresent(next -> publish(before, next));
-        heartbeat(target, obs);
-        shareVerdict();
-        actions.run(tracker.drainActions());
+        done.complete(apply(next));
       } catch (RuntimeException e) {
-        // a bug in handling one result must never stop this target's checks
-        LOG.error("handling the check of {} failed: {}", target.name(), e.toString(), e);
+        done.fail(e);
       }
-      if (recheckRequested.remove(target.name())) {
-        runCheck(target);
-        return;
-      }
-      long dueIn = tracker.nextDelay(target.name(), options.getInterval(), options.getFastinter()).toMillis()
-          - (System.nanoTime() - started) / 1_000_000;
-      timers.put(target.name(), vertx.setTimer(Math.max(1, dueIn), id -> {
-        timers.remove(target.name());
-        runCheck(target);
-      }));
     });
+    return done.future();
+  }
+
+  private JsonObject apply(MonitorSettings next) {
+    Set<String> fresh = Reconfiguration.readdressed(targets, next.targets());
+    Set<String> removed = Reconfiguration.removed(targets, next.targets());
+    Set<String> leaving = new java.util.LinkedHashSet<>(removed);
+    leaving.addAll(fresh);
+    List<String> conflicts = Reconfiguration.conflicts(tracker.machine(), tracker.current(), leaving);
+    if (!conflicts.isEmpty()) {
+      throw new Reconfiguration.Refused(conflicts);
+    }
+    Check old = check;
+    long oldTimeout = options.getTimeout().toMillis();
+    targets = next.targets();
+    options = next.checks();
+    failover = next.failover();
+    maxLagBytes = next.maxLagBytes();
+    check = new Checks(vertx, options, clock, targets);
+    vertx.setTimer(2 * oldTimeout + 1000, id -> old.close()); // its checks in flight end within their timeout
+    executor = new FailoverExecutor(vertx, options, failover);
+    actions.reconfigure(executor, failover);
+    presence.checks(options);
+    refreshAuthority();
+    Topology before = tracker.current();
+    tracker.reconfigure(targets, fresh, options.getFall(), options.getRise(), maxLagBytes, failover)
+        .ifPresent(t -> publish(before, t));
+    actions.run(tracker.drainActions());
+    schedule.retarget(targets);
+    LOG.info("monitor reconfigured: targets={} (removed {}, re-addressed {}) checks={} failover={} read.max_lag={}",
+        targets.stream().map(t -> t.name() + " " + t.address()).toList(), removed, fresh, options.toJson().encode(),
+        failover.toJson().encode(), maxLagBytes < 0 ? "off" : maxLagBytes);
+    return tracker.current().toJson();
   }
 
   /** The presence heartbeat rides on checks of the routed primary while no cutover is in flight. */

@@ -11,7 +11,7 @@ import java.util.Set;
  */
 final class Operations {
 
-  private final Set<String> targets;
+  private Set<String> targets;
   private boolean maintenance;
   private String maintenanceReason;
   private final Map<String, Long> drained = new LinkedHashMap<>();
@@ -52,6 +52,12 @@ final class Operations {
   List<Action> enable(String target) {
     require(target);
     return drained.remove(target) == null ? List.of() : List.of(new Action.Alert("info", target + " enabled: routed again"));
+  }
+
+  /** A reload: {@code names} are the targets now; drains of targets no longer configured are forgotten. */
+  void retain(Set<String> names) {
+    targets = Set.copyOf(names);
+    drained.keySet().retainAll(targets);
   }
 
   /** @throws IllegalArgumentException for an unknown (or null) target */

@@ -134,7 +134,7 @@ public final class Presence {
   }
 
   private final Vertx vertx;
-  private final CheckOptions checks;
+  private CheckOptions checks;
   private final Options options;
   private final Identity me;
   private final OtherCutovers others = new OtherCutovers();
@@ -160,6 +160,9 @@ public final class Presence {
     this.options = options;
     this.me = me;
   }
+
+  /** A reload: sessions from now on use these check credentials and {@code checks.timeout}. */
+  public void checks(CheckOptions next) { this.checks = next; }
 
   public Identity identity() {
     return me;

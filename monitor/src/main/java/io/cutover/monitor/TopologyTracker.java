@@ -30,7 +30,7 @@ public final class TopologyTracker {
   }
 
   private final Map<String, Slot> slots = new LinkedHashMap<>();
-  private final TopologyRules rules;
+  private TopologyRules rules;
   private final Clock clock;
   private final FailoverMachine machine;
   private final List<Action> actions = new ArrayList<>();
@@ -119,6 +119,50 @@ public final class TopologyTracker {
     long now = clock.millis();
     take(input.apply(machine, now));
     return publishIfChanged(build(machine.overlay(now), now));
+  }
+
+  /**
+   * A configuration reload: the targets, {@code fall}/{@code rise} and {@code read.max_lag} change, and the failover
+   * machine takes {@code failover} and the targets ({@link FailoverMachine#reconfigure}). A target that stays keeps
+   * its hysteresis (re-scaled to the new {@code fall} and {@code rise}: {@link Health#reconfigured}) and its last
+   * observations; an added target, and a {@code fresh} one (re-addressed: another server under the same name), starts
+   * unknown as at start-up; a removed one is forgotten. The snapshot is then derived afresh from what is kept.
+   *
+   * @param fresh names of targets that stay but were re-addressed
+   * @return the new snapshot if its content changed, else empty
+   * @throws IllegalArgumentException on duplicate target names or an empty list (nothing is changed then)
+   */
+  public Optional<Topology> reconfigure(List<Target> targets, java.util.Set<String> fresh, int fall, int rise,
+                                        long maxLagBytes, FailoverOptions failover) {
+    if (targets.isEmpty()) {
+      throw new IllegalArgumentException("no targets");
+    }
+    Map<String, Slot> next = new LinkedHashMap<>();
+    for (Target t : targets) {
+      Slot old = fresh.contains(t.name()) ? null : slots.get(t.name());
+      Slot slot = new Slot(t, old == null ? new Health(fall, rise) : old.health.reconfigured(fall, rise));
+      if (old != null) {
+        slot.lastOk = old.lastOk;
+        slot.previousOk = old.previousOk;
+        slot.last = old.last;
+      }
+      if (next.put(t.name(), slot) != null) {
+        throw new IllegalArgumentException("duplicate target name: " + t.name());
+      }
+    }
+    slots.clear();
+    slots.putAll(next);
+    rules = new TopologyRules(maxLagBytes);
+    long now = clock.millis();
+    if (machine == null) {
+      return publishIfChanged(build(Overlay.NONE, now));
+    }
+    machine.reconfigure(failover, targets, fresh);
+    Overlay before = machine.overlay(now);
+    Topology built = build(before, now);
+    take(machine.onTopology(built, now));
+    Overlay after = machine.overlay(now);
+    return publishIfChanged(after.equals(before) ? built : build(after, now));
   }
 
   /** Keeps an input's actions, followed by the open incident's step if it changed without one ({@link IncidentSteps}). */

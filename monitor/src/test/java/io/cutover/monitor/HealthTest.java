@@ -138,4 +138,37 @@ class HealthTest {
     }
   }
 
+
+  @Test
+  void reconfiguredKeepsTheStateAndTheProgressTowardsTheNextChange() {
+    Health up = new Health(3, 2);
+    up.record(true);
+    up.record(true);
+    up.record(true); // full health 4
+    up.record(false); // one failure taken: 3
+    Health wider = up.reconfigured(5, 2);
+    assertEquals(TargetState.UP, wider.state());
+    assertEquals(5, wider.health(), "new full health 6 less the one failure taken");
+    assertEquals(3, up.health(), "the original is not changed");
+    Health narrower = up.reconfigured(1, 3);
+    assertEquals(TargetState.UP, narrower.state());
+    assertEquals(3, narrower.health(), "never below rise while UP");
+    assertFalse(narrower.record(true), "a success keeps it UP");
+    assertTrue(narrower.record(false), "with fall 1 one failure takes it DOWN");
+
+    Health down = new Health(3, 3);
+    down.record(false);
+    down.record(true); // one success in a row while DOWN
+    Health keeps = down.reconfigured(3, 4);
+    assertEquals(TargetState.DOWN, keeps.state());
+    assertEquals(1, keeps.health(), "its success in a row counts");
+    Health lower = down.reconfigured(3, 1);
+    assertEquals(0, lower.health(), "at most rise - 1: still DOWN");
+    assertEquals(TargetState.DOWN, lower.state());
+    assertTrue(lower.record(true), "UP at its next success");
+
+    Health unknown = new Health(3, 2).reconfigured(2, 1);
+    assertEquals(TargetState.UNKNOWN, unknown.state());
+    assertThrows(IllegalArgumentException.class, () -> unknown.reconfigured(0, 1));
+  }
 }

@@ -2,22 +2,28 @@ package io.cutover.proxy;
 
 import io.cutover.monitor.TargetStatus;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.net.ConnectOptions;
 import io.vertx.core.net.NetClient;
 
 /**
- * A {@code CancelRequest} arriving on either endpoint is forwarded, as received, to every target that has live relayed
- * sessions; PostgreSQL ignores a key it does not know, so the server running the query cancels it.
+ * A {@code CancelRequest} arriving on either endpoint is forwarded, as received, to every address with live relayed
+ * sessions (also those of a target a reload removed or re-addressed, during their grace); PostgreSQL ignores a key it
+ * does not know, so the server running the query cancels it.
  */
 final class CancelRequests {
 
   private CancelRequests() {
   }
 
-  /** Forwards {@code packet} to every target with sessions in {@code registry} (fire and forget, bounded by the client's connect timeout). */
-  static void forward(Buffer packet, SessionRegistry registry, TopologyView view, NetClient backends) {
-    for (String name : registry.targetsWithSessions()) {
-      view.current().target(name).map(TargetStatus::target).ifPresent(t ->
-          backends.connect(t.port(), t.host()).onSuccess(s -> s.end(packet.copy()).onComplete(v -> s.close())));
+  /**
+   * Forwards {@code packet} to every address with relayed sessions in {@code registry} (fire and forget, each connect bounded by
+   * {@code connectTimeoutMillis}, {@code proxy.connect_timeout}).
+   */
+  static void forward(Buffer packet, SessionRegistry registry, TopologyView view, NetClient backends, long connectTimeoutMillis) {
+    for (var t : registry.backendsWithSessions(name -> view.current().target(name).map(TargetStatus::target))) {
+      backends.connect(new ConnectOptions().setHost(t.host()).setPort(t.port())
+              .setTimeout((int) Math.min(Integer.MAX_VALUE, connectTimeoutMillis)))
+          .onSuccess(s -> s.end(packet.copy()).onComplete(v -> s.close()));
     }
   }
 }

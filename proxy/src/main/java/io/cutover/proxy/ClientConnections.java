@@ -16,7 +16,7 @@ import java.util.concurrent.atomic.LongAdder;
  */
 public final class ClientConnections {
 
-  private final int max;
+  private volatile int max;
   private final Map<Endpoint, AtomicInteger> open = new EnumMap<>(Endpoint.class);
   private final Map<Endpoint, LongAdder> overLimit = new EnumMap<>(Endpoint.class);
 
@@ -33,6 +33,19 @@ public final class ClientConnections {
   }
 
   /**
+   * A reload: {@code proxy.max_client_connections} is {@code max} for connections accepted from now on (connections
+   * already open stay, even above a lowered limit).
+   *
+   * @throws IllegalArgumentException if {@code max} is below 1
+   */
+  public void max(int max) {
+    if (max < 1) {
+      throw new IllegalArgumentException("max_client_connections must be at least 1: " + max);
+    }
+    this.max = max;
+  }
+
+  /**
    * Takes a slot on {@code endpoint} for {@code channel} if one is free; the slot is given back when the channel
    * closes.
    *
@@ -40,6 +53,7 @@ public final class ClientConnections {
    */
   boolean admit(Endpoint endpoint, Channel channel) {
     AtomicInteger count = open.get(endpoint);
+    int max = this.max;
     int n;
     do {
       n = count.get();

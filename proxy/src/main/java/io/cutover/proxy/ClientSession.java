@@ -274,7 +274,7 @@ final class ClientSession {
     Target target = candidates.get(index);
     // a read session that fell back to the primary (no replica readable) is not ended by the primary staying
     // primary, unlike a session routed to a replica that gets promoted
-    Registration registration = registry.register(endpoint, target.name(), fallback);
+    Registration registration = registry.register(endpoint, target, fallback);
     ChannelFuture connecting = shut(target, fallback) ? null : registration.connect(() -> connector.connect(channel, target));
     if (connecting == null) {
       registration.release();
@@ -394,7 +394,7 @@ final class ClientSession {
 
   private void cancel(Buffer packet) {
     dispatched = true;
-    CancelRequests.forward(packet, registry, view, backends);
+    CancelRequests.forward(packet, registry, view, backends, connector.connectTimeoutMillis());
     client.close();
   }
 }

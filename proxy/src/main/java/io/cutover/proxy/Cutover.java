@@ -14,9 +14,6 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.vertx.micrometer.MicrometerMetricsOptions;
 import io.vertx.micrometer.VertxPrometheusOptions;
 import io.vertx.micrometer.backends.BackendRegistries;
-import io.cutover.monitor.Overlay;
-import io.cutover.monitor.Role;
-import io.cutover.monitor.TargetState;
 import io.cutover.monitor.TargetStatus;
 import io.cutover.monitor.Topology;
 import io.cutover.proxy.config.CutoverConfig;
@@ -25,7 +22,6 @@ import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
-import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -34,6 +30,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * A running Cutover: the monitor, the write and read endpoints, wired over one Vert.x instance.
@@ -63,6 +60,10 @@ public final class Cutover {
   private final Listeners listeners;
   private final Shutdown shutdown;
   private CutoverMetrics metrics;
+  /** The {@code proxy} settings new client connections read (a reload replaces them). */
+  private final AtomicReference<io.cutover.proxy.config.ProxyOptions> proxyOptions;
+  private MonitorVerticle monitor;
+  private Reloader reloader;
   /** The context snapshots are applied on ({@link #onTopology}). */
   private Context topologyContext;
   private volatile boolean listening;
@@ -79,11 +80,13 @@ public final class Cutover {
     this.authority = authority;
     this.config = config;
     this.connections = new ClientConnections(config.proxy().maxClientConnections());
+    this.proxyOptions = new AtomicReference<>(config.proxy());
     this.registryName = registryName;
     this.view = new TopologyView(Topology.initial(config.targets(), System.currentTimeMillis()),
         new RoutePolicy(config.readFallbackToPrimary()));
     this.enforcement = new SessionEnforcement(vertx, view, registry);
-    this.listeners = new Listeners(vertx, config.proxy(), view, registry, traffic, connections);
+    this.listeners = new Listeners(vertx, proxyOptions::get, config.proxy().eventLoops(), view, registry, traffic,
+        connections);
     this.shutdown = new Shutdown(vertx, config.shutdown(), connections,
         () -> listeners.stopAccepting(config.shutdown().grace()), this::close);
     this.audit = new AuditLog(config.auditKept(), history.restoredAudit());
@@ -198,18 +201,7 @@ public final class Cutover {
     topologyContext.runOnContext(v -> vertx.eventBus().<JsonObject>localConsumer(Topology.ADDRESS,
         msg -> onTopology(Topology.fromJson(msg.body()))).completion().onComplete(subscribed));
     if (authority != null) {
-      authority.fencer(this::fence);
-      registry.writeLease(authority::writeLeaseHeld);
-      audit.onRecord(authority::recordAudit);
-      authority.localView(() -> vertx.eventBus().<JsonArray>request(MonitorVerticle.INCIDENTS_ADDRESS, "",
-              MonitorVerticle.LOCAL)
-          .map(incidents -> {
-            Topology t = view.current();
-            return new JsonObject().put("authority", authority.toJson().getString("authority"))
-                .put("topology", new JsonObject().put("version", t.version()).put("primary", t.primary())
-                    .put("readable", new io.vertx.core.json.JsonArray(t.readable())).put("cutover", t.cutover()))
-                .put("incidents", incidents.body());
-          }));
+      ClusterWiring.wire(authority, vertx, view, registry, audit, this::fence);
     }
     EventStream events = new EventStream(new EventLog(instanceId, EventLog.DEFAULT_CAPACITY, EventLog.DEFAULT_MAX_BYTES),
         view, registry, config.targets().stream().map(io.cutover.monitor.Target::name).toList(), audit, Clock.systemUTC());
@@ -220,6 +212,10 @@ public final class Cutover {
         () -> listening, registryName,
         () -> authority == null ? new JsonObject().put("enabled", false) : authority.toJson()).clustered(authority)
         .events(events).stopping(shutdown::reason);
+    reloader = new Reloader(vertx, config, new Reloader.Parts(s -> monitor.reconfigure(s), this::applyTopology, http, events,
+        metrics, view, registry, connections, proxyOptions), audit);
+    http.reloads(reloader);
+    reloader.afterApplied(() -> { if (config.httpTls() != null) { reloadHttpCertificate(); } }); // it logs either way
     return subscribed.future().compose(v -> history.listen()).compose(v -> vertx.deployVerticle(events))
         .compose(v -> HttpTls.serverOptions(vertx, config))
         .compose(options -> vertx.createHttpServer(options)
@@ -233,10 +229,11 @@ public final class Cutover {
         .compose(p -> {
           String probeHost = config.write().host().equals("0.0.0.0") || config.write().host().equals("::")
               ? "127.0.0.1" : config.write().host();
-          return vertx.deployVerticle(new MonitorVerticle(config.targets(), config.checks(), config.failover(),
+          monitor = new MonitorVerticle(config.targets(), config.checks(), config.failover(),
               config.readMaxLagBytes(), Clock.systemUTC(), probeHost, writePort,
               authority == null ? AuthoritySource.SINGLE : authority).withHistory(history.restoredIncidents())
-              .withPresence(config.presence(), identity()));
+              .withPresence(config.presence(), identity());
+          return vertx.deployVerticle(monitor);
         })
         .map(p -> {
           if (authority != null) {
@@ -276,14 +273,7 @@ public final class Cutover {
     var bus = vertx.eventBus();
     return bus.<JsonObject>request(MonitorVerticle.FENCE_ADDRESS, new JsonObject().put("target", target), MonitorVerticle.LOCAL)
         .compose(accepted -> bus.<JsonObject>request(Topology.CURRENT_ADDRESS, "", MonitorVerticle.LOCAL)
-            .compose(current -> {
-              Promise<Void> applied = Promise.promise();
-              topologyContext.runOnContext(v -> {
-                onTopology(Topology.fromJson(current.body()));
-                applied.complete();
-              });
-              return applied.future();
-            })
+            .compose(current -> applyTopology(Topology.fromJson(current.body())))
             .compose(v -> {
               if (!view.current().target(target).map(TargetStatus::fenced).orElse(false)) {
                 LOG.warn("fence of {}: the monitor accepted it but the current snapshot (v{}) does not show it fenced",
@@ -292,6 +282,16 @@ public final class Cutover {
               return Future.fromCompletionStage(registry.fenceAll(target), topologyContext);
             })
             .map(closed -> accepted.body()));
+  }
+
+  /** Applies {@code t} as a published snapshot is applied ({@link #onTopology}), on {@link #topologyContext}. */
+  private Future<Void> applyTopology(Topology t) {
+    Promise<Void> applied = Promise.promise();
+    topologyContext.runOnContext(v -> {
+      onTopology(t);
+      applied.complete();
+    });
+    return applied.future();
   }
 
   /** Who this instance is in the marker table: instance id, cluster name when clustered, host, HTTP listener, PID. */
@@ -305,10 +305,16 @@ public final class Cutover {
     return instanceId;
   }
 
+  /** Configuration reloads (SIGHUP, {@code POST /api/v1/reload}); {@link Reloader#source} enables them. */
+  public Reloader reloader() {
+    return reloader;
+  }
+
   public Vertx vertx() {
     return vertx;
   }
 
+  /** The configuration Cutover started with; after a reload, {@link Reloader#running()} is the one in effect. */
   public CutoverConfig config() {
     return config;
   }

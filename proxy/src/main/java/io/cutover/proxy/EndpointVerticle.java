@@ -11,7 +11,7 @@ import io.vertx.core.net.NetClientOptions;
 import io.vertx.core.net.NetServer;
 import io.vertx.core.net.NetServerOptions;
 
-import java.time.Duration;
+import java.util.function.Supplier;
 
 /**
  * One listener instance of one endpoint. Deployed once per event loop; Vert.x spreads accepted
@@ -24,16 +24,30 @@ public final class EndpointVerticle extends VerticleBase {
 
   private final Endpoint endpoint;
   private final ListenAddress listen;
-  private final ProxyOptions options;
+  private final Supplier<ProxyOptions> options;
   private final TopologyView view;
   private final SessionRegistry registry;
   private final Traffic traffic;
   private final ClientConnections connections;
   private NetServer server;
   private NetClient backends;
+  /** The settings the connector below was made for (rebuilt when a reload changed them). */
+  private ProxyOptions built;
+  private TcpKeepalive keepalive;
+  private BackendConnector connector;
 
   /** @param options the {@code proxy} settings (timeouts, waits, keepalive) */
   public EndpointVerticle(Endpoint endpoint, ListenAddress listen, ProxyOptions options, TopologyView view,
+                          SessionRegistry registry, Traffic traffic, ClientConnections connections) {
+    this(endpoint, listen, () -> options, view, registry, traffic, connections);
+  }
+
+  /**
+   * @param options the {@code proxy} settings in effect, read for every accepted connection (so a reload's
+   *                {@code connect_timeout}, {@code connect_wait}, {@code startup_timeout} and {@code keepalive} apply to
+   *                the sessions that start after it; {@code event_loops} is read once)
+   */
+  public EndpointVerticle(Endpoint endpoint, ListenAddress listen, Supplier<ProxyOptions> options, TopologyView view,
                           SessionRegistry registry, Traffic traffic, ClientConnections connections) {
     this.connections = connections;
     this.endpoint = endpoint;
@@ -46,9 +60,7 @@ public final class EndpointVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    Duration connectTimeout = options.connectTimeout();
     backends = vertx.createNetClient(new NetClientOptions()
-        .setConnectTimeout((int) Math.min(Integer.MAX_VALUE, connectTimeout.toMillis()))
         .setTcpNoDelay(true)
         .setTcpKeepAlive(true));
     server = vertx.createNetServer(new NetServerOptions()
@@ -57,15 +69,26 @@ public final class EndpointVerticle extends VerticleBase {
         .setTcpNoDelay(true)
         .setTcpKeepAlive(true)
         .setAcceptBacklog(4096));
-    TcpKeepalive keepalive = new TcpKeepalive(options.keepalive());
-    BackendConnector connector = new BackendConnector(connectTimeout, keepalive,
-        ((VertxInternal) vertx).nameResolver().nettyAddressResolverGroup());
     server.connectHandler(socket -> {
+      ProxyOptions o = current();
       keepalive.apply(((NetSocketInternal) socket).channelHandlerContext().channel());
       new ClientSession(vertx, endpoint, socket, backends, connector, view, registry, traffic, connections,
-          options.connectWait().toMillis(), options.startupTimeout().toMillis()).start();
+          o.connectWait().toMillis(), o.startupTimeout().toMillis()).start();
     });
+    current();
     return server.listen();
+  }
+
+  /** The settings in effect, with the keepalive and connector made for them (on this instance's event loop). */
+  private ProxyOptions current() {
+    ProxyOptions o = options.get();
+    if (o != built) {
+      keepalive = new TcpKeepalive(o.keepalive());
+      connector = new BackendConnector(o.connectTimeout(), keepalive,
+          ((VertxInternal) vertx).nameResolver().nettyAddressResolverGroup());
+      built = o;
+    }
+    return o;
   }
 
   @Override

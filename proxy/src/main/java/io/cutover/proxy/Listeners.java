@@ -9,6 +9,7 @@ import io.vertx.core.Vertx;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Supplier;
 
 /**
  * The data plane's listeners: per endpoint one {@link EndpointVerticle} per event loop ({@code proxy.event_loops}),
@@ -17,17 +18,23 @@ import java.util.concurrent.CopyOnWriteArrayList;
 final class Listeners {
 
   private final Vertx vertx;
-  private final ProxyOptions options;
+  private final Supplier<ProxyOptions> options;
+  private final int eventLoops;
   private final TopologyView view;
   private final SessionRegistry registry;
   private final Traffic traffic;
   private final ClientConnections connections;
   private final List<EndpointVerticle> deployed = new CopyOnWriteArrayList<>();
 
-  Listeners(Vertx vertx, ProxyOptions options, TopologyView view, SessionRegistry registry, Traffic traffic,
-            ClientConnections connections) {
+  /**
+   * @param options    the proxy settings in effect, read per new connection (a reload may change them)
+   * @param eventLoops listener instances per endpoint ({@code proxy.event_loops}, fixed at start)
+   */
+  Listeners(Vertx vertx, Supplier<ProxyOptions> options, int eventLoops, TopologyView view, SessionRegistry registry,
+            Traffic traffic, ClientConnections connections) {
     this.vertx = vertx;
     this.options = options;
+    this.eventLoops = eventLoops;
     this.view = view;
     this.registry = registry;
     this.traffic = traffic;
@@ -45,7 +52,7 @@ final class Listeners {
           EndpointVerticle v = new EndpointVerticle(endpoint, address, options, view, registry, traffic, connections);
           mine.add(v);
           return v;
-        }, new DeploymentOptions().setInstances(options.eventLoops()))
+        }, new DeploymentOptions().setInstances(eventLoops))
         .map(id -> {
           deployed.addAll(mine);
           return mine.get(0).actualPort();

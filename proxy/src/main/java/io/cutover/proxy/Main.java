@@ -100,6 +100,8 @@ public final class Main implements Callable<Integer> {
       } else {
         Cutover c = ar.result();
         StopSignals.install(c);
+        c.reloader().source(config, env, cluster);
+        Hangup.reloadOn(c.reloader());
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
           if (!c.shutdown().done().isComplete()) {
             LOG.info("stopping");

@@ -24,6 +24,8 @@ final class Registration {
   private final String target;
   /** A read session routed to the primary ({@code read.fallback_to_primary}), not to a replica. */
   private final boolean fallback;
+  /** The address connected to, or {@code null} when registered by name only (then the topology's address is it). */
+  private final io.cutover.monitor.Target address;
   private final AtomicBoolean removed = new AtomicBoolean();
   /** Guarded by {@code this}. */
   private Channel backend;
@@ -32,7 +34,9 @@ final class Registration {
   /** Guarded by {@code this}; non-null once fenced. */
   private CompletableFuture<Void> fenced;
 
-  Registration(SessionRegistry registry, Endpoint endpoint, String target, boolean fallback) {
+  Registration(SessionRegistry registry, Endpoint endpoint, String target, boolean fallback,
+               io.cutover.monitor.Target address) {
+    this.address = address;
     this.registry = registry;
     this.endpoint = endpoint;
     this.target = target;
@@ -50,6 +54,11 @@ final class Registration {
 
   String target() {
     return target;
+  }
+
+  /** The address the session connects to, or {@code null} when it was registered by name only. */
+  io.cutover.monitor.Target address() {
+    return address;
   }
 
   /**

@@ -56,7 +56,7 @@ final class SessionEnforcement {
       boolean replicaReads = ends(next, t, Endpoint.READ, false);
       boolean fallbackReads = ends(next, t, Endpoint.READ, true);
       if (replicaReads || fallbackReads) {
-        int closed = registry.closeReads(name, replicaReads, fallbackReads);
+        int closed = registry.closeReads(name, t.target(), replicaReads, fallbackReads);
         if (closed > 0) {
           LOG.warn("{} {}: closed {} read session(s) (topology v{})", name, readsEndReason(t), closed, next.version());
         }

@@ -74,7 +74,19 @@ public final class SessionRegistry {
    * to the primary ({@code read.fallback_to_primary}), which {@link #closeReads} leaves alone.
    */
   Registration register(Endpoint endpoint, String target, boolean fallback) {
-    Registration r = new Registration(this, endpoint, target, fallback);
+    return register(endpoint, target, fallback, null);
+  }
+
+  /**
+   * Registers a session to {@code backend} (its name and the address it connects to, which a cancel request is sent
+   * to even after a reload removed or re-addressed the target), as {@link #register(Endpoint, String, boolean)} does.
+   */
+  Registration register(Endpoint endpoint, io.cutover.monitor.Target backend, boolean fallback) {
+    return register(endpoint, backend.name(), fallback, backend);
+  }
+
+  private Registration register(Endpoint endpoint, String target, boolean fallback, io.cutover.monitor.Target backend) {
+    Registration r = new Registration(this, endpoint, target, fallback, backend);
     byTarget.computeIfAbsent(target, k -> ConcurrentHashMap.newKeySet()).add(r);
     return r;
   }
@@ -100,6 +112,18 @@ public final class SessionRegistry {
         out.add(k);
       }
     });
+    return out;
+  }
+
+  /**
+   * The addresses of the relayed sessions, each once: where each connected, or for one registered by name only the
+   * address {@code lookup} gives for its target (none: left out).
+   */
+  public Set<io.cutover.monitor.Target> backendsWithSessions(
+      java.util.function.Function<String, java.util.Optional<io.cutover.monitor.Target>> lookup) {
+    Set<io.cutover.monitor.Target> out = new java.util.LinkedHashSet<>();
+    byTarget.forEach((name, set) -> set.stream().filter(Registration::isRelayed).forEach(r ->
+        (r.address() != null ? java.util.Optional.of(r.address()) : lookup.apply(name)).ifPresent(out::add)));
     return out;
   }
 
@@ -154,6 +178,32 @@ public final class SessionRegistry {
     return n;
   }
 
+  /** The sessions routed to {@code target} now, relayed or still connecting (what a reload retires). */
+  java.util.List<Registration> snapshot(String target) {
+    Set<Registration> set = byTarget.get(target);
+    return set == null ? java.util.List.of() : java.util.List.copyOf(set);
+  }
+
+  /**
+   * Ends {@code sessions} after a reload removed or re-addressed their target: a relayed session is closed gracefully,
+   * as a drain's {@code close_after} closes it; one still connecting is fenced, so it is never handed off and goes back
+   * to routing. Sessions already over are skipped.
+   *
+   * @return how many relayed sessions were asked to close
+   */
+  static int retire(java.util.Collection<Registration> sessions) {
+    int n = 0;
+    for (Registration r : sessions) {
+      if (r.isRelayed()) {
+        r.closeRelay();
+        n++;
+      } else {
+        r.fence();
+      }
+    }
+    return n;
+  }
+
   /**
    * Closes hard read-endpoint sessions to {@code target}, relayed or still connecting (a connecting one is routed
    * again) — HAProxy's {@code on-marked-down shutdown-sessions}. Write sessions are left alone. Idempotent.
@@ -163,13 +213,24 @@ public final class SessionRegistry {
    * @return how many sessions this call closed (not counting ones closed before)
    */
   public int closeReads(String target, boolean replicaSessions, boolean fallbackSessions) {
+    return closeReads(target, null, replicaSessions, fallbackSessions);
+  }
+
+  /**
+   * {@link #closeReads(String, boolean, boolean)} for the sessions connected to {@code address} only (and those
+   * registered by name only): sessions to an address a reload replaced keep their grace.
+   *
+   * @param address the target's address now, or {@code null} for every session under the name
+   */
+  public int closeReads(String target, io.cutover.monitor.Target address, boolean replicaSessions, boolean fallbackSessions) {
     Set<Registration> set = byTarget.get(target);
     if (set == null) {
       return 0;
     }
     int n = 0;
     for (Registration r : set) {
-      if (r.endpoint() == Endpoint.READ && (r.fallback() ? fallbackSessions : replicaSessions) && !r.isFenced()) {
+      boolean here = address == null || r.address() == null || r.address().equals(address);
+      if (here && r.endpoint() == Endpoint.READ && (r.fallback() ? fallbackSessions : replicaSessions) && !r.isFenced()) {
         r.fence();
         n++;
       }

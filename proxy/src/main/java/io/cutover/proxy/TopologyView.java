@@ -14,7 +14,7 @@ public final class TopologyView {
 
   private final AtomicReference<Topology> current;
   private final AtomicLong readCounter = new AtomicLong();
-  private final RoutePolicy policy;
+  private volatile RoutePolicy policy;
 
   public TopologyView(Topology initial, RoutePolicy policy) {
     this.current = new AtomicReference<>(initial);
@@ -36,6 +36,11 @@ public final class TopologyView {
         return true;
       }
     }
+  }
+
+  /** A reload: new sessions are routed by {@code next} ({@code read.fallback_to_primary}) from now on. */
+  public void policy(RoutePolicy next) {
+    this.policy = next;
   }
 
   public Topology current() {

@@ -57,6 +57,14 @@ final class MainJvm implements AutoCloseable {
     Poll.until(DEADLINE, "a line with '" + text + "' on standard error", () -> stderr().contains(text));
   }
 
+  /** Sends {@code signal} (e.g. {@code HUP}) with {@code kill}. */
+  void signal(String signal) throws IOException, InterruptedException {
+    Process kill = new ProcessBuilder("kill", "-" + signal, String.valueOf(process.pid())).inheritIO().start();
+    if (!kill.waitFor(10, TimeUnit.SECONDS) || kill.exitValue() != 0) {
+      fail("kill -" + signal + " " + process.pid() + " failed");
+    }
+  }
+
   /** SIGTERM, as an operator's stop. */
   void terminate() {
     process.destroy();

@@ -3,7 +3,6 @@ package io.cutover.proxy.http;
 import io.cutover.config.Durations;
 import io.cutover.monitor.MonitorVerticle;
 import io.cutover.monitor.Target;
-import io.cutover.monitor.Topology;
 import io.cutover.proxy.Endpoint;
 import io.cutover.proxy.SessionRegistry;
 import io.cutover.proxy.TopologyView;
@@ -22,8 +21,6 @@ import io.vertx.micrometer.PrometheusScrapingHandler;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.List;
 import java.util.Set;
 import java.util.function.BooleanSupplier;
@@ -52,8 +49,9 @@ public final class AdminHttp {
   private final Vertx vertx;
   private final TopologyView view;
   private final SessionRegistry sessions;
-  private final Set<String> targets;
-  private final byte[] tokenDigest;
+  /** The configured targets' names: those at start, then each reload's. */
+  private volatile Set<String> targets;
+  private final AdminToken token;
   private final AuditLog audit;
   private final BooleanSupplier listening;
   private final String registryName;
@@ -62,6 +60,7 @@ public final class AdminHttp {
   private io.cutover.monitor.cluster.ClusterAuthority cluster;
   private EventStream events;
   private java.util.function.Supplier<String> stopping = () -> null;
+  private final ReloadHttp reload;
 
   /**
    * @param adminToken   the bearer token, or {@code null} to refuse mutating calls with 403
@@ -75,12 +74,13 @@ public final class AdminHttp {
     this.vertx = vertx;
     this.view = view;
     this.sessions = sessions;
-    this.targets = targets.stream().map(Target::name).collect(java.util.stream.Collectors.toUnmodifiableSet());
-    this.tokenDigest = adminToken == null ? null : sha256(adminToken);
+    this.token = new AdminToken(adminToken, audit);
+    reconfigure(adminToken, targets);
     this.audit = audit;
     this.listening = listening;
     this.registryName = registryName;
     this.records = new RecordsHttp(vertx, audit);
+    this.reload = new ReloadHttp(audit, token::authorized);
   }
 
   /** Clustered Cutover: operator commands act cluster-wide through the authority. */
@@ -97,6 +97,18 @@ public final class AdminHttp {
   public AdminHttp stopping(java.util.function.Supplier<String> stopping) {
     this.stopping = stopping;
     return this;
+  }
+
+  /** Serves {@code POST /api/v1/reload} with {@code reloads} (without it, the reload answers 409: nothing to reload). */
+  public AdminHttp reloads(ReloadHttp.Reloads reloads) {
+    reload.reloads(reloads);
+    return this;
+  }
+
+  /** A reload: the admin token ({@code null}: mutating calls refused with 403) and the targets from now on. */
+  public void reconfigure(String adminToken, List<Target> targets) {
+    this.targets = targets.stream().map(Target::name).collect(java.util.stream.Collectors.toUnmodifiableSet());
+    token.set(adminToken);
   }
 
   /** Serves {@code GET /api/v1/events} with {@code events} (without it, the path is unknown). */
@@ -128,6 +140,7 @@ public final class AdminHttp {
       body(c);
       return Command.local(io.cutover.proxy.Shutdown.ADDRESS, new JsonObject());
     }));
+    r.post("/api/v1/reload").handler(body).handler(reload::handle);
     AllowedMethods.read(r, "/metrics").handler(PrometheusScrapingHandler.create(registryName));
     // last: any other method on a known path is 405 (or 501) with Allow; an unknown path stays 404
     AllowedMethods.refuseOthers(r);
@@ -186,7 +199,7 @@ public final class AdminHttp {
       }
       c.put("cluster", info);
       // the operator's page explains how to enable its actions when no token is configured
-      c.put("admin", new JsonObject().put("token_configured", tokenDigest != null));
+      c.put("admin", new JsonObject().put("token_configured", token.configured()));
       return c.put("sessions", new JsonObject().put("write", sessions.sessions(Endpoint.WRITE))
           .put("read", sessions.sessions(Endpoint.READ)).put("by_target", perTarget));
     }));
@@ -229,19 +242,7 @@ public final class AdminHttp {
 
   private void mutate(RoutingContext ctx, String action, java.util.function.Function<RoutingContext, Command> parse) {
     String remote = String.valueOf(ctx.request().remoteAddress());
-    if (tokenDigest == null) {
-      audit.record(action, new JsonObject(), 403, "refused: no admin token configured", remote);
-      error(ctx, 403, "forbidden", "mutating calls are disabled: set admin.token in the configuration "
-          + "or the CUTOVER_ADMIN_TOKEN environment variable (at least 16 characters)");
-      return;
-    }
-    String auth = ctx.request().getHeader("Authorization");
-    if (auth == null || !auth.regionMatches(true, 0, "Bearer ", 0, 7)
-        || !MessageDigest.isEqual(sha256(auth.substring(7).trim()), tokenDigest)) {
-      String why = auth == null ? "missing Authorization: Bearer <token>" : "wrong token";
-      audit.record(action, new JsonObject(), 401, "refused: " + why, remote);
-      ctx.response().putHeader("WWW-Authenticate", "Bearer realm=\"cutover\"");
-      error(ctx, 401, "unauthorized", why);
+    if (!token.authorized(ctx, action)) {
       return;
     }
     Command c;
@@ -383,13 +384,5 @@ public final class AdminHttp {
 
   static void error(RoutingContext ctx, int status, String error, String detail) {
     json(ctx, status, new JsonObject().put("error", error).put("detail", detail));
-  }
-
-  private static byte[] sha256(String s) {
-    try {
-      return MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8));
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
   }
 }

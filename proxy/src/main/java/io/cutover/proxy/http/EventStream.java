@@ -74,7 +74,7 @@ public final class EventStream extends VerticleBase implements Handler<RoutingCo
   private final EventLog log;
   private final TopologyView view;
   private final SessionRegistry sessions;
-  private final List<String> targets;
+  private volatile List<String> targets;
   private final AuditLog audit;
   private final Clock clock;
   private final Set<Stream> streams = ConcurrentHashMap.newKeySet();
@@ -102,6 +102,11 @@ public final class EventStream extends VerticleBase implements Handler<RoutingCo
     this.targets = List.copyOf(targets);
     this.audit = audit;
     this.clock = clock;
+  }
+
+  /** A reload: the configured targets' names from now on ({@code by_target} of the next {@code sessions} events). */
+  public void targets(List<String> names) {
+    this.targets = List.copyOf(names);
   }
 
   @Override

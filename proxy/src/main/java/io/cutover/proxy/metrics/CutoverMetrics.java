@@ -16,6 +16,7 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.MultiGauge;
 import io.micrometer.core.instrument.Tags;
@@ -76,28 +77,25 @@ public final class CutoverMetrics {
   private static final int RPO_IDS_KEPT = 1000;
   /** The newest cutover's RPO: id, bytes ({@code NaN} unknown), exact. */
   private volatile double[] lastRpo = {-1, Double.NaN, 0};
+  private final SessionRegistry sessions;
+  /** The meters of each configured target ({@link #targets}). */
+  private final Map<String, List<Meter>> perTarget = new ConcurrentHashMap<>();
+  /** The failover settings in effect ({@code cutover_rto_target_seconds}, {@code cutover_rpo_target_bytes}). */
+  private volatile FailoverOptions failover;
 
   public CutoverMetrics(MeterRegistry registry, Vertx vertx, TopologyView view, SessionRegistry sessions,
                         Traffic traffic, ClientConnections connections, List<Target> targets, FailoverOptions failover) {
     this.registry = registry;
     this.view = view;
+    this.sessions = sessions;
+    this.failover = failover;
     double rto = failover.getRto().toMillis() / 1000.0;
     this.targetUp = MultiGauge.builder("cutover.target.up")
         .description("1 when the target is UP (fall/rise) in the given role, else 0").register(registry);
-    for (Target t : targets) {
-      String name = t.name();
-      Gauge.builder("cutover.target.last.up.timestamp", lastUpMillis, m -> m.getOrDefault(name, 0L) / 1000.0)
-          .tag("target", name).baseUnit("seconds").description("when the target was last seen UP").register(registry);
-      Gauge.builder("cutover.replication.lag", view, v -> v.current().target(name).map(TargetStatus::lagBytes)
-              .filter(l -> l >= 0).map(Long::doubleValue).orElse(Double.NaN))
-          .tag("target", name).baseUnit("bytes").description("replay lag in bytes of WAL").register(registry);
-      FunctionCounter.builder("cutover.backend.connect.failures", sessions, s -> s.connectFailures(name))
-          .tag("target", name).description("failed backend connects").register(registry);
-      Gauge.builder("cutover.target.sessions", sessions, s -> s.sessions(name)).tag("target", name)
-          .description("relayed client sessions to the target (both endpoints)").register(registry);
-    }
-    Gauge.builder("cutover.rto.target", () -> rto).baseUnit("seconds").description("configured RTO").register(registry);
-    Gauge.builder("cutover.rpo.target", () -> (double) failover.getMaxLagOnFailoverBytes()).baseUnit("bytes")
+    targets(targets);
+    Gauge.builder("cutover.rto.target", () -> this.failover.getRto().toMillis() / 1000.0).baseUnit("seconds")
+        .description("configured RTO").register(registry);
+    Gauge.builder("cutover.rpo.target", () -> (double) this.failover.getMaxLagOnFailoverBytes()).baseUnit("bytes")
         .description("max_lag_on_failover (-1 = off, no limit)").register(registry);
     Gauge.builder("cutover.cutover.in.flight", () -> openSinceMillis < 0 ? 0.0
             : Math.max(0, System.currentTimeMillis() - openSinceMillis) / 1000.0)
@@ -163,6 +161,42 @@ public final class CutoverMetrics {
     bus.<JsonObject>localConsumer(MonitorVerticle.INCIDENT_UPDATED_ADDRESS, m -> rpo(m.body()));
     bus.<String>localConsumer(MonitorVerticle.REFUSED_ADDRESS, m -> failovers.get("refused").increment());
     onTopology(view.current());
+  }
+
+  /**
+   * The configured targets (at start, then after each reload): meters are registered for new targets and removed for
+   * targets no longer configured; a target that stays keeps its meters.
+   */
+  public synchronized void targets(List<Target> targets) {
+    java.util.Set<String> names = new java.util.HashSet<>();
+    for (Target t : targets) {
+      String name = t.name();
+      names.add(name);
+      perTarget.computeIfAbsent(name, n -> List.of(
+          Gauge.builder("cutover.target.last.up.timestamp", lastUpMillis, m -> m.getOrDefault(name, 0L) / 1000.0)
+              .tag("target", name).baseUnit("seconds").description("when the target was last seen UP").register(registry),
+          Gauge.builder("cutover.replication.lag", view, v -> v.current().target(name).map(TargetStatus::lagBytes)
+                  .filter(l -> l >= 0).map(Long::doubleValue).orElse(Double.NaN))
+              .tag("target", name).baseUnit("bytes").description("replay lag in bytes of WAL").register(registry),
+          FunctionCounter.builder("cutover.backend.connect.failures", sessions, s -> s.connectFailures(name))
+              .tag("target", name).description("failed backend connects").register(registry),
+          Gauge.builder("cutover.target.sessions", sessions, s -> s.sessions(name)).tag("target", name)
+              .description("relayed client sessions to the target (both endpoints)").register(registry)));
+    }
+    for (String gone : List.copyOf(perTarget.keySet())) {
+      if (!names.contains(gone)) {
+        perTarget.remove(gone).forEach(registry::remove);
+        lastUpMillis.remove(gone);
+      }
+    }
+  }
+
+  /**
+   * A reload: {@code cutover_rto_target_seconds} and {@code cutover_rpo_target_bytes} show {@code next}'s values; the
+   * buckets of {@code cutover_cutover_duration_seconds} stay those of the RTO at start.
+   */
+  public void failover(FailoverOptions next) {
+    this.failover = next;
   }
 
   /** The event stream's meters: streams open, and those closed as slow consumers (from 0). */
