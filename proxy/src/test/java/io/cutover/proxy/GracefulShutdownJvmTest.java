@@ -96,12 +96,26 @@ class GracefulShutdownJvmTest {
     return s.getInteger("write") + s.getInteger("read");
   }
 
+  /** Waits until {@code n} sessions are relayed; fails at once, saying why, when a query ended before. */
+  @SafeVarargs
+  private void awaitRelayed(MainJvm cutover, int n, CompletableFuture<String>... queries) {
+    Poll.until(WAIT, n + " session(s) relayed", () -> {
+      for (CompletableFuture<String> q : queries) {
+        if (q.isDone()) {
+          String how = q.isCompletedExceptionally() ? q.handle((v, e) -> String.valueOf(e)).join() : "returned " + q.join();
+          throw new AssertionError("a query ended before the shutdown: " + how + "\n" + cutover.stderr());
+        }
+      }
+      return openSessions() == n;
+    });
+  }
+
   @Test
   void sigtermLetsRunningQueriesFinishAfterAnnouncingAndRefusingNewSessions(@TempDir Path dir) throws Exception {
     try (MainJvm cutover = start(dir, "{announce: 3s, grace: 30s}")) {
       CompletableFuture<String> write = query(ports[0], "select pg_sleep(6)::text || inet_server_port()");
       CompletableFuture<String> read = query(ports[1], "select pg_sleep(6)::text || pg_is_in_recovery()");
-      Poll.until(WAIT, "both sessions relayed", () -> openSessions() == 2);
+      awaitRelayed(cutover, 2, write, read);
 
       long t0 = System.nanoTime();
       cutover.terminate();
@@ -134,7 +148,7 @@ class GracefulShutdownJvmTest {
   void graceExpiryClosesWhatIsLeft(@TempDir Path dir) throws Exception {
     try (MainJvm cutover = start(dir, "{announce: 0s, grace: 2s}")) {
       CompletableFuture<String> endless = query(ports[0], "select pg_sleep(120)::text");
-      Poll.until(WAIT, "the session relayed", () -> openSessions() == 1);
+      awaitRelayed(cutover, 1, endless);
       long t0 = System.nanoTime();
       cutover.terminate();
       java.util.concurrent.ExecutionException e = assertThrows(java.util.concurrent.ExecutionException.class,
