@@ -63,8 +63,15 @@ final class DrillConfigs {
     Map<String, Object> doc = load(source);
     Map<String, Object> hz = (Map<String, Object>) doc.get("hazelcast");
     hz.put("cluster-name", "cutover-drill"); // Cutover sets cluster.name (unique per run) over it
-    Map<String, Object> network = (Map<String, Object>) hz.get("network");
-    Map<String, Object> port = (Map<String, Object>) network.get("port");
+    // the shipped file's advanced network (member endpoint), or a plain network section
+    Map<String, Object> network = (Map<String, Object>) hz.get("advanced-network");
+    Map<String, Object> port;
+    if (network != null) {
+      port = (Map<String, Object>) ((Map<String, Object>) network.get("member-server-socket-endpoint-config")).get("port");
+    } else {
+      network = (Map<String, Object>) hz.get("network");
+      port = (Map<String, Object>) network.get("port");
+    }
     port.put("port", basePort);
     port.put("auto-increment", true);
     port.put("port-count", count);
