@@ -134,7 +134,7 @@ export function render(state) {
   let why = "";
   if (!configured) {
     why = "Actions are disabled: no admin token is configured. Set admin.token in Cutover's configuration or the "
-      + "CUTOVER_ADMIN_TOKEN environment variable (at least 16 characters) and restart Cutover; everything else on this page works without it.";
+      + "CUTOVER_ADMIN_TOKEN environment variable (at least 16 characters): a reload (SIGHUP, systemctl reload cutover) applies admin.token, the variable needs a restart. Everything else on this page works without it.";
   } else if (c.mode === "follow") {
     why = "Failover mode follow: the cluster manager (e.g. Patroni) promotes; switchover and failover are done there. "
       + "Maintenance and drain/enable work here.";

@@ -89,7 +89,8 @@ public final class Cutover {
         connections);
     this.shutdown = new Shutdown(vertx, config.shutdown(), connections,
         // Shutdown ends the grace itself; Vert.x's own shutdown timeout is a backstop past it
-        () -> listeners.stopAccepting(config.shutdown().grace().plus(CLOSE_DEADLINE)), this::close);
+        () -> listeners.stopAccepting(config.shutdown().grace().plus(CLOSE_DEADLINE)),
+        () -> Future.fromCompletionStage(closeWithin(CLOSE_DEADLINE)));
     this.audit = new AuditLog(config.auditKept(), history.restoredAudit());
     audit.onRecord(history::appendAudit);
   }
@@ -165,32 +166,10 @@ public final class Cutover {
           if (ar.succeeded()) {
             result.complete(ar.result());
           } else {
-            closeWithin(vertx, CLOSE_DEADLINE).whenComplete((v, e) -> result.fail(ar.cause()));
+            VertxClose.within(vertx, CLOSE_DEADLINE).whenComplete((v, e) -> result.fail(ar.cause()));
           }
         });
     return result.future();
-  }
-
-  /**
-   * Closes {@code vertx}, waiting at most {@code deadline}.
-   *
-   * @return a stage completed (never failed) once Vert.x is closed, its close failed, or the deadline
-   *         passed (then with a warning logged)
-   */
-  static CompletableFuture<Void> closeWithin(Vertx vertx, Duration deadline) {
-    CompletableFuture<Void> closed = new CompletableFuture<>();
-    try {
-      vertx.close().onComplete(ar -> closed.complete(null));
-    } catch (RuntimeException e) {
-      // e.g. RejectedExecutionException: an event loop was already terminated
-      closed.complete(null);
-    }
-    return closed.orTimeout(deadline.toMillis(), TimeUnit.MILLISECONDS).handle((v, e) -> {
-      if (e != null) {
-        LOG.warn("Vert.x did not close within {} ms; going on without it", deadline.toMillis());
-      }
-      return null;
-    });
   }
 
   private Future<Cutover> deploy() {
@@ -216,6 +195,7 @@ public final class Cutover {
     reloader = new Reloader(vertx, config, new Reloader.Parts(s -> monitor.reconfigure(s), this::applyTopology, http, events,
         metrics, view, registry, connections, proxyOptions), audit);
     http.reloads(reloader);
+    reloader.refuseWhile(() -> shutdown.phase() != Shutdown.Phase.RUNNING);
     reloader.afterApplied(() -> { if (config.httpTls() != null) { reloadHttpCertificate(); } }); // it logs either way
     return subscribed.future().compose(v -> history.listen()).compose(v -> vertx.deployVerticle(events))
         .compose(v -> HttpTls.serverOptions(vertx, config))
@@ -289,8 +269,12 @@ public final class Cutover {
   private Future<Void> applyTopology(Topology t) {
     Promise<Void> applied = Promise.promise();
     topologyContext.runOnContext(v -> {
-      onTopology(t);
-      applied.complete();
+      try {
+        onTopology(t);
+        applied.complete();
+      } catch (RuntimeException e) {
+        applied.fail(e); // a reload waiting on it gets an answer
+      }
     });
     return applied.future();
   }
@@ -393,7 +377,7 @@ public final class Cutover {
     return history.close().toCompletionStage().toCompletableFuture()
         .orTimeout(deadline.toMillis(), TimeUnit.MILLISECONDS)
         .handle((v, e) -> null)
-        .thenCompose(v -> closeWithin(vertx, deadline));
+        .thenCompose(v -> VertxClose.within(vertx, deadline));
   }
 
 }

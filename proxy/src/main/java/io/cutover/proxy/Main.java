@@ -92,24 +92,27 @@ public final class Main implements Callable<Integer> {
     CountDownLatch started = new CountDownLatch(1);
     int[] code = {0};
     Cutover.start(cfg).onComplete(ar -> {
-      if (ar.failed()) {
-        // one line, and only this one (the log goes to standard error too); Vert.x is closed by now
-        err.println("cutover: " + oneLine(ar.cause()));
-        err.flush();
-        code[0] = 1;
-      } else {
-        Cutover c = ar.result();
-        StopSignals.install(c);
-        c.reloader().source(config, env, cluster);
-        Hangup.reloadOn(c.reloader());
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-          if (!c.shutdown().done().isComplete()) {
-            LOG.info("stopping");
-            c.closeWithin(Cutover.CLOSE_DEADLINE).join();
-          }
-        }, "cutover-shutdown"));
+      try {
+        if (ar.failed()) {
+          // one line, and only this one (the log goes to standard error too); Vert.x is closed by now
+          err.println("cutover: " + oneLine(ar.cause()));
+          err.flush();
+          code[0] = 1;
+        } else {
+          Cutover c = ar.result();
+          StopSignals.install(c);
+          c.reloader().source(config, env, cluster);
+          Hangup.reloadOn(c.reloader());
+          Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            if (!c.shutdown().done().isComplete()) {
+              LOG.info("stopping");
+              c.closeWithin(Cutover.CLOSE_DEADLINE).join();
+            }
+          }, "cutover-shutdown"));
+        }
+      } finally {
+        started.countDown(); // main never waits forever, whatever the wiring above threw
       }
-      started.countDown();
     });
     try {
       started.await();

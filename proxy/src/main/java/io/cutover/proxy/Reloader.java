@@ -75,6 +75,7 @@ public final class Reloader implements ReloadHttp.Reloads {
   private final Parts parts;
   private final AuditLog audit;
   private volatile Runnable afterApplied = () -> { };
+  private volatile java.util.function.BooleanSupplier stopping = () -> false;
   private volatile CutoverConfig running;
   private volatile Source source;
   /** The reload in progress, if any (on {@link #context}). */
@@ -114,9 +115,20 @@ public final class Reloader implements ReloadHttp.Reloads {
     return enqueue("SIGHUP", "signal", null);
   }
 
+  /** While {@code stopping} says so (a graceful shutdown), reloads are refused with 503 and change nothing. */
+  public void refuseWhile(java.util.function.BooleanSupplier stopping) {
+    this.stopping = stopping;
+  }
+
   private Future<ReloadHttp.Answer> enqueue(String trigger, String remote, Duration closeAfter) {
+    if (stopping.getAsBoolean()) {
+      LOG.warn("reload ({}) refused: Cutover is shutting down", trigger);
+      return Future.succeededFuture(refused(trigger, args(trigger, closeAfter), remote, 503, "unavailable",
+          "Cutover is shutting down: the running configuration stays until it stops", List.of()));
+    }
     Promise<ReloadHttp.Answer> answer = Promise.promise();
-    context.runOnContext(v -> {
+    try {
+      context.runOnContext(v -> {
       Future<ReloadHttp.Answer> f = queue.transform(ar -> attempt(trigger, remote, closeAfter))
           .recover(err -> {
             LOG.error("reload ({}) failed", trigger, err);
@@ -125,7 +137,11 @@ public final class Reloader implements ReloadHttp.Reloads {
           });
       queue = f.mapEmpty();
       f.onComplete(answer);
-    });
+      });
+    } catch (RuntimeException e) {
+      // the event loop is gone (Cutover closed meanwhile)
+      answer.tryFail(e);
+    }
     return answer.future();
   }
 

@@ -52,6 +52,7 @@ public final class Shutdown {
   private final Promise<Void> done = Promise.promise();
   private volatile Phase phase = Phase.RUNNING;
   private volatile String reason;
+  private volatile Runnable onBegin = () -> { };
   private long beganNanos;
   private long drainNanos;
 
@@ -66,6 +67,11 @@ public final class Shutdown {
     this.connections = connections;
     this.stopAccepting = stopAccepting;
     this.close = close;
+  }
+
+  /** Runs {@code action} when a shutdown begins (e.g. a watchdog that bounds it); it must not block. */
+  public void onBegin(Runnable action) {
+    this.onBegin = action;
   }
 
   public Phase phase() {
@@ -104,6 +110,7 @@ public final class Shutdown {
           + Durations.format(options.announce()) + " (shutdown.announce)";
       LOG.info("shutdown ({}): readiness answers 503; new sessions still accepted for {} (shutdown.announce); {}",
           trigger, Durations.format(options.announce()), counts());
+      onBegin.run();
       if (options.announce().isZero()) {
         drain();
       } else {
@@ -153,8 +160,11 @@ public final class Shutdown {
 
   /** Closes now, whatever the phase (a second SIGTERM); a no-op once closing. */
   public void now(String trigger) {
-    if (phase == Phase.RUNNING) {
-      beganNanos = System.nanoTime();
+    synchronized (this) {
+      if (phase == Phase.RUNNING) {
+        beganNanos = System.nanoTime();
+        onBegin.run();
+      }
     }
     closing(trigger + " during the shutdown: closing " + counts() + " now");
   }

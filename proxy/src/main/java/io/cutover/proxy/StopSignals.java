@@ -23,19 +23,30 @@ final class StopSignals {
   }
 
   static void install(Cutover cutover) {
+    // a shutdown begun any way (a signal, POST /api/v1/shutdown) is bounded by the watchdog
     AtomicBoolean watching = new AtomicBoolean();
+    cutover.shutdown().onBegin(() -> {
+      if (watching.compareAndSet(false, true)) {
+        watchdog(cutover);
+      }
+    });
     for (String name : new String[] {"TERM", "INT"}) {
-      Signal.handle(new Signal(name), sig -> {
-        if (cutover.shutdown().phase() == Shutdown.Phase.RUNNING) {
-          cutover.shutdown().begin("SIG" + name);
-        } else {
-          // a shutdown under way (a signal before, or POST /api/v1/shutdown): this is the second word
-          cutover.shutdown().now("SIG" + name + " again");
-        }
-        if (watching.compareAndSet(false, true)) {
-          watchdog(cutover);
-        }
-      });
+      try {
+        Signal.handle(new Signal(name), sig -> {
+          // each signal is handled on a thread of its own: one decision at a time
+          synchronized (StopSignals.class) {
+            if (cutover.shutdown().phase() == Shutdown.Phase.RUNNING) {
+              cutover.shutdown().begin("SIG" + name);
+            } else {
+              // a shutdown under way (a signal before, or POST /api/v1/shutdown): this is the second word
+              cutover.shutdown().now("SIG" + name + " again");
+            }
+          }
+        });
+      } catch (IllegalArgumentException e) {
+        // e.g. java -Xrs: the JVM keeps the signal to itself (and stops at once on it)
+        LOG.warn("SIG{} cannot be handled here ({}): it stops Cutover without a graceful shutdown", name, e.getMessage());
+      }
     }
     cutover.shutdown().done().onComplete(v -> exit(0, "cutover stopped"));
   }
@@ -46,7 +57,7 @@ final class StopSignals {
     Thread t = new Thread(() -> {
       try {
         Thread.sleep(bound.toMillis());
-        exit(0, "the shutdown did not end within " + bound.toMillis() + " ms: exiting");
+        exit(1, "the shutdown did not end within " + bound.toMillis() + " ms: exiting");
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       }

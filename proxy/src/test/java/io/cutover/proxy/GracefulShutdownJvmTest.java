@@ -112,9 +112,9 @@ class GracefulShutdownJvmTest {
 
   @Test
   void sigtermLetsRunningQueriesFinishAfterAnnouncingAndRefusingNewSessions(@TempDir Path dir) throws Exception {
-    try (MainJvm cutover = start(dir, "{announce: 3s, grace: 30s}")) {
-      CompletableFuture<String> write = query(ports[0], "select pg_sleep(6)::text || inet_server_port()");
-      CompletableFuture<String> read = query(ports[1], "select pg_sleep(6)::text || pg_is_in_recovery()");
+    try (MainJvm cutover = start(dir, "{announce: 8s, grace: 30s}")) {
+      CompletableFuture<String> write = query(ports[0], "select pg_sleep(12)::text || inet_server_port()");
+      CompletableFuture<String> read = query(ports[1], "select pg_sleep(12)::text || pg_is_in_recovery()");
       awaitRelayed(cutover, 2, write, read);
 
       long t0 = System.nanoTime();
@@ -123,13 +123,14 @@ class GracefulShutdownJvmTest {
       assertTrue(get("/health/ready").body().contains("shutting down"), get("/health/ready").body());
       assertEquals(503, get("/health/write").statusCode(), "a load balancer's write check too");
       assertTrue(get("/metrics").body().contains("cutover_shutdown_phase 1.0"), "announcing in the metric");
-      // still accepted during the announce period (3 s): a load balancer may not have noticed yet
+      // still accepted during the announce period (8 s, generous for a loaded machine): a load balancer may not have
+      // noticed yet
       assertEquals(String.valueOf(PgCluster.port("pg1")), query(ports[0], "select inet_server_port()").get(10, TimeUnit.SECONDS));
-      assertTrue((System.nanoTime() - t0) / 1_000_000 < 3000, "the new session came within the announce period");
+      assertTrue((System.nanoTime() - t0) / 1_000_000 < 8000, "the new session came within the announce period");
 
       Poll.until(WAIT, "the listeners refusing new connections", () -> !accepts(ports[0]) && !accepts(ports[1]));
       long refusedAfterMs = (System.nanoTime() - t0) / 1_000_000;
-      assertTrue(refusedAfterMs >= 3000, "not before shutdown.announce: " + refusedAfterMs + " ms");
+      assertTrue(refusedAfterMs >= 8000, "not before shutdown.announce: " + refusedAfterMs + " ms");
 
       assertEquals("" + PgCluster.port("pg1"), write.get(30, TimeUnit.SECONDS));
       assertEquals("true", read.get(30, TimeUnit.SECONDS), "the read ran on a replica to its end");
