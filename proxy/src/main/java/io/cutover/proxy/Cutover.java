@@ -88,8 +88,7 @@ public final class Cutover {
     this.listeners = new Listeners(vertx, proxyOptions::get, config.proxy().eventLoops(), view, registry, traffic,
         connections);
     this.shutdown = new Shutdown(vertx, config.shutdown(), connections,
-        // Shutdown ends the grace itself; Vert.x's own shutdown timeout is a backstop past it
-        () -> listeners.stopAccepting(config.shutdown().grace().plus(CLOSE_DEADLINE)),
+        () -> listeners.stopAccepting(config.shutdown().grace()),
         () -> Future.fromCompletionStage(closeWithin(CLOSE_DEADLINE)));
     this.audit = new AuditLog(config.auditKept(), history.restoredAudit());
     audit.onRecord(history::appendAudit);

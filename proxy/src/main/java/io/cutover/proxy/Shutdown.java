@@ -141,20 +141,24 @@ public final class Shutdown {
         Durations.format(options.grace()), counts());
     long deadline = drainNanos + options.grace().toNanos();
     long[] nextReport = {drainNanos + REPORT_MILLIS * 1_000_000};
+    // the connections open at the previous look: at the deadline the listeners close what is left themselves (Vert.x's
+    // graceful server shutdown, with the same grace), so the deadline is looked at first and reports these
+    String[] open = {counts()};
     vertx.setPeriodic(0, POLL_MILLIS, id -> {
       long now = System.nanoTime();
       if (phase != Phase.DRAINING) {
         vertx.cancelTimer(id);
+      } else if (now - deadline >= 0) {
+        vertx.cancelTimer(id);
+        closing("shutdown.grace (" + Durations.format(options.grace()) + ") is over: closing " + open[0]);
       } else if (open() == 0) {
         vertx.cancelTimer(id);
         closing("the last session ended " + (now - drainNanos) / 1_000_000 + " ms after the listeners closed");
-      } else if (now - deadline >= 0) {
-        vertx.cancelTimer(id);
-        closing("shutdown.grace (" + Durations.format(options.grace()) + ") is over: closing " + counts());
       } else if (now - nextReport[0] >= 0) {
         nextReport[0] = now + REPORT_MILLIS * 1_000_000;
         LOG.info("shutdown: draining, {}; {} ms of shutdown.grace left", counts(), (deadline - now) / 1_000_000);
       }
+      open[0] = counts();
     });
   }
 

@@ -158,6 +158,7 @@ class GracefulShutdownJvmTest {
       assertEquals(0, cutover.awaitExit(), cutover.stderr());
       long exitMs = (System.nanoTime() - t0) / 1_000_000;
       System.out.println("grace 2 s: exit after " + exitMs + " ms");
+      assertTrue(exitMs < 10_000, "what is left is closed at the grace, not later: exit after " + exitMs + " ms");
       assertTrue(cutover.stderr().contains("shutdown.grace (2s) is over: closing 1 client connection(s) open"), cutover.stderr());
     }
   }
