@@ -53,7 +53,9 @@ class GracefulShutdownJvmTest {
         + "presence: {enabled: false}\nshutdown: " + shutdown + "\n");
     MainJvm jvm = MainJvm.start(dir, "--config", config.toString());
     jvm.awaitLine("cutover started");
-    Poll.until(WAIT, "ready, pg2 and pg3 readable", () -> get("/health/ready").statusCode() == 200
+    // a first check can time out while the new JVM warms up: wait for the primary routed too, not only readiness
+    Poll.until(WAIT, "ready, writes routed, pg2 and pg3 readable", () -> get("/health/ready").statusCode() == 200
+        && get("/health/write").statusCode() == 200
         && get("/health/read").body().contains("pg3") && get("/health/read").body().contains("pg2"));
     return jvm;
   }
