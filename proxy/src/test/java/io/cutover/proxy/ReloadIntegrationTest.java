@@ -146,14 +146,7 @@ class ReloadIntegrationTest {
       assertEquals(pid, Harness.one(onPg2, "select pg_backend_pid()"), "the pg2 session is the same backend");
       assertEquals(String.valueOf(pg3), Harness.one(onPg3, "select inet_server_port()"), "within the grace pg3's goes on");
       assertCancelReaches(onPg3, pg3);
-      Poll.until(Duration.ofSeconds(30), "pg3's session closed after the grace", () -> {
-        try {
-          Harness.one(onPg3, "select 1");
-          return false;
-        } catch (SQLException e) {
-          return true;
-        }
-      });
+      awaitClosed("pg3's session closed after the grace", onPg3);
       long closedAfterMs = (System.nanoTime() - reloadedAt) / 1_000_000;
       assertTrue(closedAfterMs >= 5000, "not before the grace: " + closedAfterMs + " ms");
       assertEquals(pid, Harness.one(onPg2, "select pg_backend_pid()"), "pg2's session outlives pg3's grace");
@@ -318,14 +311,7 @@ class ReloadIntegrationTest {
       for (int i = 0; i < 4; i++) {
         assertEquals(String.valueOf(pg2), Harness.oneShot(c.cutover.readPort(), "select inet_server_port()"));
       }
-      Poll.until(Duration.ofSeconds(30), "the session to pg3's old address closed", () -> {
-        try {
-          Harness.one(onPg3, "select 1");
-          return false;
-        } catch (SQLException e) {
-          return true;
-        }
-      });
+      awaitClosed("the session to pg3's old address closed", onPg3);
       long closedAfterMs = (System.nanoTime() - reloadedAt) / 1_000_000;
       assertTrue(closedAfterMs >= 4000, "not before the grace: " + closedAfterMs + " ms");
       assertEquals(pid, Harness.one(onPg2, "select pg_backend_pid()"), "pg2's session is untouched");
@@ -335,5 +321,17 @@ class ReloadIntegrationTest {
         o.close();
       }
     }
+  }
+
+  /** Waits until a query on {@code session} fails: Cutover closed it. */
+  private static void awaitClosed(String what, java.sql.Connection session) {
+    Poll.until(Duration.ofSeconds(30), what, () -> {
+      try {
+        Harness.one(session, "select 1");
+        return false;
+      } catch (SQLException e) {
+        return true;
+      }
+    });
   }
 }
