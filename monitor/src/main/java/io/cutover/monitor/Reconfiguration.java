@@ -6,6 +6,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * What a configuration reload may do to the monitor's targets (pure). A target that stays under its name and address
@@ -60,7 +61,7 @@ public final class Reconfiguration {
   }
 
   /**
-   * Why {@code leaving} (removed or re-addressed targets) may not leave now, one line per target; empty when they may.
+   * Why {@code leaving} (removed or re-addressed targets) may not leave now, one line per target in name order; empty when they may.
    *
    * @param machine the failover machine (primary of record, open incident, phase)
    * @param current the current snapshot (the routed primary)
@@ -81,7 +82,7 @@ public final class Reconfiguration {
     put(roles, machine.knownPrimary(), "the primary of record");
     put(roles, current.primary(), "the routed primary");
     List<String> out = new ArrayList<>();
-    for (String name : leaving) {
+    for (String name : new TreeSet<>(leaving)) {
       String role = roles.get(name);
       if (role != null) {
         out.add("targets: " + name + " is " + role + ": a reload cannot remove or re-address it (switch over to "
