@@ -59,6 +59,8 @@ public final class Cutover {
   private final SessionEnforcement enforcement;
   private final Listeners listeners;
   private final Shutdown shutdown;
+  /** The running Cutover this one takes over from, or {@code null} for a plain start. */
+  private final Takeover takeover;
   private CutoverMetrics metrics;
   /** The {@code proxy} settings new client connections read (a reload replaces them). */
   private final AtomicReference<io.cutover.proxy.config.ProxyOptions> proxyOptions;
@@ -72,9 +74,10 @@ public final class Cutover {
   private int httpPort;
   private io.vertx.core.http.HttpServer httpServer;
 
-  private Cutover(Vertx vertx, CutoverConfig config, String registryName, ClusterAuthority authority, History history,
-                  String hostName) {
+  Cutover(Vertx vertx, CutoverConfig config, String registryName, ClusterAuthority authority, History history,
+                  String hostName, Takeover takeover) {
     this.vertx = vertx;
+    this.takeover = takeover;
     this.history = history;
     this.hostName = hostName;
     this.authority = authority;
@@ -90,20 +93,9 @@ public final class Cutover {
     this.shutdown = new Shutdown(vertx, config.shutdown(), connections,
         () -> listeners.stopAccepting(config.shutdown().grace()),
         () -> Future.fromCompletionStage(closeWithin(CLOSE_DEADLINE)));
+    shutdown.onHandover(() -> httpServer == null ? Future.succeededFuture() : httpServer.close());
     this.audit = new AuditLog(config.auditKept(), history.restoredAudit());
     audit.onRecord(history::appendAudit);
-  }
-
-  /**
-   * Vert.x options for Cutover: one event loop per {@code proxy.event_loops}, native transport preferred, the
-   * asynchronous DNS resolver as {@code resolver} says, Micrometer metrics with a Prometheus registry of its own ({@code registryName}).
-   */
-  public static VertxOptions vertxOptions(CutoverConfig config, String registryName) {
-    return new VertxOptions().setEventLoopPoolSize(config.proxy().eventLoops()).setPreferNativeTransport(true)
-        .setAddressResolverOptions(config.resolver().toVertx())
-        .setMetricsOptions(new MicrometerMetricsOptions().setEnabled(true).setJvmMetricsEnabled(true)
-            .setRegistryName(registryName)
-            .setPrometheusOptions(new VertxPrometheusOptions().setEnabled(true)));
   }
 
   /**
@@ -115,63 +107,18 @@ public final class Cutover {
    *         The future is bound to no Vert.x context: its callbacks run on the thread completing it.
    */
   public static Future<Cutover> start(CutoverConfig config) {
-    String registryName = "cutover-" + java.util.UUID.randomUUID();
-    VertxOptions options = vertxOptions(config, registryName);
-    String host = io.cutover.monitor.Presence.Identity.localHostName();
-    if (!config.cluster().enabled()) {
-      return started(Vertx.vertx(options), config, registryName, null, host);
-    }
-    com.hazelcast.config.Config hz;
-    try {
-      hz = new com.hazelcast.config.YamlConfigBuilder(config.cluster().hazelcast().toString()).build();
-    } catch (Exception e) {
-      return Future.failedFuture(new IllegalStateException("cannot read the Hazelcast configuration "
-          + config.cluster().hazelcast() + ": " + e.getMessage(), e));
-    }
-    hz.setClusterName(config.cluster().name());
-    io.cutover.monitor.cluster.SharedState.configure(hz, config.cluster().size());
-    HazelcastClusterManager manager = new HazelcastClusterManager(hz);
-    return Vertx.builder().with(options).withClusterManager(manager).buildClustered()
-        .recover(err -> Future.failedFuture(new IllegalStateException("cannot join the Hazelcast cluster: " + err.getMessage(), err)))
-        .compose(vertx -> {
-          long stale = 3 * config.checks().getInterval().toMillis() + config.checks().getTimeout().toMillis();
-          ClusterAuthority authority = new ClusterAuthority(vertx, manager.getHazelcastInstance(), manager.getNodeId(),
-              config.cluster().size(), stale, config.failover().getIncidentsKept(), config.auditKept(),
-              config.cluster().lease().toMillis());
-          LOG.info("clustered: node {}, {} member(s), cluster.size {}", manager.getNodeId(), manager.getNodes().size(),
-              config.cluster().size());
-          return started(vertx, config, registryName, authority, host);
-        });
+    return Startup.start(config, null);
   }
 
-  private static Future<Cutover> started(Vertx vertx, CutoverConfig config, String registryName, ClusterAuthority authority,
-                                         String host) {
-    if (vertx.isNativeTransportEnabled()) {
-      LOG.info("transport: native epoll");
-    } else {
-      Throwable why = vertx.unavailableNativeTransportCause();
-      LOG.info("transport: NIO (native transport unavailable: {})", why == null ? "not requested" : why.toString());
-      if (config.proxy().keepalive().hasUserTimeout()) {
-        LOG.warn("proxy.keepalive.user_timeout is not applied: the NIO transport has no TCP_USER_TIMEOUT (keepalive is)");
-      }
-    }
-    // The failure is reported from outside Vert.x: a continuation scheduled on a context of the instance
-    // being closed may never run (its event loop is gone), which would leave the caller waiting forever.
-    Promise<Cutover> result = Promise.promise();
-    History.open(vertx, config.history(), config.failover().getIncidentsKept(), config.auditKept())
-        .compose(history -> new Cutover(vertx, config, registryName, authority, history, host).deploy()
-            .recover(err -> history.close().transform(v -> Future.failedFuture(err))))
-        .onComplete(ar -> {
-          if (ar.succeeded()) {
-            result.complete(ar.result());
-          } else {
-            VertxClose.within(vertx, CLOSE_DEADLINE).whenComplete((v, e) -> result.fail(ar.cause()));
-          }
-        });
-    return result.future();
+  /**
+   * Like {@link #start(CutoverConfig)}, taking over the ports of a running Cutover when {@code takeover} is not
+   * {@code null} (a zero-downtime restart, see {@link Takeover}; not clustered).
+   */
+  public static Future<Cutover> start(CutoverConfig config, Takeover takeover) {
+    return Startup.start(config, takeover);
   }
 
-  private Future<Cutover> deploy() {
+  Future<Cutover> deploy() {
     MeterRegistry meters = BackendRegistries.getNow(registryName);
     metrics = new CutoverMetrics(meters, vertx, view, registry, traffic, connections, config.targets(), config.failover());
     // snapshots are applied on one context: the published ones and the one a cluster fence fetches (fence())
@@ -196,34 +143,53 @@ public final class Cutover {
     http.reloads(reloader);
     reloader.refuseWhile(() -> shutdown.phase() != Shutdown.Phase.RUNNING);
     reloader.afterApplied(() -> { if (config.httpTls() != null) { reloadHttpCertificate(); } }); // it logs either way
-    return subscribed.future().compose(v -> history.listen()).compose(v -> vertx.deployVerticle(events))
+    Future<Void> prepared = subscribed.future().compose(v -> history.listen()).compose(v -> vertx.deployVerticle(events))
+        .mapEmpty();
+    Future<Void> up = takeover == null
+        ? prepared.compose(v -> listenHttp(http)).compose(v -> listenData()).compose(v -> startMonitor())
+        // a takeover routes before it listens, and answers health checks last (see Takeover)
+        : prepared.compose(v -> startMonitor()).compose(v -> Takeover.firstChecks(vertx, view, Takeover.routesWait(config)))
+            .compose(v -> listenData()).compose(v -> listenHttp(http));
+    return up.map(v -> {
+      if (authority != null) {
+        authority.catchUp();
+      }
+      LOG.info("cutover started: write endpoint {}:{}, read endpoint {}:{}, {} listener instance(s) each; HTTP {}:{} "
+          + "(the operator's page: {}://{}:{}/){}", config.write().host(), writePort, config.read().host(), readPort,
+          config.proxy().eventLoops(), config.http().host(), httpPort, HttpTls.scheme(config), config.http().host(), httpPort,
+          takeover == null ? "" : "; taking over from PID " + takeover.pid() + " (send it SIGUSR1 to hand over)");
+      return this;
+    });
+  }
+
+  private Future<Void> listenHttp(AdminHttp http) {
+    return (takeover == null ? PortProbe.free(vertx, config.http()) : Future.<Void>succeededFuture())
         .compose(v -> HttpTls.serverOptions(vertx, config))
-        .compose(options -> vertx.createHttpServer(options)
-        .invalidRequestHandler(AdminHttp::invalidRequest).requestHandler(http.router())
-        .listen(config.http().port(), config.http().host()))
+        .compose(options -> vertx.createHttpServer(options.setReusePort(true))
+            .invalidRequestHandler(AdminHttp::invalidRequest).requestHandler(http.router())
+            .listen(config.http().port(), config.http().host()))
         .recover(err -> Future.failedFuture(new ListenFailure("listeners.http", config.http(), err)))
         .onSuccess(s -> httpPort = (httpServer = s).actualPort())
-        .compose(s -> listeners.listen(Endpoint.WRITE, config.write()).onSuccess(p -> writePort = p))
-        .compose(p -> listeners.listen(Endpoint.READ, config.read()).onSuccess(p2 -> readPort = p2))
+        .mapEmpty();
+  }
+
+  private Future<Void> listenData() {
+    boolean probe = takeover == null;
+    return listeners.listen(Endpoint.WRITE, config.write(), probe).onSuccess(p -> writePort = p)
+        .compose(p -> listeners.listen(Endpoint.READ, config.read(), probe).onSuccess(p2 -> readPort = p2))
         .onSuccess(p -> listening = true)
-        .compose(p -> {
-          String probeHost = config.write().host().equals("0.0.0.0") || config.write().host().equals("::")
-              ? "127.0.0.1" : config.write().host();
-          monitor = new MonitorVerticle(config.targets(), config.checks(), config.failover(),
-              config.readMaxLagBytes(), Clock.systemUTC(), probeHost, writePort,
-              authority == null ? AuthoritySource.SINGLE : authority).withHistory(history.restoredIncidents())
-              .withPresence(config.presence(), identity());
-          return vertx.deployVerticle(monitor);
-        })
-        .map(p -> {
-          if (authority != null) {
-            authority.catchUp();
-          }
-          LOG.info("cutover started: write endpoint {}:{}, read endpoint {}:{}, {} listener instance(s) each; HTTP {}:{} "
-              + "(the operator's page: {}://{}:{}/)", config.write().host(), writePort, config.read().host(), readPort,
-              config.proxy().eventLoops(), config.http().host(), httpPort, HttpTls.scheme(config), config.http().host(), httpPort);
-          return this;
-        });
+        .mapEmpty();
+  }
+
+  private Future<Void> startMonitor() {
+    String probeHost = config.write().host().equals("0.0.0.0") || config.write().host().equals("::")
+        ? "127.0.0.1" : config.write().host();
+    AuthoritySource source = authority == null ? AuthoritySource.SINGLE : authority;
+    monitor = new MonitorVerticle(config.targets(), config.checks(), config.failover(),
+        config.readMaxLagBytes(), Clock.systemUTC(), probeHost, takeover == null ? writePort : config.write().port(),
+        takeover == null ? source : takeover.authority(source, config)).withHistory(history.restoredIncidents())
+        .withPresence(config.presence(), identity());
+    return vertx.deployVerticle(monitor).mapEmpty();
   }
 
   /**

@@ -68,6 +68,7 @@ public final class EndpointVerticle extends VerticleBase {
         .setPort(listen.port())
         .setTcpNoDelay(true)
         .setTcpKeepAlive(true)
+        .setReusePort(true) // a successor may share the port while this one drains (PortProbe, Takeover)
         .setAcceptBacklog(4096));
     server.connectHandler(socket -> {
       ProxyOptions o = current();

@@ -42,17 +42,18 @@ final class Listeners {
   }
 
   /**
-   * Listens on {@code address} for {@code endpoint}.
+   * Listens on {@code address} for {@code endpoint}, with {@code SO_REUSEPORT} ({@link PortProbe}).
    *
+   * @param probe whether the port must be free first ({@link PortProbe#free}); not for a takeover, which shares it
    * @return the bound port; failed with a {@link ListenFailure} naming the configuration key when it cannot bind
    */
-  Future<Integer> listen(Endpoint endpoint, ListenAddress address) {
+  Future<Integer> listen(Endpoint endpoint, ListenAddress address, boolean probe) {
     List<EndpointVerticle> mine = new CopyOnWriteArrayList<>();
-    return vertx.deployVerticle(() -> {
+    return (probe ? PortProbe.free(vertx, address) : Future.<Void>succeededFuture()).compose(free -> vertx.deployVerticle(() -> {
           EndpointVerticle v = new EndpointVerticle(endpoint, address, options, view, registry, traffic, connections);
           mine.add(v);
           return v;
-        }, new DeploymentOptions().setInstances(eventLoops))
+        }, new DeploymentOptions().setInstances(eventLoops)))
         .map(id -> {
           deployed.addAll(mine);
           return mine.get(0).actualPort();

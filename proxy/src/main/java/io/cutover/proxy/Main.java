@@ -10,6 +10,7 @@ import picocli.CommandLine.Option;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -40,6 +41,15 @@ public final class Main implements Callable<Integer> {
 
   @Option(names = "--cluster", description = "Run clustered over Hazelcast (same as cluster.enabled: true)")
   boolean cluster;
+
+  @Option(names = "--takeover", paramLabel = "PID", description = "Take over the ports of the running Cutover with this "
+      + "PID (a zero-downtime restart, see scripts/restart): listen beside it once every target is checked, and let it "
+      + "decide failovers until it exits; send it SIGUSR1 once this one is ready")
+  Long takeover;
+
+  @Option(names = "--pid-file", paramLabel = "FILE", description = "Write this process's PID to FILE once it serves "
+      + "(replacing the file atomically), and remove the file at exit if it still names this process")
+  Path pidFile;
 
   private final Map<String, String> env;
   private final PrintWriter out;
@@ -83,6 +93,14 @@ public final class Main implements Callable<Integer> {
       return EXIT_CONFIG;
     }
     CutoverConfig cfg = cluster ? result.config().withCluster(true) : result.config();
+    if (takeover != null) {
+      List<String> problems = Takeover.problems(takeover, cfg);
+      if (!problems.isEmpty()) {
+        problems.forEach(m -> err.println("cutover: " + m));
+        err.flush();
+        return EXIT_CONFIG;
+      }
+    }
     if (checkOnly) {
       out.println(cfg.toJson().encodePrettily());
       out.flush();
@@ -91,7 +109,7 @@ public final class Main implements Callable<Integer> {
     LOG.info("configuration {}: {}", config, cfg.toJson().encode());
     CountDownLatch started = new CountDownLatch(1);
     int[] code = {0};
-    Cutover.start(cfg).onComplete(ar -> {
+    Cutover.start(cfg, takeover == null ? null : Takeover.of(takeover).orElse(null)).onComplete(ar -> {
       try {
         if (ar.failed()) {
           // one line, and only this one (the log goes to standard error too); Vert.x is closed by now
@@ -108,7 +126,9 @@ public final class Main implements Callable<Integer> {
               LOG.info("stopping");
               c.closeWithin(Cutover.CLOSE_DEADLINE).join();
             }
+            PidFile.remove(pidFile);
           }, "cutover-shutdown"));
+          PidFile.write(pidFile);
         }
       } finally {
         started.countDown(); // main never waits forever, whatever the wiring above threw

@@ -53,6 +53,7 @@ public final class Shutdown {
   private volatile Phase phase = Phase.RUNNING;
   private volatile String reason;
   private volatile Runnable onBegin = () -> { };
+  private volatile Supplier<Future<Void>> stopHttp = Future::succeededFuture;
   private long beganNanos;
   private long drainNanos;
 
@@ -72,6 +73,11 @@ public final class Shutdown {
   /** Runs {@code action} when a shutdown begins (e.g. a watchdog that bounds it); it must not block. */
   public void onBegin(Runnable action) {
     this.onBegin = action;
+  }
+
+  /** What a {@link #handover} closes at once besides the data listeners: the HTTP listener. */
+  public void onHandover(Supplier<Future<Void>> stopHttp) {
+    this.stopHttp = stopHttp;
   }
 
   public Phase phase() {
@@ -122,6 +128,32 @@ public final class Shutdown {
     return new JsonObject().put("phase", phase.name().toLowerCase(java.util.Locale.ROOT))
         .put("announce_ms", options.announce().toMillis()).put("grace_ms", options.grace().toMillis())
         .put("client_connections", open());
+  }
+
+  /**
+   * Hands over to a successor that serves the same ports ({@code SIGUSR1}, sent by {@code scripts/restart} once the
+   * successor is ready): the HTTP and data listeners close at once, without {@code shutdown.announce} (the addresses
+   * stay served, and the kernel passes connections not yet accepted to the successor when
+   * {@code net.ipv4.tcp_migrate_req} is 1); established sessions run on as in a shutdown. Also ends an announce
+   * under way; later in a shutdown it changes nothing.
+   *
+   * @return as {@link #begin}
+   */
+  public synchronized JsonObject handover(String trigger) {
+    if (phase == Phase.RUNNING || phase == Phase.ANNOUNCING) {
+      if (phase == Phase.RUNNING) {
+        beganNanos = System.nanoTime();
+        onBegin.run();
+      }
+      phase = Phase.ANNOUNCING;
+      LOG.info("handover ({}): a successor serves these ports: the HTTP and data listeners close now; {}", trigger, counts());
+      stopHttp.get().onFailure(err -> LOG.warn("handover: closing the HTTP listener failed: {}", err.toString()));
+      drain();
+    } else {
+      LOG.info("handover ({}): already {}", trigger, phase.name().toLowerCase(java.util.Locale.ROOT));
+    }
+    return new JsonObject().put("phase", phase.name().toLowerCase(java.util.Locale.ROOT))
+        .put("announce_ms", 0).put("grace_ms", options.grace().toMillis()).put("client_connections", open());
   }
 
   private synchronized void drain() {

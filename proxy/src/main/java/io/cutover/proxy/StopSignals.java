@@ -12,6 +12,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * shutdown is under way (also one started by {@code POST /api/v1/shutdown}), closes at once. When the shutdown is done the process exits with status 0; a watchdog makes sure it does within
  * {@code shutdown.announce + shutdown.grace +} {@link Cutover#CLOSE_DEADLINE} + 5 s whatever happens.
  *
+ * SIGUSR1 hands over to a successor on the same ports ({@link Shutdown#handover}), bounded by the same watchdog.
+ *
  * <p>The handlers replace the JVM's own (which would run the shutdown hooks and exit at once); they only hand the
  * work to {@link Shutdown}, which runs on Vert.x, and never block.
  */
@@ -47,6 +49,16 @@ final class StopSignals {
         // e.g. java -Xrs: the JVM keeps the signal to itself (and stops at once on it)
         LOG.warn("SIG{} cannot be handled here ({}): it stops Cutover without a graceful shutdown", name, e.getMessage());
       }
+    }
+    try {
+      // a successor on the same ports is ready (scripts/restart): hand over, as HAProxy's soft-stop on SIGUSR1
+      Signal.handle(new Signal("USR1"), sig -> {
+        synchronized (StopSignals.class) {
+          cutover.shutdown().handover("SIGUSR1");
+        }
+      });
+    } catch (IllegalArgumentException e) {
+      LOG.warn("SIGUSR1 cannot be handled here ({}): a zero-downtime restart cannot hand over", e.getMessage());
     }
     cutover.shutdown().done().onComplete(v -> exit(0, "cutover stopped"));
   }

@@ -5,7 +5,10 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.StandardSocketOptions;
 import java.net.ServerSocket;
+import java.nio.channels.ServerSocketChannel;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -35,6 +38,29 @@ class ListenerBindFailureTest {
           stderr.lines().filter(l -> l.contains("cannot listen")).toList(), stderr);
       assertFalse(stderr.contains("\tat "), "no stack trace:\n" + stderr);
       assertFalse(stderr.contains("RejectedExecutionException"), stderr);
+    }
+  }
+
+  /**
+   * Cutover's listeners bind with {@code SO_REUSEPORT} (for a takeover), which Linux would let share a port held the
+   * same way by the same user: a plain start must still refuse a port another Cutover holds ({@link PortProbe}).
+   */
+  @ParameterizedTest(name = "listeners.{0} held with SO_REUSEPORT")
+  @ValueSource(strings = {"write", "read", "http"})
+  void aPortHeldWithReusePortIsNotShared(String taken, @TempDir Path dir) throws Exception {
+    int[] ports = MainJvm.freePorts(4);
+    int port = Map.of("write", ports[0], "read", ports[1], "http", ports[2]).get(taken);
+    Path config = MainJvm.config(dir, ports);
+    try (ServerSocketChannel holder = ServerSocketChannel.open()) {
+      holder.setOption(StandardSocketOptions.SO_REUSEPORT, true);
+      holder.bind(new InetSocketAddress("127.0.0.1", port));
+      try (MainJvm cutover = MainJvm.start(dir, "--config", config.toString())) {
+        int code = cutover.awaitExit();
+        String stderr = cutover.stderr();
+        assertEquals(1, code, stderr);
+        assertEquals(List.of("cutover: cannot listen on listeners." + taken + " 127.0.0.1:" + port
+            + ": address already in use"), stderr.lines().filter(l -> l.contains("cannot listen")).toList(), stderr);
+      }
     }
   }
 }

@@ -2,6 +2,7 @@ package io.cutover.proxy.history;
 
 import io.cutover.monitor.MonitorVerticle;
 import io.cutover.proxy.config.CutoverConfig;
+import io.cutover.config.Durations;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.WorkerExecutor;
@@ -20,6 +21,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
@@ -40,13 +42,17 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <p>Writes run on a worker of their own (one thread, in the order they were asked for), never on an event loop; at
  * most {@value #MAX_PENDING} may wait, later ones are dropped with a warning. A write that fails is logged and the
  * entry stays in memory and in the log. The directory is locked ({@code .lock}) for as long as this instance runs:
- * a second instance on the same directory does not start.
+ * a second instance on the same directory does not start, except a successor taking over from this instance (a
+ * zero-downtime restart), which waits for the lock.
  */
 public final class History {
 
   private static final Logger LOG = LoggerFactory.getLogger(History.class);
   /** Writes that may wait for the disk; more are dropped (with a warning) rather than held in memory. */
   public static final int MAX_PENDING = 10_000;
+  /** How often a takeover looks whether the predecessor released the directory's lock (ms). */
+  static final long LOCK_POLL_MILLIS = 200;
+  private static final String HELD = "another Cutover instance uses it";
   /** How long {@link #close()} waits for the monitor's open incident, in ms. */
   private static final long CLOSE_ASK_MILLIS = 2000;
   static final String INTERRUPTED_NOTE = "Cutover stopped while this incident was open: the state recorded last is "
@@ -56,13 +62,16 @@ public final class History {
   private final Path dir;
   private final JsonLinesFile incidents;
   private final JsonLinesFile audit;
-  private final FileChannel lockChannel;
+  /** The directory's lock; {@code null} until a takeover got it ({@link #open(Vertx, CutoverConfig.History, int, int, Duration)}). */
+  private volatile FileChannel lockChannel;
   private final WorkerExecutor writer;
   private final List<JsonObject> restoredIncidents;
   private final List<JsonObject> restoredAudit;
   private final AtomicInteger pending = new AtomicInteger();
   private final AtomicInteger dropped = new AtomicInteger();
   private volatile boolean closed;
+  /** Set when a takeover's wait for the lock ended without it: nothing is written from then on. */
+  private volatile boolean lockLost;
   private Future<Void> closing;
 
   private History(Vertx vertx, Path dir, JsonLinesFile incidents, JsonLinesFile audit, FileChannel lockChannel,
@@ -87,6 +96,20 @@ public final class History {
    *         instance uses it)
    */
   public static Future<History> open(Vertx vertx, CutoverConfig.History config, int incidentsKept, int auditKept) {
+    return open(vertx, config, incidentsKept, auditKept, null);
+  }
+
+  /**
+   * Like {@link #open(Vertx, CutoverConfig.History, int, int)}, for a successor taking over from the instance that
+   * holds the lock ({@code --takeover}): when the directory is locked, both records are read back without the lock
+   * and the lock is waited for on the writer's thread, at most {@code lockWait}; the writes asked for meanwhile wait
+   * behind it (at most {@value #MAX_PENDING}). When the wait ends without the lock (the predecessor still holds it),
+   * this run's entries are not written to disk, with an error logged naming the holder.
+   *
+   * @param lockWait how long to wait for the lock; {@code null} to fail at once when it is held
+   */
+  public static Future<History> open(Vertx vertx, CutoverConfig.History config, int incidentsKept, int auditKept,
+                                     Duration lockWait) {
     if (config.dir() == null) {
       LOG.info("history: off (history.dir unset): incidents and audit entries are kept in memory only");
       return Future.succeededFuture(new History(vertx, null, null, null, null, List.of(), List.of()));
@@ -94,7 +117,17 @@ public final class History {
     Path dir = config.dir().toAbsolutePath().normalize();
     return vertx.executeBlocking(() -> {
       Files.createDirectories(dir);
-      FileChannel lock = lock(dir);
+      FileChannel lock;
+      try {
+        lock = lock(dir);
+      } catch (IOException e) {
+        if (lockWait == null || !e.getMessage().startsWith(HELD)) {
+          throw e;
+        }
+        lock = null;
+        LOG.info("history: {} is locked by the instance this one takes over from: read back without the lock; "
+            + "this run's entries are written once it exits (waiting at most {})", dir, Durations.format(lockWait));
+      }
       try {
         JsonLinesFile inc = new JsonLinesFile(dir, "incidents", config.maxFileBytes(), config.maxFiles());
         JsonLinesFile aud = new JsonLinesFile(dir, "audit", config.maxFileBytes(), config.maxFiles());
@@ -104,13 +137,49 @@ public final class History {
         LOG.info("history: {} incident(s) and {} audit entr{} read back from {}{}", restoredIncidents.size(),
             restoredAudit.size(), restoredAudit.size() == 1 ? "y" : "ies", dir,
             skipped[0] == 0 ? "" : " (" + skipped[0] + " line(s) skipped, see the warnings above)");
-        return new History(vertx, dir, inc, aud, lock, restoredIncidents, restoredAudit);
+        History h = new History(vertx, dir, inc, aud, lock, restoredIncidents, restoredAudit);
+        if (lock == null) {
+          h.awaitLock(lockWait);
+        }
+        return h;
       } catch (RuntimeException e) {
-        lock.close();
+        if (lock != null) {
+          lock.close();
+        }
         throw e;
       }
     }, false).recover(err -> Future.failedFuture(new IllegalStateException("cannot use history.dir " + dir + ": "
         + (err instanceof UncheckedIOException u ? u.getCause().getMessage() : err.getMessage()), err)));
+  }
+
+  /**
+   * Queues, as the writer's first task, the wait for the directory's lock (polled every {@value #LOCK_POLL_MILLIS} ms
+   * until {@code wait} passes). Without it at the deadline, the history stops writing: a decision logged as an error.
+   */
+  private void awaitLock(Duration wait) {
+    long deadline = System.nanoTime() + wait.toNanos();
+    pending.incrementAndGet();
+    writer.executeBlocking(() -> {
+      try {
+        while (lockChannel == null) {
+          try {
+            lockChannel = lock(dir);
+            LOG.info("history: {} locked by this instance: its entries are written from now on", dir);
+          } catch (IOException e) {
+            if (System.nanoTime() - deadline >= 0) {
+              lockLost = true;
+              LOG.error("history: {} is still locked after {} ({}); this run's incidents and audit entries are kept in "
+                  + "memory only", dir, Durations.format(wait), e.getMessage());
+              return null;
+            }
+            Thread.sleep(LOCK_POLL_MILLIS);
+          }
+        }
+      } finally {
+        pending.decrementAndGet();
+      }
+      return null;
+    }, false);
   }
 
   /** Locks {@code dir/.lock} for this instance (and writes its PID there). */
@@ -125,8 +194,13 @@ public final class History {
     }
     if (lock == null) {
       ch.close();
-      throw new IOException("another Cutover instance uses it (it holds " + file + "); give each instance its own "
-          + "history.dir");
+      String holder;
+      try {
+        holder = Files.readString(file, StandardCharsets.UTF_8).strip();
+      } catch (IOException e) {
+        holder = "unknown pid";
+      }
+      throw new IOException(HELD + " (" + holder + " holds " + file + "); give each instance its own history.dir");
     }
     ch.truncate(0);
     ch.write(ByteBuffer.wrap(("pid " + ProcessHandle.current().pid() + "\n").getBytes(StandardCharsets.UTF_8)));
@@ -241,7 +315,9 @@ public final class History {
     }
     writer.executeBlocking(() -> {
       try {
-        file.append(entry);
+        if (!lockLost) {
+          file.append(entry);
+        }
       } catch (IOException | RuntimeException e) {
         LOG.warn("history: cannot append to {}: {}; the entry is kept in memory and the log only", file.file(0),
             e.getMessage());
@@ -292,7 +368,9 @@ public final class History {
           return writer.executeBlocking(() -> {
             incidents.close();
             audit.close();
-            lockChannel.close();
+            if (lockChannel != null) {
+              lockChannel.close();
+            }
             return null;
           }, false);
         })

@@ -1,5 +1,6 @@
 package io.cutover.proxy.history;
 
+import io.cutover.monitor.Poll;
 import io.cutover.proxy.config.CutoverConfig;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
@@ -11,6 +12,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
@@ -154,5 +156,65 @@ class HistoryFilesTest {
     } finally {
       vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
     }
+  }
+
+  @Test
+  void aTakeoverReadsBackWithoutTheLockAndWritesOnceThePredecessorReleasesIt(@TempDir Path dir) throws Exception {
+    Vertx vertx = Vertx.vertx();
+    try {
+      CutoverConfig.History config = new CutoverConfig.History(dir.resolve("h"), 1 << 20, 2);
+      History first = await(History.open(vertx, config, 10, 10));
+      first.appendAudit(new JsonObject().put("action", "drain"));
+      History successor = await(History.open(vertx, config, 10, 10, Duration.ofSeconds(30)));
+      successor.appendAudit(new JsonObject().put("action", "enable"));
+      first.appendAudit(new JsonObject().put("action", "maintenance"));
+      Thread.sleep(3 * History.LOCK_POLL_MILLIS); // the successor's write must wait, however long the predecessor runs
+      Path audit = dir.resolve("h").resolve("audit.jsonl");
+      assertFalse(Files.readString(audit).contains("enable"), "written only once the predecessor released the lock");
+      await(first.close());
+      Poll.until(Duration.ofSeconds(30), "the successor's entry written", () -> read(audit).contains("enable"));
+      assertEquals(List.of("drain", "maintenance", "enable"), Files.readString(audit).lines()
+          .map(l -> new JsonObject(l).getString("action")).toList(), "in order, nothing lost or torn");
+      assertTrue(Files.readString(dir.resolve("h").resolve(".lock")).contains("pid " + ProcessHandle.current().pid()));
+      await(successor.close());
+      History third = await(History.open(vertx, config, 10, 10));
+      assertEquals(3, third.restoredAudit().size(), "the successor released the lock at its close");
+      await(third.close());
+    } finally {
+      await(vertx.close());
+    }
+  }
+
+  @Test
+  void aTakeoverWhosePredecessorKeepsTheLockPastTheWaitWritesNothing(@TempDir Path dir) throws Exception {
+    Vertx vertx = Vertx.vertx();
+    try {
+      CutoverConfig.History config = new CutoverConfig.History(dir.resolve("h"), 1 << 20, 2);
+      History first = await(History.open(vertx, config, 10, 10));
+      first.appendAudit(new JsonObject().put("action", "drain"));
+      Poll.until(Duration.ofSeconds(30), "the first's entry written",
+          () -> read(dir.resolve("h").resolve("audit.jsonl")).contains("drain"));
+      History successor = await(History.open(vertx, config, 10, 10, Duration.ofMillis(500)));
+      assertEquals("drain", successor.restoredAudit().get(0).getString("action"), "read back without the lock");
+      successor.appendAudit(new JsonObject().put("action", "enable"));
+      await(successor.close()); // after the wait's deadline: the writer ran it first
+      await(first.close());
+      assertFalse(Files.readString(dir.resolve("h").resolve("audit.jsonl")).contains("enable"),
+          "not written once the wait for the lock ended without it");
+    } finally {
+      await(vertx.close());
+    }
+  }
+
+  private static String read(Path file) {
+    try {
+      return Files.exists(file) ? Files.readString(file) : "";
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  private static <T> T await(io.vertx.core.Future<T> f) throws Exception {
+    return f.toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
   }
 }

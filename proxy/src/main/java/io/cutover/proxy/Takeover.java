@@ -1,0 +1,122 @@
+package io.cutover.proxy;
+
+import io.cutover.monitor.AuthoritySource;
+import io.cutover.monitor.TakeoverAuthority;
+import io.cutover.proxy.config.CutoverConfig;
+import io.cutover.proxy.config.ListenAddress;
+
+import io.cutover.config.Durations;
+import io.cutover.monitor.TargetState;
+import io.cutover.monitor.TargetStatus;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * A start that takes over from a running Cutover on the same ports ({@code --takeover PID}, a zero-downtime restart):
+ * <ul>
+ *   <li>the listeners share the predecessor's ports ({@code SO_REUSEPORT}) instead of failing on them;</li>
+ *   <li>they open only once the monitor has checked every target (or {@link #routesWait} passed), so that no client
+ *       reaches this process before it can route; the HTTP listener last, so that health checks on the shared port
+ *       never see it unready;</li>
+ *   <li>the predecessor keeps the failover authority until it exits ({@link TakeoverAuthority});</li>
+ *   <li>the history directory's lock is waited for ({@code History.open} with {@link #exitBound}).</li>
+ * </ul>
+ * The predecessor is told to hand over ({@code SIGUSR1}) by whoever started this process, once it is ready
+ * ({@code scripts/restart}).
+ *
+ * @param pid         the predecessor's PID
+ * @param predecessor its process, as found at start (a reused PID is not mistaken for it)
+ */
+public record Takeover(long pid, ProcessHandle predecessor) {
+
+  private static final Logger LOG = LoggerFactory.getLogger(Takeover.class);
+
+  /** Slack above the predecessor's own shutdown bound before this process stops waiting for it. */
+  static final Duration SLACK = Duration.ofSeconds(15);
+
+  /**
+   * The problems that forbid a takeover from {@code pid} with {@code config}, one line each (empty: none): the process
+   * must run, the listeners need fixed ports, and clustered instances restart one at a time instead.
+   */
+  public static List<String> problems(long pid, CutoverConfig config) {
+    List<String> out = new ArrayList<>();
+    if (pid == ProcessHandle.current().pid() || of(pid).isEmpty()) {
+      out.add("--takeover " + pid + ": no such process (give the PID of the running Cutover this one takes over from)");
+    }
+    Map<String, ListenAddress> listeners = new LinkedHashMap<>();
+    listeners.put("listeners.write", config.write());
+    listeners.put("listeners.read", config.read());
+    listeners.put("listeners.http", config.http());
+    listeners.forEach((key, address) -> {
+      if (address.port() == 0) {
+        out.add("--takeover: " + key + " has port 0; a takeover shares fixed ports with its predecessor");
+      }
+    });
+    if (config.cluster().enabled()) {
+      out.add("--takeover: not for clustered instances (cluster.enabled): restart the members one at a time, each "
+          + "leaving the cluster gracefully on SIGTERM");
+    }
+    return out;
+  }
+
+  /** The takeover from {@code pid}, when that process runs. */
+  public static Optional<Takeover> of(long pid) {
+    return ProcessHandle.of(pid).filter(ProcessHandle::isAlive).map(p -> new Takeover(pid, p));
+  }
+
+  /**
+   * How long the predecessor may take to exit: its shutdown's own bound (the watchdog's {@code shutdown.announce +
+   * shutdown.grace +} {@link Cutover#CLOSE_DEADLINE} + 5 s, taking this configuration's values) plus {@link #SLACK}.
+   */
+  static Duration exitBound(CutoverConfig config) {
+    return config.shutdown().announce().plus(config.shutdown().grace()).plus(Cutover.CLOSE_DEADLINE)
+        .plusSeconds(5).plus(SLACK);
+  }
+
+  /** How long the listeners wait for the monitor's first checks of every target: 3 check periods and 5 s. */
+  static Duration routesWait(CutoverConfig config) {
+    return config.checks().getInterval().plus(config.checks().getTimeout()).multipliedBy(3).plusSeconds(5);
+  }
+
+  /**
+   * Waits until {@code view} holds a check of every target (polled every 50 ms), at most {@code wait}.
+   *
+   * @return completed then, or at the deadline with a warning naming the targets not checked yet (the listeners open
+   *         anyway: the predecessor serves alongside, and new write sessions wait {@code proxy.connect_wait} for a
+   *         primary); never failed
+   */
+  static Future<Void> firstChecks(Vertx vertx, TopologyView view, Duration wait) {
+    Promise<Void> done = Promise.promise();
+    long deadline = System.nanoTime() + wait.toNanos();
+    vertx.setPeriodic(0, 50, id -> {
+      List<String> unchecked = view.current().targets().stream().filter(t -> t.state() == TargetState.UNKNOWN)
+          .map(TargetStatus::name).toList();
+      if (unchecked.isEmpty()) {
+        vertx.cancelTimer(id);
+        LOG.info("takeover: every target checked (write endpoint: {}); opening the listeners beside the predecessor's",
+            view.current().primary() == null ? "no primary" : view.current().primary());
+        done.tryComplete();
+      } else if (System.nanoTime() - deadline >= 0) {
+        vertx.cancelTimer(id);
+        LOG.warn("takeover: {} not checked after {}; opening the listeners anyway", unchecked, Durations.format(wait));
+        done.tryComplete();
+      }
+    });
+    return done.future();
+  }
+
+  /** {@code base} held back while the predecessor runs ({@link TakeoverAuthority}). */
+  AuthoritySource authority(AuthoritySource base, CutoverConfig config) {
+    return new TakeoverAuthority(base, "PID " + pid, predecessor::isAlive, System::nanoTime, exitBound(config).toMillis());
+  }
+}
