@@ -93,7 +93,8 @@ public final class Cutover {
     this.shutdown = new Shutdown(vertx, config.shutdown(), connections,
         () -> listeners.stopAccepting(config.shutdown().grace()),
         () -> Future.fromCompletionStage(closeWithin(CLOSE_DEADLINE)));
-    shutdown.onHandover(() -> httpServer == null ? Future.succeededFuture() : httpServer.close());
+    shutdown.onHandover(() -> httpServer == null ? Future.succeededFuture()
+        : ListenSocket.close(httpServer).compose(v -> httpServer.close()));
     this.audit = new AuditLog(config.auditKept(), history.restoredAudit());
     audit.onRecord(history::appendAudit);
   }

@@ -104,7 +104,9 @@ public final class EndpointVerticle extends VerticleBase {
    * @return completed once every connection of this listener has closed (or the grace passed)
    */
   public Future<Void> stopAccepting(java.time.Duration grace) {
-    return server.shutdown(grace.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+    // the listening socket first: no connection is accepted and then closed for want of a handler (ListenSocket)
+    return ListenSocket.close(server)
+        .compose(v -> server.shutdown(grace.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS));
   }
 
   /** The bound port (useful with port 0). */

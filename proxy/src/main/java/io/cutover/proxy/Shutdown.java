@@ -176,7 +176,9 @@ public final class Shutdown {
     // the connections open at the previous look: at the deadline the listeners close what is left themselves (Vert.x's
     // graceful server shutdown, with the same grace), so the deadline is looked at first and reports these
     String[] open = {counts()};
-    vertx.setPeriodic(0, POLL_MILLIS, id -> {
+    // set on an event loop: Vert.x 5.0 cannot cancel a periodic timer from a first run that came before setPeriodic
+    // returned (NullPointerException in cancelTimer), as it can when called from a signal's thread
+    vertx.runOnContext(start -> vertx.setPeriodic(POLL_MILLIS, POLL_MILLIS, id -> {
       long now = System.nanoTime();
       if (phase != Phase.DRAINING) {
         vertx.cancelTimer(id);
@@ -191,7 +193,7 @@ public final class Shutdown {
         LOG.info("shutdown: draining, {}; {} ms of shutdown.grace left", counts(), (deadline - now) / 1_000_000);
       }
       open[0] = counts();
-    });
+    }));
   }
 
   /** Closes now, whatever the phase (a second SIGTERM); a no-op once closing. */

@@ -6,8 +6,10 @@ import io.cutover.proxy.config.CutoverConfig;
 import io.cutover.proxy.config.ListenAddress;
 
 import io.cutover.config.Durations;
+import io.cutover.monitor.Target;
 import io.cutover.monitor.TargetState;
 import io.cutover.monitor.TargetStatus;
+import io.cutover.monitor.Topology;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -25,8 +27,8 @@ import java.util.Optional;
  * A start that takes over from a running Cutover on the same ports ({@code --takeover PID}, a zero-downtime restart):
  * <ul>
  *   <li>the listeners share the predecessor's ports ({@code SO_REUSEPORT}) instead of failing on them;</li>
- *   <li>they open only once the monitor has checked every target (or {@link #routesWait} passed), so that no client
- *       reaches this process before it can route; the HTTP listener last, so that health checks on the shared port
+ *   <li>they open only once the monitor has checked every target and both endpoints are routable (or
+ *       {@link #routesWait} passed), so that no client reaches this process before it can route; the HTTP listener last, so that health checks on the shared port
  *       never see it unready;</li>
  *   <li>the predecessor keeps the failover authority until it exits ({@link TakeoverAuthority});</li>
  *   <li>the history directory's lock is waited for ({@code History.open} with {@link #exitBound}).</li>
@@ -83,32 +85,42 @@ public record Takeover(long pid, ProcessHandle predecessor) {
         .plusSeconds(5).plus(SLACK);
   }
 
-  /** How long the listeners wait for the monitor's first checks of every target: 3 check periods and 5 s. */
+  /**
+   * How long the listeners wait for routes ({@link #firstChecks}): 5 check periods ({@code checks.interval +
+   * checks.timeout}; enough for a target whose first check timed out to come up after {@code rise} checks) and 10 s.
+   */
   static Duration routesWait(CutoverConfig config) {
-    return config.checks().getInterval().plus(config.checks().getTimeout()).multipliedBy(3).plusSeconds(5);
+    return config.checks().getInterval().plus(config.checks().getTimeout()).multipliedBy(5).plusSeconds(10);
   }
 
   /**
-   * Waits until {@code view} holds a check of every target (polled every 50 ms), at most {@code wait}.
+   * Waits until {@code view} can route both endpoints from checks of every target (polled every 50 ms), at most
+   * {@code wait}: a first check that timed out while this JVM warmed up does not open the listeners on a target
+   * wrongly held down.
    *
-   * @return completed then, or at the deadline with a warning naming the targets not checked yet (the listeners open
-   *         anyway: the predecessor serves alongside, and new write sessions wait {@code proxy.connect_wait} for a
-   *         primary); never failed
+   * @return completed then, or at the deadline with a warning naming what is missing (the listeners open anyway: the
+   *         predecessor serves alongside with the same view of the cluster, and new write sessions wait
+   *         {@code proxy.connect_wait} for a primary); never failed
    */
   static Future<Void> firstChecks(Vertx vertx, TopologyView view, Duration wait) {
     Promise<Void> done = Promise.promise();
     long deadline = System.nanoTime() + wait.toNanos();
-    vertx.setPeriodic(0, 50, id -> {
-      List<String> unchecked = view.current().targets().stream().filter(t -> t.state() == TargetState.UNKNOWN)
-          .map(TargetStatus::name).toList();
-      if (unchecked.isEmpty()) {
+    vertx.setPeriodic(50, 50, id -> { // not 0 first: see Shutdown#drain
+      Topology t = view.current();
+      List<String> unchecked = t.targets().stream().filter(s -> s.state() == TargetState.UNKNOWN).map(TargetStatus::name)
+          .toList();
+      Route write = view.peek(t, Endpoint.WRITE);
+      Route read = view.peek(t, Endpoint.READ);
+      if (unchecked.isEmpty() && write.routable() && read.routable()) {
         vertx.cancelTimer(id);
-        LOG.info("takeover: every target checked (write endpoint: {}); opening the listeners beside the predecessor's",
-            view.current().primary() == null ? "no primary" : view.current().primary());
+        LOG.info("takeover: every target checked, write endpoint to {}, read endpoint to {}; opening the listeners beside "
+            + "the predecessor's", t.primary(), read.candidates().stream().map(Target::name).toList());
         done.tryComplete();
       } else if (System.nanoTime() - deadline >= 0) {
         vertx.cancelTimer(id);
-        LOG.warn("takeover: {} not checked after {}; opening the listeners anyway", unchecked, Durations.format(wait));
+        LOG.warn("takeover: after {}: {}; opening the listeners anyway", Durations.format(wait), unchecked.isEmpty()
+            ? "write endpoint: " + (write.routable() ? "routable" : write.reason()) + "; read endpoint: "
+            + (read.routable() ? "routable" : read.reason()) : unchecked + " not checked yet");
         done.tryComplete();
       }
     });

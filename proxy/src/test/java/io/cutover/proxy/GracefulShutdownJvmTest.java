@@ -56,7 +56,9 @@ class GracefulShutdownJvmTest {
     // a first check can time out while the new JVM warms up: wait for the primary routed too, not only readiness
     Poll.until(WAIT, "ready, writes routed, pg2 and pg3 readable", () -> get("/health/ready").statusCode() == 200
         && get("/health/write").statusCode() == 200
-        && get("/health/read").body().contains("pg3") && get("/health/read").body().contains("pg2"));
+        && get("/health/read?replicas_only=true").statusCode() == 200
+        && get("/health/read?replicas_only=true").body().contains("\"pg3\"")
+        && get("/health/read?replicas_only=true").body().contains("\"pg2\""));
     return jvm;
   }
 

@@ -65,6 +65,11 @@ final class MainJvm implements AutoCloseable {
     }
   }
 
+  /** The process's PID. */
+  long pid() {
+    return process.pid();
+  }
+
   /** SIGTERM, as an operator's stop. */
   void terminate() {
     process.destroy();
