@@ -7,8 +7,9 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * The failback delay: a node back from DOWN, or unfenced after rejoining as a replica, re-enters the read pool
- * only after being UP for {@code failback_delay} (start-up is exempt); and {@code auto_failback}: the preferred
+ * The failback delay: a node back from DOWN after it was UP in this run, or unfenced after rejoining as a replica,
+ * re-enters the read pool only after being UP for {@code failback_delay}. Start-up is exempt, including a node whose
+ * first checks failed (e.g. timed out while the JVM warmed up, or during a restart) and that was never UP before; and {@code auto_failback}: the preferred
  * node, a healthy replica with zero lag for {@code failback_delay}, is switched back to. Pure; time comes in.
  */
 final class Failback {
@@ -17,6 +18,8 @@ final class Failback {
   private final Map<String, Long> upSince = new HashMap<>();
   private final Map<String, TargetState> lastState = new HashMap<>();
   private final Set<String> recovering = new HashSet<>();
+  /** Targets seen UP in this run (a return from DOWN is "back" only after that). */
+  private final Set<String> everUp = new HashSet<>();
   private long preferredReadySince = -1;
 
   /** @param delayMillis {@code failback_delay} in ms */
@@ -31,9 +34,10 @@ final class Failback {
       TargetState before = lastState.put(name, s.state());
       if (s.state() == TargetState.UP && before != TargetState.UP) {
         upSince.put(name, now);
-        if (before == TargetState.DOWN) {
+        if (before == TargetState.DOWN && everUp.contains(name)) {
           recovering.add(name);
         }
+        everUp.add(name);
       } else if (s.state() != TargetState.UP) {
         upSince.remove(name);
       }
@@ -105,6 +109,7 @@ final class Failback {
     upSince.keySet().retainAll(kept);
     lastState.keySet().retainAll(kept);
     recovering.retainAll(kept);
+    everUp.retainAll(kept);
     preferredReadySince = -1;
   }
 

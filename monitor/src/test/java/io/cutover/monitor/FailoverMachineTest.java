@@ -409,6 +409,19 @@ class FailoverMachineTest {
   }
 
   @Test
+  void aReplicaWhoseFirstChecksFailedIsStartUpNotAReturn() {
+    Sim s = new Sim(opts());
+    s.primary(PG1, 1, 100).replica(PG2, 100).down(PG3); // pg3's first check timed out (a cold JVM, a restart)
+    assertEquals(TargetState.DOWN, s.topo().target("pg3").orElseThrow().state());
+    s.step(100).replica(PG3, 100).step(100).replica(PG3, 100).step(100).replica(PG3, 100);
+    assertEquals(TargetState.UP, s.topo().target("pg3").orElseThrow().state());
+    assertNull(s.topo().target("pg3").orElseThrow().hold(), "never UP before in this run: no failback_delay");
+    assertTrue(s.topo().readable().contains("pg3"));
+    s.down(PG3).down(PG3).down(PG3).replica(PG3, 100).replica(PG3, 100);
+    assertFalse(s.topo().readable().contains("pg3"), "back from DOWN after it was UP: held");
+  }
+
+  @Test
   void aFlappingPrimaryCausesNoFailover() {
     Sim s = new Sim(opts()).healthy(100, 100, 100);
     for (int i = 0; i < 10; i++) {

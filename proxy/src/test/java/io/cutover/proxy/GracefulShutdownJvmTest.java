@@ -52,13 +52,18 @@ class GracefulShutdownJvmTest {
         + "', http: '127.0.0.1:" + ports[2] + "'}\n" + Harness.clusterTargets() + Harness.FAST_CHECKS + Harness.ADMIN
         + "presence: {enabled: false}\nshutdown: " + shutdown + "\n");
     MainJvm jvm = MainJvm.start(dir, "--config", config.toString());
-    jvm.awaitLine("cutover started");
-    // a first check can time out while the new JVM warms up: wait for the primary routed too, not only readiness
-    Poll.until(WAIT, "ready, writes routed, pg2 and pg3 readable", () -> get("/health/ready").statusCode() == 200
-        && get("/health/write").statusCode() == 200
-        && get("/health/read?replicas_only=true").statusCode() == 200
-        && get("/health/read?replicas_only=true").body().contains("\"pg3\"")
-        && get("/health/read?replicas_only=true").body().contains("\"pg2\""));
+    try {
+      jvm.awaitLine("cutover started");
+      // a first check can time out while the new JVM warms up: wait for the primary routed too, not only readiness
+      Poll.until(WAIT, "ready, writes routed, pg2 and pg3 readable", () -> get("/health/ready").statusCode() == 200
+          && get("/health/write").statusCode() == 200
+          && get("/health/read?replicas_only=true").statusCode() == 200
+          && get("/health/read?replicas_only=true").body().contains("\"pg3\"")
+          && get("/health/read?replicas_only=true").body().contains("\"pg2\""));
+    } catch (RuntimeException | Error e) {
+      jvm.close(); // not left running: it would monitor (and fail over) the cluster under later tests
+      throw e;
+    }
     return jvm;
   }
 

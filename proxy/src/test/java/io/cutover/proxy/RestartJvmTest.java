@@ -137,7 +137,19 @@ class RestartJvmTest {
       assertEquals(successor, pidIn(pidFile));
       assertEquals("" + PgCluster.port("pg1"), query(ports[0], "select inet_server_port()::text").get(30, TimeUnit.SECONDS));
     } finally {
-      stop(successor);
+      // every process the restarts started, whatever failed: by the PID file and by what the script said it started
+      java.util.Set<Long> started = new java.util.TreeSet<>(List.of(successor, pidIn(pidFile)));
+      for (String out : List.of("restart.txt", "failed.txt")) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("restart: started PID (\\d+)")
+            .matcher(read(dir.resolve(out)));
+        while (m.find()) {
+          started.add(Long.parseLong(m.group(1)));
+        }
+      }
+      started.remove(ProcessHandle.current().pid());
+      for (long pid : started) {
+        stop(pid);
+      }
       if (migrateBefore != null && !migrateBefore.equals(Files.readString(MIGRATE).strip())) {
         Files.writeString(MIGRATE, migrateBefore); // the script set it; this machine gets its own value back
       }
