@@ -88,4 +88,22 @@ class MainExitCodeTest {
     assertEquals(0, run("--config", file.toString(), "--check"));
     assertTrue(out.toString().contains("\"fall\" : 3"), out.toString());
   }
+
+  @Test
+  void aTakeoverThatCannotBeExitsWithTwoAndOneLinePerProblem(@TempDir Path dir) throws IOException {
+    Path file = dir.resolve("ok.yaml");
+    Files.writeString(file, ConfigLoaderTest.TARGETS + "listeners: {write: '127.0.0.1:6432', read: '127.0.0.1:0', "
+        + "http: '127.0.0.1:9432'}\n");
+    assertEquals(2, run("--config", file.toString(), "--takeover", "999999999", "--cluster"));
+    assertEquals(List.of(
+            "cutover: --takeover 999999999: no such process (give the PID of the running Cutover this one takes over from)",
+            "cutover: --takeover: listeners.read has port 0; a takeover shares fixed ports with its predecessor",
+            "cutover: --takeover: not for clustered instances (cluster.enabled): restart the members one at a time, each "
+                + "leaving the cluster gracefully on SIGTERM"),
+        err.toString().lines().toList());
+    err.getBuffer().setLength(0);
+    assertEquals(2, run("--config", file.toString(), "--takeover", "soon"));
+    assertTrue(err.toString().contains("soon"), err.toString());
+    assertFalse(err.toString().contains("\tat "), "no stack trace");
+  }
 }
