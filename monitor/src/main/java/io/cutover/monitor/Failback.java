@@ -7,9 +7,10 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * The failback delay: a node back from DOWN after it was UP in this run, or unfenced after rejoining as a replica,
- * re-enters the read pool only after being UP for {@code failback_delay}. Start-up is exempt, including a node whose
- * first checks failed (e.g. timed out while the JVM warmed up, or during a restart) and that was never UP before; and {@code auto_failback}: the preferred
+ * The failback delay: a node back from DOWN, or unfenced after rejoining as a replica, re-enters the read pool only
+ * after being UP for {@code failback_delay}. Start-up is exempt: a node whose first UP in this run comes within
+ * {@code failback_delay} of the first snapshot (its first checks failed: timed out while the JVM warmed up, or during
+ * a restart) is not "back"; one DOWN for longer than that since the start is; and {@code auto_failback}: the preferred
  * node, a healthy replica with zero lag for {@code failback_delay}, is switched back to. Pure; time comes in.
  */
 final class Failback {
@@ -18,8 +19,10 @@ final class Failback {
   private final Map<String, Long> upSince = new HashMap<>();
   private final Map<String, TargetState> lastState = new HashMap<>();
   private final Set<String> recovering = new HashSet<>();
-  /** Targets seen UP in this run (a return from DOWN is "back" only after that). */
+  /** Targets seen UP in this run (a return from DOWN is "back" after that, or once start-up is over). */
   private final Set<String> everUp = new HashSet<>();
+  /** When the first snapshot was tracked (ms), {@code -1} before. */
+  private long startedAt = -1;
   private long preferredReadySince = -1;
 
   /** @param delayMillis {@code failback_delay} in ms */
@@ -29,12 +32,16 @@ final class Failback {
 
   /** Follows every target's state; {@code unfenced} are the targets whose fence was just lifted. */
   void track(Topology t, Set<String> unfenced, long now) {
+    if (startedAt < 0) {
+      startedAt = now;
+    }
+    boolean startUp = now - startedAt < delayMillis;
     for (TargetStatus s : t.targets()) {
       String name = s.name();
       TargetState before = lastState.put(name, s.state());
       if (s.state() == TargetState.UP && before != TargetState.UP) {
         upSince.put(name, now);
-        if (before == TargetState.DOWN && everUp.contains(name)) {
+        if (before == TargetState.DOWN && (everUp.contains(name) || !startUp)) {
           recovering.add(name);
         }
         everUp.add(name);

@@ -5,7 +5,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.function.BooleanSupplier;
-import java.util.function.LongSupplier;
 
 /**
  * The failover authority of a process taking over from its predecessor on the same ports (a zero-downtime restart,
@@ -14,9 +13,9 @@ import java.util.function.LongSupplier;
  * out no promotion, re-pointing, switchover or hook). From the first input after the predecessor exited, the
  * {@code base} source decides alone.
  *
- * <p>Re-derived at every input from whether the predecessor still runs, nothing latched. The wait has a deadline
- * ({@code deadlineMillis} after construction, on the {@code nanos} clock): a predecessor still running then (its own
- * shutdown watchdog should have ended it) no longer holds the authority back, which is logged as an error once.
+ * <p>Re-derived at every input from whether the predecessor still runs, nothing latched. The wait's deadline is the
+ * predecessor's end: whoever starts a takeover makes sure it comes (the process side stops a predecessor that does not
+ * hand over in time), so that two processes never decide at once.
  */
 public final class TakeoverAuthority implements AuthoritySource {
 
@@ -25,45 +24,32 @@ public final class TakeoverAuthority implements AuthoritySource {
   private final AuthoritySource base;
   private final String predecessor;
   private final BooleanSupplier predecessorRuns;
-  private final LongSupplier nanos;
-  private final long deadlineNanos;
-  private final long deadlineMillis;
-  /** The last standing reported in the log ({@code null}: none yet); only for logging the changes. */
-  private String logged;
+  /** Whether the last look found it running ({@code null}: no look yet); only for logging the change. */
+  private Boolean logged;
 
   /**
    * @param base            the authority once the predecessor is gone ({@link AuthoritySource#SINGLE} for one instance)
    * @param predecessor     how the predecessor is named in reasons, e.g. {@code PID 4242}
    * @param predecessorRuns whether it still runs (e.g. {@link ProcessHandle#isAlive()}, which also tells a reused PID)
-   * @param nanos           a monotonic clock in ns ({@link System#nanoTime()})
-   * @param deadlineMillis  how long the predecessor may hold the authority, in ms from now
    */
-  public TakeoverAuthority(AuthoritySource base, String predecessor, BooleanSupplier predecessorRuns, LongSupplier nanos,
-                           long deadlineMillis) {
+  public TakeoverAuthority(AuthoritySource base, String predecessor, BooleanSupplier predecessorRuns) {
     this.base = base;
     this.predecessor = predecessor;
     this.predecessorRuns = predecessorRuns;
-    this.nanos = nanos;
-    this.deadlineMillis = deadlineMillis;
-    this.deadlineNanos = nanos.getAsLong() + deadlineMillis * 1_000_000;
   }
 
-  /** Whether the predecessor holds the failover authority now: it runs, and the deadline has not passed. */
+  /** Whether the predecessor holds the failover authority now: while it runs. */
   public boolean predecessorDecides() {
     boolean runs = predecessorRuns.getAsBoolean();
-    boolean over = nanos.getAsLong() - deadlineNanos >= 0;
-    String now = !runs ? "exited" : over ? "deadline" : "waiting";
-    if (!now.equals(logged)) {
-      logged = now;
-      switch (now) {
-        case "waiting" -> LOG.info("takeover: {} keeps the failover authority until it exits (at most {} ms); "
-            + "this process follows it meanwhile", predecessor, deadlineMillis);
-        case "exited" -> LOG.info("takeover: {} exited: this process is the failover authority", predecessor);
-        default -> LOG.error("takeover: {} still runs {} ms after this process started; it should have exited: this "
-            + "process takes the failover authority", predecessor, deadlineMillis);
+    if (!Boolean.valueOf(runs).equals(logged)) {
+      logged = runs;
+      if (runs) {
+        LOG.info("takeover: {} keeps the failover authority until it exits; this process follows it meanwhile", predecessor);
+      } else {
+        LOG.info("takeover: {} exited: this process is the failover authority", predecessor);
       }
     }
-    return runs && !over;
+    return runs;
   }
 
   @Override

@@ -422,6 +422,16 @@ class FailoverMachineTest {
   }
 
   @Test
+  void aReplicaDownSinceTheStartForLongerThanTheFailbackDelayIsHeldWhenItComesUp() {
+    Sim s = new Sim(opts());
+    s.primary(PG1, 1, 100).replica(PG2, 100).down(PG3);
+    s.step(60_000).down(PG3).replica(PG3, 100).step(100).replica(PG3, 100).step(100).replica(PG3, 100);
+    assertEquals(TargetState.UP, s.topo().target("pg3").orElseThrow().state());
+    assertNotNull(s.topo().target("pg3").orElseThrow().hold(), "down for failback_delay since the start: a return");
+    assertFalse(s.topo().readable().contains("pg3"));
+  }
+
+  @Test
   void aFlappingPrimaryCausesNoFailover() {
     Sim s = new Sim(opts()).healthy(100, 100, 100);
     for (int i = 0; i < 10; i++) {

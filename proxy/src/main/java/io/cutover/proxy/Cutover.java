@@ -155,6 +155,9 @@ public final class Cutover {
       if (authority != null) {
         authority.catchUp();
       }
+      if (takeover != null) {
+        takeover.enforceExit(vertx, config);
+      }
       LOG.info("cutover started: write endpoint {}:{}, read endpoint {}:{}, {} listener instance(s) each; HTTP {}:{} "
           + "(the operator's page: {}://{}:{}/){}", config.write().host(), writePort, config.read().host(), readPort,
           config.proxy().eventLoops(), config.http().host(), httpPort, HttpTls.scheme(config), config.http().host(), httpPort,
@@ -188,7 +191,7 @@ public final class Cutover {
     AuthoritySource source = authority == null ? AuthoritySource.SINGLE : authority;
     monitor = new MonitorVerticle(config.targets(), config.checks(), config.failover(),
         config.readMaxLagBytes(), Clock.systemUTC(), probeHost, takeover == null ? writePort : config.write().port(),
-        takeover == null ? source : takeover.authority(source, config)).withHistory(history.restoredIncidents())
+        takeover == null ? source : takeover.authority(source)).withHistory(history.restoredIncidents())
         .withPresence(config.presence(), identity());
     return vertx.deployVerticle(monitor).mapEmpty();
   }
@@ -248,7 +251,8 @@ public final class Cutover {
   /** Who this instance is in the marker table: instance id, cluster name when clustered, host, HTTP listener, PID. */
   private io.cutover.monitor.Presence.Identity identity() {
     return new io.cutover.monitor.Presence.Identity(instanceId, config.cluster().enabled() ? config.cluster().name() : null,
-        hostName, config.http().host() + ":" + httpPort, ProcessHandle.current().pid());
+        hostName, config.http().host() + ":" + (takeover == null ? httpPort : config.http().port()),
+        ProcessHandle.current().pid()); // a takeover's monitor starts before its HTTP listener, on a fixed port
   }
 
   /** This start's random instance id (12 hex digits), as other Cutovers and the drill name it. */

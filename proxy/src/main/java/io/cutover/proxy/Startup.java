@@ -82,10 +82,15 @@ final class Startup {
     // The failure is reported from outside Vert.x: a continuation scheduled on a context of the instance
     // being closed may never run (its event loop is gone), which would leave the caller waiting forever.
     Promise<Cutover> result = Promise.promise();
-    History.open(vertx, config.history(), config.failover().getIncidentsKept(), config.auditKept(),
-            takeover == null ? null : Takeover.exitBound(config))
+    Future<History> opened = takeover != null && !vertx.isNativeTransportEnabled()
+        ? Future.failedFuture(new IllegalStateException("--takeover needs the native epoll transport to share the running "
+            + "process's ports (SO_REUSEPORT); it is unavailable: " + vertx.unavailableNativeTransportCause()))
+        : History.open(vertx, config.history(), config.failover().getIncidentsKept(), config.auditKept(),
+            takeover == null ? null : Takeover.lockWait(config));
+    opened
         .compose(history -> new Cutover(vertx, config, registryName, authority, history, host, takeover).deploy()
-            .recover(err -> history.close().transform(v -> Future.failedFuture(err))))
+            .recover(err -> history.close().timeout(Cutover.CLOSE_DEADLINE.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)
+                .transform(v -> Future.failedFuture(err))))
         .onComplete(ar -> {
           if (ar.succeeded()) {
             result.complete(ar.result());

@@ -16,6 +16,10 @@ import io.vertx.core.Vertx;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -52,8 +56,12 @@ public record Takeover(long pid, ProcessHandle predecessor) {
    */
   public static List<String> problems(long pid, CutoverConfig config) {
     List<String> out = new ArrayList<>();
-    if (pid == ProcessHandle.current().pid() || of(pid).isEmpty()) {
+    Optional<Takeover> running = pid == ProcessHandle.current().pid() ? Optional.empty() : of(pid);
+    if (running.isEmpty()) {
       out.add("--takeover " + pid + ": no such process (give the PID of the running Cutover this one takes over from)");
+    } else if (!running.get().predecessor().info().commandLine().map(c -> c.contains("cutover")).orElse(true)) {
+      out.add("--takeover " + pid + ": that process is not Cutover (" + running.get().predecessor().info().command()
+          .orElse("?") + "); a stale PID file?");
     }
     Map<String, ListenAddress> listeners = new LinkedHashMap<>();
     listeners.put("listeners.write", config.write());
@@ -128,7 +136,56 @@ public record Takeover(long pid, ProcessHandle predecessor) {
   }
 
   /** {@code base} held back while the predecessor runs ({@link TakeoverAuthority}). */
-  AuthoritySource authority(AuthoritySource base, CutoverConfig config) {
-    return new TakeoverAuthority(base, "PID " + pid, predecessor::isAlive, System::nanoTime, exitBound(config).toMillis());
+  AuthoritySource authority(AuthoritySource base) {
+    return new TakeoverAuthority(base, "PID " + pid, this::predecessorRuns);
+  }
+
+  /**
+   * Whether the predecessor still runs: alive ({@link ProcessHandle#isAlive()}, which also tells a reused PID) and not a
+   * zombie left for its parent to reap (it has exited then).
+   */
+  boolean predecessorRuns() {
+    if (!predecessor.isAlive()) {
+      return false;
+    }
+    try {
+      String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"), StandardCharsets.US_ASCII);
+      int end = stat.lastIndexOf(')');
+      return end < 0 || end + 2 >= stat.length() || stat.charAt(end + 2) != 'Z';
+    } catch (IOException | RuntimeException e) {
+      return predecessor.isAlive(); // no /proc here: the JDK's answer
+    }
+  }
+
+  /**
+   * How long a takeover waits for the history directory's lock: until the predecessor has surely ended
+   * ({@link #routesWait}, then twice {@link #exitBound}: see {@link #enforceExit}) and 10 s.
+   */
+  static Duration lockWait(CutoverConfig config) {
+    return routesWait(config).plus(exitBound(config).multipliedBy(2)).plusSeconds(10);
+  }
+
+  /**
+   * The deadline of the wait for the predecessor, from the moment this process serves: a predecessor still running
+   * {@link #exitBound} later (nobody sent it SIGUSR1) is sent SIGTERM — its graceful shutdown; one still running
+   * another {@link #exitBound} later is killed. Each is logged as an error with the reason. Until it ends, it keeps
+   * the failover authority ({@link TakeoverAuthority}): two processes never decide at once.
+   */
+  void enforceExit(Vertx vertx, CutoverConfig config) {
+    long bound = exitBound(config).toMillis();
+    vertx.setTimer(bound, t -> {
+      if (predecessorRuns()) {
+        LOG.error("takeover: PID {} still runs {} ms after this process began serving (it is sent SIGUSR1 once this "
+            + "one serves: scripts/restart does): sending it SIGTERM, a graceful shutdown; it keeps the failover "
+            + "authority until it exits", pid, bound);
+        predecessor.destroy();
+        vertx.setTimer(bound, t2 -> {
+          if (predecessorRuns()) {
+            LOG.error("takeover: PID {} still runs {} ms after its SIGTERM: killing it (SIGKILL)", pid, bound);
+            predecessor.destroyForcibly();
+          }
+        });
+      }
+    });
   }
 }

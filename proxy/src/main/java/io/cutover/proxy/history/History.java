@@ -166,10 +166,15 @@ public final class History {
             lockChannel = lock(dir);
             LOG.info("history: {} locked by this instance: its entries are written from now on", dir);
           } catch (IOException e) {
-            if (System.nanoTime() - deadline >= 0) {
-              lockLost = true;
-              LOG.error("history: {} is still locked after {} ({}); this run's incidents and audit entries are kept in "
-                  + "memory only", dir, Durations.format(wait), e.getMessage());
+            if (closed || System.nanoTime() - deadline >= 0) {
+              lockLost = true; // the entries waiting behind are not written without the lock
+              if (closed) {
+                LOG.warn("history: closed while {} was still locked ({}): this run's entries are not written", dir,
+                    e.getMessage());
+              } else {
+                LOG.error("history: {} is still locked after {} ({}); this run's incidents and audit entries are kept "
+                    + "in memory only", dir, Durations.format(wait), e.getMessage());
+              }
               return null;
             }
             Thread.sleep(LOCK_POLL_MILLIS);
