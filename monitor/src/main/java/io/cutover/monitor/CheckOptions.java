@@ -159,7 +159,8 @@ public final class CheckOptions {
   }
 
   public CheckOptions setTargetChecks(java.util.Map<String, TargetCheck> checks) {
-    this.targetChecks = java.util.Map.copyOf(checks);
+    // in the caller's order (the configuration's): the JSON and the API list them so on every run
+    this.targetChecks = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(checks));
     return this;
   }
 

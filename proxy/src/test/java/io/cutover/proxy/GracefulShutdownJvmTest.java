@@ -15,7 +15,6 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
@@ -68,15 +67,7 @@ class GracefulShutdownJvmTest {
   }
 
   private HttpResponse<String> get(String path) {
-    try {
-      return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + ports[2] + path))
-          .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
-    } catch (IOException e) {
-      throw new java.io.UncheckedIOException(e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException(e);
-    }
+    return MainJvm.get(ports[2], path);
   }
 
   private static boolean accepts(int port) {
@@ -88,15 +79,8 @@ class GracefulShutdownJvmTest {
     }
   }
 
-  /** Runs {@code sql} on a new session through {@code port}; completes with its single value. */
   private static CompletableFuture<String> query(int port, String sql) {
-    return CompletableFuture.supplyAsync(() -> {
-      try (Connection c = Harness.connect(port)) {
-        return Harness.one(c, sql);
-      } catch (SQLException e) {
-        throw new java.util.concurrent.CompletionException(e);
-      }
-    });
+    return Harness.queryAsync(port, sql);
   }
 
   private int openSessions() {

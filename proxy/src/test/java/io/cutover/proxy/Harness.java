@@ -123,6 +123,17 @@ final class Harness implements AutoCloseable {
     return DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + port + "/postgres", p);
   }
 
+  /** Runs {@code sql} on a new session through {@code port} in the background; completes with its single value. */
+  static java.util.concurrent.CompletableFuture<String> queryAsync(int port, String sql) {
+    return java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+      try (Connection c = connect(port)) {
+        return one(c, sql);
+      } catch (SQLException e) {
+        throw new java.util.concurrent.CompletionException(e);
+      }
+    });
+  }
+
   static String one(Connection c, String sql) throws SQLException {
     try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
       rs.next();

@@ -91,6 +91,22 @@ final class MainJvm implements AutoCloseable {
     }
   }
 
+  private static final java.net.http.HttpClient HTTP = java.net.http.HttpClient.newBuilder()
+      .connectTimeout(Duration.ofSeconds(5)).build();
+
+  /** {@code GET http://127.0.0.1:httpPort path} (5 s timeout), as a load balancer or an operator asks a Cutover JVM. */
+  static java.net.http.HttpResponse<String> get(int httpPort, String path) {
+    try {
+      return HTTP.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + httpPort + path))
+          .timeout(Duration.ofSeconds(5)).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
   /** {@code n} distinct ports that were free a moment ago (bound together, then released). */
   static int[] freePorts(int n) throws IOException {
     List<ServerSocket> sockets = new ArrayList<>();

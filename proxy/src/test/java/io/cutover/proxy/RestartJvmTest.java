@@ -7,9 +7,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -40,7 +37,6 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  */
 class RestartJvmTest {
 
-  private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
   private static final Duration WAIT = Duration.ofSeconds(90);
   /** The advisory lock the long queries wait for. */
   private static final int LOCK = 4242;
@@ -285,15 +281,7 @@ class RestartJvmTest {
   }
 
   private static HttpResponse<String> get(int port, String path) {
-    try {
-      return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).timeout(Duration.ofSeconds(5))
-          .build(), HttpResponse.BodyHandlers.ofString());
-    } catch (IOException e) {
-      throw new java.io.UncheckedIOException(e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException(e);
-    }
+    return MainJvm.get(port, path);
   }
 
   /** Whether the read endpoint routes to both replicas (the names quoted: a reason may name them too). */
@@ -311,13 +299,7 @@ class RestartJvmTest {
   }
 
   private static CompletableFuture<String> query(int port, String sql) {
-    return CompletableFuture.supplyAsync(() -> {
-      try (Connection c = Harness.connect(port)) {
-        return Harness.one(c, sql);
-      } catch (SQLException e) {
-        throw new java.util.concurrent.CompletionException(e);
-      }
-    });
+    return Harness.queryAsync(port, sql);
   }
 
   /** Clients connecting in a loop, each connect running {@code select 1}, alternating the write and read endpoints. */
