@@ -25,6 +25,12 @@ final class IncidentListing {
     this.kept = kept;
   }
 
+  /** Replaces the earlier runs' incidents with {@code again}, read once more (oldest first). */
+  void restore(List<JsonObject> again) {
+    restored.clear();
+    restored.addAll(again);
+  }
+
   /** The id this run's first incident gets: above every restored one, or {@code -1} when none was restored. */
   long firstId() {
     return restored.stream().mapToLong(i -> i.getLong("id", 0L)).max().orElse(-2) + 1;

@@ -35,6 +35,8 @@ public final class MonitorVerticle extends VerticleBase {
   public static final String HINT_ADDRESS = "cutover.hint";
   /** Request/reply: the incident records. */
   public static final String INCIDENTS_ADDRESS = "cutover.incidents";
+  /** Earlier runs' incidents read again (JSON array, oldest first): a takeover got the history's lock at last. */
+  public static final String HISTORY_READ_ADDRESS = "cutover.history.read";
   /** Request/reply: start a switchover. */
   public static final String SWITCHOVER_ADDRESS = "cutover.switchover";
   /** Request/reply: immediate failover, body {@code {"candidate": "pg2"}} (candidate optional). */
@@ -172,6 +174,10 @@ public final class MonitorVerticle extends VerticleBase {
     var bus = vertx.eventBus();
     bus.<Object>localConsumer(Topology.CURRENT_ADDRESS, msg -> msg.reply(tracker.current().toJson()));
     bus.<String>localConsumer(HINT_ADDRESS, msg -> schedule.hint(msg.body()));
+    bus.<JsonArray>localConsumer(HISTORY_READ_ADDRESS, msg -> { // numbered above the predecessor's last, listed as on disk
+      incidents.restore(msg.body().stream().map(JsonObject.class::cast).toList());
+      tracker.machine().numberIncidentsFrom(incidents.firstId());
+    });
     bus.<Object>localConsumer(INCIDENTS_ADDRESS, msg -> msg.reply(
         incidents.list(tracker.machine().closedIncidents(), tracker.machine().openIncident())));
     bus.<JsonObject>localConsumer(SWITCHOVER_ADDRESS, msg -> command(msg, (m, now) ->

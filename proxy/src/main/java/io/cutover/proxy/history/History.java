@@ -139,7 +139,7 @@ public final class History {
             skipped[0] == 0 ? "" : " (" + skipped[0] + " line(s) skipped, see the warnings above)");
         History h = new History(vertx, dir, inc, aud, lock, restoredIncidents, restoredAudit);
         if (lock == null) {
-          h.awaitLock(lockWait);
+          h.awaitLock(lockWait, incidentsKept);
         }
         return h;
       } catch (RuntimeException e) {
@@ -154,9 +154,11 @@ public final class History {
 
   /**
    * Queues, as the writer's first task, the wait for the directory's lock (polled every {@value #LOCK_POLL_MILLIS} ms
-   * until {@code wait} passes). Without it at the deadline, the history stops writing: a decision logged as an error.
+   * until {@code wait} passes). With it, the incidents are read again (the predecessor's last ones, its open one now
+   * shown as interrupted) and handed to the monitor ({@link MonitorVerticle#HISTORY_READ_ADDRESS}), which numbers the
+   * next incident above them. Without it at the deadline, the history stops writing: a decision logged as an error.
    */
-  private void awaitLock(Duration wait) {
+  private void awaitLock(Duration wait, int incidentsKept) {
     long deadline = System.nanoTime() + wait.toNanos();
     pending.incrementAndGet();
     writer.executeBlocking(() -> {
@@ -164,7 +166,11 @@ public final class History {
         while (lockChannel == null) {
           try {
             lockChannel = lock(dir);
-            LOG.info("history: {} locked by this instance: its entries are written from now on", dir);
+            List<JsonObject> again = latestIncidents(incidents, incidentsKept, new int[1]);
+            LOG.info("history: {} locked by this instance: its entries are written from now on; {} incident(s) read "
+                + "again (the predecessor's last ones included)", dir, again.size());
+            vertx.eventBus().publish(MonitorVerticle.HISTORY_READ_ADDRESS, new JsonArray(new ArrayList<>(again)),
+                new io.vertx.core.eventbus.DeliveryOptions().setLocalOnly(true));
           } catch (IOException e) {
             if (closed || System.nanoTime() - deadline >= 0) {
               lockLost = true; // the entries waiting behind are not written without the lock

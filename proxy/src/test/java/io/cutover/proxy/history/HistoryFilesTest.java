@@ -165,14 +165,22 @@ class HistoryFilesTest {
       CutoverConfig.History config = new CutoverConfig.History(dir.resolve("h"), 1 << 20, 2);
       History first = await(History.open(vertx, config, 10, 10));
       first.appendAudit(new JsonObject().put("action", "drain"));
+      java.util.concurrent.CompletableFuture<io.vertx.core.json.JsonArray> readAgain = new java.util.concurrent.CompletableFuture<>();
+      vertx.eventBus().<io.vertx.core.json.JsonArray>localConsumer(io.cutover.monitor.MonitorVerticle.HISTORY_READ_ADDRESS,
+          m -> readAgain.complete(m.body()));
       History successor = await(History.open(vertx, config, 10, 10, Duration.ofSeconds(30)));
+      assertEquals(List.of(), successor.restoredIncidents());
       successor.appendAudit(new JsonObject().put("action", "enable"));
       first.appendAudit(new JsonObject().put("action", "maintenance"));
+      first.appendIncident(new JsonObject().put("id", 7).put("outcome", "open")); // the predecessor's, after the read
       Thread.sleep(3 * History.LOCK_POLL_MILLIS); // the successor's write must wait, however long the predecessor runs
       Path audit = dir.resolve("h").resolve("audit.jsonl");
       assertFalse(Files.readString(audit).contains("enable"), "written only once the predecessor released the lock");
       await(first.close());
       Poll.until(Duration.ofSeconds(30), "the successor's entry written", () -> read(audit).contains("enable"));
+      JsonObject again = readAgain.get(30, TimeUnit.SECONDS).getJsonObject(0);
+      assertEquals(7L, again.getLong("id"), "read again once locked: the monitor numbers above it");
+      assertEquals("interrupted", again.getString("outcome"), "its process has exited by then");
       assertEquals(List.of("drain", "maintenance", "enable"), Files.readString(audit).lines()
           .map(l -> new JsonObject(l).getString("action")).toList(), "in order, nothing lost or torn");
       assertTrue(Files.readString(dir.resolve("h").resolve(".lock")).contains("pid " + ProcessHandle.current().pid()));
