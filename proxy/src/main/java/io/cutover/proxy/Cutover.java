@@ -8,6 +8,7 @@ import io.cutover.proxy.http.AuditLog;
 import io.cutover.proxy.http.EventLog;
 import io.cutover.proxy.http.EventStream;
 import io.cutover.proxy.history.History;
+import io.cutover.proxy.history.OperatorState;
 import io.cutover.proxy.metrics.CutoverMetrics;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.vertx.micrometer.backends.BackendRegistries;
@@ -189,7 +190,41 @@ public final class Cutover {
         config.readMaxLagBytes(), Clock.systemUTC(), probeHost, takeover == null ? writePort : config.write().port(),
         takeover == null ? source : takeover.authority(source)).withHistory(history.restoredIncidents())
         .withPresence(config.presence(), identity());
-    return vertx.deployVerticle(monitor).mapEmpty();
+    return vertx.deployVerticle(monitor).compose(id -> restoreOperatorState());
+  }
+
+  /**
+   * Maintenance mode and drains as the audit log read back left them ({@link OperatorState}), handed to the monitor
+   * right after it started, before it can decide anything. Not clustered: a cluster keeps them while a member runs.
+   *
+   * @return completed once the monitor took them; never failed (a refusal is logged as a warning)
+   */
+  private Future<Void> restoreOperatorState() {
+    OperatorState state = OperatorState.from(history.restoredAudit(),
+        config.targets().stream().map(io.cutover.monitor.Target::name).collect(java.util.stream.Collectors.toSet()));
+    if (authority != null || !state.any()) {
+      return Future.succeededFuture();
+    }
+    var bus = vertx.eventBus();
+    java.util.List<Future<?>> sent = new java.util.ArrayList<>();
+    if (state.maintenance() != null) {
+      JsonObject e = state.maintenance();
+      String reason = e.getJsonObject("arguments").getString("reason");
+      LOG.info("maintenance mode restored from the audit log (turned on at {} from {}{}): no automatic failover until "
+          + "it is turned off", e.getString("at"), e.getString("remote"), reason == null ? "" : ": " + reason);
+      sent.add(bus.request(MonitorVerticle.MAINTENANCE_ADDRESS, new JsonObject().put("enabled", true).put("reason", reason),
+          MonitorVerticle.LOCAL));
+    }
+    state.drained().forEach((target, e) -> {
+      LOG.info("target {} drained again, as the audit log left it (drained at {} from {}): no new session until it is "
+          + "enabled", target, e.getString("at"), e.getString("remote"));
+      sent.add(bus.request(MonitorVerticle.DRAIN_ADDRESS, new JsonObject().put("target", target), MonitorVerticle.LOCAL));
+    });
+    return Future.join(sent).<Void>mapEmpty()
+        .otherwise(err -> {
+          LOG.warn("restoring the operator's commands from the audit log: {}", err.toString());
+          return null;
+        });
   }
 
   /**

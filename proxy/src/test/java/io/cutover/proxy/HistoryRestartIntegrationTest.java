@@ -3,6 +3,7 @@ package io.cutover.proxy;
 import io.cutover.monitor.PgCluster;
 import io.cutover.monitor.Poll;
 import io.cutover.monitor.TargetState;
+import io.cutover.monitor.Topology;
 import io.cutover.monitor.TargetStatus;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonArray;
@@ -166,5 +167,42 @@ class HistoryRestartIntegrationTest {
       assertEquals(incident1, get(http, "/api/v1/incidents/1"));
       assertEquals(6, get(http, "/api/v1/audit").getInteger("total"), "the second run's switchover audited after those read back");
     }
+  }
+
+  /**
+   * Maintenance mode and a drain set before a restart hold after it (restored from the audit log): a Cutover restarted
+   * during a maintenance window does not fail over on its own, a drained replica gets no new session.
+   */
+  @Test
+  void maintenanceModeAndDrainsSurviveARestart() throws Exception {
+    String extra = Harness.ADMIN + history();
+    h = Harness.startOnCluster(extra);
+    try (Http http = new Http(h.cutover.httpPort())) {
+      assertEquals(200, http.post("/api/v1/maintenance", "{\"enabled\": true, \"reason\": \"kernel upgrade\"}").statusCode());
+      assertEquals(200, http.post("/api/v1/targets/pg3/drain", null).statusCode());
+      assertEquals(200, http.post("/api/v1/targets/pg2/drain", null).statusCode());
+      assertEquals(200, http.post("/api/v1/targets/pg2/enable", null).statusCode());
+    }
+    h.await("maintenance on, pg3 drained", t -> t.maintenance() && t.target("pg3").orElseThrow().drained());
+    h.close();
+    h = null;
+
+    String again = Harness.clusterTargets() + Harness.FAST_CHECKS + "failover: {failback_delay: 1s}\n" + extra;
+    h = Harness.start(again); // not startOnCluster: it waits for pg3 readable
+    Topology t = h.await("maintenance on and pg3 drained again after the restart", x -> x.maintenance()
+        && x.target("pg3").orElseThrow().drained() && x.primary() != null);
+    assertFalse(t.target("pg2").orElseThrow().drained(), "pg2 was enabled after its drain");
+    assertTrue(t.failoverPaused().contains("kernel upgrade"), t.failoverPaused());
+    h.await("reads on pg2 only", x -> x.readable().equals(List.of("pg2")));
+    try (Http http = new Http(h.cutover.httpPort())) {
+      assertEquals(200, http.post("/api/v1/maintenance", "{\"enabled\": false}").statusCode());
+      assertEquals(200, http.post("/api/v1/targets/pg3/enable", null).statusCode());
+    }
+    h.close();
+    h = null;
+
+    h = Harness.start(again);
+    h.await("both replicas readable, no maintenance, after the third start", x -> !x.maintenance()
+        && x.readable().contains("pg3") && x.readable().contains("pg2"));
   }
 }
