@@ -27,15 +27,9 @@ class ListenerBindFailureTest {
   @ValueSource(strings = {"write", "read", "http"})
   void aTakenPortEndsTheProcessWithOneLine(String taken, @TempDir Path dir) throws Exception {
     int[] ports = MainJvm.freePorts(4);
-    int port = Map.of("write", ports[0], "read", ports[1], "http", ports[2]).get(taken);
-    Path config = MainJvm.config(dir, ports);
-    try (ServerSocket holder = new ServerSocket(port, 50, InetAddress.getByName("127.0.0.1"));
-         MainJvm cutover = MainJvm.start(dir, "--config", config.toString())) {
-      int code = cutover.awaitExit();
-      String stderr = cutover.stderr();
-      assertEquals(1, code, stderr);
-      assertEquals(List.of("cutover: cannot listen on listeners." + taken + " 127.0.0.1:" + port + ": address already in use"),
-          stderr.lines().filter(l -> l.contains("cannot listen")).toList(), stderr);
+    int port = port(taken, ports);
+    try (ServerSocket holder = new ServerSocket(port, 50, InetAddress.getByName("127.0.0.1"))) {
+      String stderr = refusedWithOneLine(taken, port, dir, ports);
       assertFalse(stderr.contains("\tat "), "no stack trace:\n" + stderr);
       assertFalse(stderr.contains("RejectedExecutionException"), stderr);
     }
@@ -49,18 +43,27 @@ class ListenerBindFailureTest {
   @ValueSource(strings = {"write", "read", "http"})
   void aPortHeldWithReusePortIsNotShared(String taken, @TempDir Path dir) throws Exception {
     int[] ports = MainJvm.freePorts(4);
-    int port = Map.of("write", ports[0], "read", ports[1], "http", ports[2]).get(taken);
-    Path config = MainJvm.config(dir, ports);
+    int port = port(taken, ports);
     try (ServerSocketChannel holder = ServerSocketChannel.open()) {
       holder.setOption(StandardSocketOptions.SO_REUSEPORT, true);
       holder.bind(new InetSocketAddress("127.0.0.1", port));
-      try (MainJvm cutover = MainJvm.start(dir, "--config", config.toString())) {
-        int code = cutover.awaitExit();
-        String stderr = cutover.stderr();
-        assertEquals(1, code, stderr);
-        assertEquals(List.of("cutover: cannot listen on listeners." + taken + " 127.0.0.1:" + port
-            + ": address already in use"), stderr.lines().filter(l -> l.contains("cannot listen")).toList(), stderr);
-      }
+      refusedWithOneLine(taken, port, dir, ports);
+    }
+  }
+
+  private static int port(String listener, int[] ports) {
+    return Map.of("write", ports[0], "read", ports[1], "http", ports[2]).get(listener);
+  }
+
+  /** Starts Cutover on {@code ports}; it must exit 1 with one line naming {@code listeners.taken}. Its stderr. */
+  private static String refusedWithOneLine(String taken, int port, Path dir, int[] ports) throws Exception {
+    try (MainJvm cutover = MainJvm.start(dir, "--config", MainJvm.config(dir, ports).toString())) {
+      int code = cutover.awaitExit();
+      String stderr = cutover.stderr();
+      assertEquals(1, code, stderr);
+      assertEquals(List.of("cutover: cannot listen on listeners." + taken + " 127.0.0.1:" + port + ": address already in use"),
+          stderr.lines().filter(l -> l.contains("cannot listen")).toList(), stderr);
+      return stderr;
     }
   }
 }

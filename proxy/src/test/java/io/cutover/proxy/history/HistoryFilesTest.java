@@ -1,8 +1,10 @@
 package io.cutover.proxy.history;
 
+import io.cutover.monitor.MonitorVerticle;
 import io.cutover.monitor.Poll;
 import io.cutover.proxy.config.CutoverConfig;
 import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -15,6 +17,7 @@ import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
@@ -165,9 +168,8 @@ class HistoryFilesTest {
       CutoverConfig.History config = new CutoverConfig.History(dir.resolve("h"), 1 << 20, 2);
       History first = await(History.open(vertx, config, 10, 10));
       first.appendAudit(new JsonObject().put("action", "drain"));
-      java.util.concurrent.CompletableFuture<io.vertx.core.json.JsonArray> readAgain = new java.util.concurrent.CompletableFuture<>();
-      vertx.eventBus().<io.vertx.core.json.JsonArray>localConsumer(io.cutover.monitor.MonitorVerticle.HISTORY_READ_ADDRESS,
-          m -> readAgain.complete(m.body()));
+      CompletableFuture<JsonArray> readAgain = new CompletableFuture<>();
+      vertx.eventBus().<JsonArray>localConsumer(MonitorVerticle.HISTORY_READ_ADDRESS, m -> readAgain.complete(m.body()));
       History successor = await(History.open(vertx, config, 10, 10, Duration.ofSeconds(30)));
       assertEquals(List.of(), successor.restoredIncidents());
       successor.appendAudit(new JsonObject().put("action", "enable"));
